@@ -1,0 +1,1 @@
+"""The CLI, the plain/ndjson reporters and the Textual app."""
