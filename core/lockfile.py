@@ -1,22 +1,46 @@
 """package-lock.json v3: the tree as npm writes it, and the currency between stages.
 
-The resolver produces a ``Lockfile``; the lockfile writer serializes it; the
+The resolver produces a ``Lockfile``; ``dumps_lockfile`` serializes it; the
 linker diffs it against ``node_modules/.package-lock.json`` and materializes
 it; ``weir ci`` reads it from disk. One shape for all of them, keyed by
 install path exactly as npm keys ``packages`` (``""`` is the root,
 ``node_modules/a/node_modules/b`` a nested copy).
+
+Rules this module holds:
+
+1. Byte-compatible output. npm serializes with json-stringify-nice: in every
+   object, scalars and arrays come before objects; within each group the
+   preferred keys (name, version, lockfileVersion, resolved, integrity,
+   requires, packages, dependencies) come first in that order, the rest in
+   ICU ``localeCompare(…, 'en')`` order; two-space indent; a trailing
+   newline. ``dumps_lockfile(loads_lockfile(b)) == b`` for npm's own files.
+2. ``LockEntry.raw`` is the entry exactly as npm wrote it (or as the resolver
+   built it with npm's key names); the typed fields are views of it for the
+   stages that read them. Writing uses ``raw``, so fields weir does not model
+   survive a round trip.
+3. Writes are atomic (temp file in the same folder, fsync, rename) and never
+   go through a symlink: a lockfile that is a symlink is refused.
+4. Lockfile v1 (npm 6) is not read: it lacks the ``packages`` tree; the error
+   says to upgrade it with npm.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import orjson
+
+from weir.core.errors import FilesystemError, InputError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockEntry:
-    """One ``packages[path]`` entry. ``raw`` keeps every field npm wrote, so
-    fields weir does not model survive a read/write round trip."""
+    """One ``packages[path]`` entry."""
 
     path: str  # "" for the root, else "node_modules/..." or a workspace folder
     name: str  # the real package name (for an alias, the target's name)
@@ -43,3 +67,217 @@ class Lockfile:
     version: str | None
     lockfile_version: int = 3
     packages: dict[str, LockEntry] = field(default_factory=dict)
+
+
+# -- npm's key order ------------------------------------------------------------------
+
+PREFERRED_KEYS = (
+    "name",
+    "version",
+    "lockfileVersion",
+    "resolved",
+    "integrity",
+    "requires",
+    "packages",
+    "dependencies",
+)
+_PREF_INDEX = {k: i for i, k in enumerate(PREFERRED_KEYS)}
+
+# ICU root collation (what `localeCompare(x, 'en')` uses) orders ASCII punctuation
+# and symbols before digits, digits before letters, in this sequence:
+_PUNCT_ORDER = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
+_PRIMARY: dict[str, int] = {}
+for _i, _ch in enumerate(" \t\n" + _PUNCT_ORDER):
+    _PRIMARY[_ch] = _i
+for _i, _ch in enumerate("0123456789"):
+    _PRIMARY[_ch] = 100 + _i
+for _i, _ch in enumerate("abcdefghijklmnopqrstuvwxyz"):
+    _PRIMARY[_ch] = 200 + _i
+
+
+def collation_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A sort key that orders strings as ICU's root collation does for npm's keys.
+
+    Three levels, as ICU compares them: base characters first, then accents,
+    then case (lower before upper). Characters outside ASCII fall back to
+    their decomposed base letter, or after every letter by code point.
+    """
+    primary: list[int] = []
+    secondary: list[int] = []
+    tertiary: list[int] = []
+    for ch in text:
+        base = ch
+        accent = 0
+        if ord(ch) > 127:
+            decomposed = unicodedata.normalize("NFD", ch)
+            base = decomposed[0]
+            accent = 1 if len(decomposed) > 1 else 0
+        lower = base.lower()
+        weight = _PRIMARY.get(lower)
+        if weight is None:
+            weight = 1000 + ord(lower)
+        primary.append(weight)
+        secondary.append(accent)
+        tertiary.append(1 if base != lower else 0)
+    return tuple(primary), tuple(secondary), tuple(tertiary)
+
+
+def _nice_key(item: tuple[str, Any]) -> tuple[int, int, Any]:
+    key, value = item
+    is_obj = 1 if isinstance(value, dict) else 0
+    pref = _PREF_INDEX.get(key)
+    if pref is not None:
+        return is_obj, 0, pref
+    return is_obj, 1, collation_key(key)
+
+
+def nice_order(value: Any) -> Any:
+    """Reorder every object the way json-stringify-nice does for npm's lockfiles."""
+    if isinstance(value, dict):
+        return {k: nice_order(v) for k, v in sorted(value.items(), key=_nice_key)}
+    if isinstance(value, list):
+        return [nice_order(v) for v in value]
+    return value
+
+
+# -- entries --------------------------------------------------------------------------
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+    return {}
+
+
+def name_from_path(path: str) -> str:
+    """The folder name a path installs as: ``node_modules/@s/x`` → ``@s/x``."""
+    tail = path.rsplit("node_modules/", 1)[-1]
+    return tail
+
+
+def entry_from_json(path: str, raw: dict[str, Any]) -> LockEntry:
+    """A typed view over one ``packages`` entry as npm wrote it."""
+    name = raw.get("name") if isinstance(raw.get("name"), str) else None
+    if name is None:
+        name = name_from_path(path) if path else ""
+    bin_field = raw.get("bin")
+    return LockEntry(
+        path=path,
+        name=name,
+        version=raw.get("version") if isinstance(raw.get("version"), str) else None,
+        resolved=raw.get("resolved") if isinstance(raw.get("resolved"), str) else None,
+        integrity=raw.get("integrity") if isinstance(raw.get("integrity"), str) else None,
+        link=raw.get("link") is True,
+        dev=raw.get("dev") is True,
+        optional=raw.get("optional") is True,
+        dev_optional=raw.get("devOptional") is True,
+        peer=raw.get("peer") is True,
+        in_bundle=raw.get("inBundle") is True,
+        has_install_script=raw.get("hasInstallScript") is True,
+        dependencies=_str_map(raw.get("dependencies")),
+        optional_dependencies=_str_map(raw.get("optionalDependencies")),
+        peer_dependencies=_str_map(raw.get("peerDependencies")),
+        bin=_str_map(bin_field),
+        raw=raw,
+    )
+
+
+def lockfile_to_json(lock: Lockfile, *, include_root: bool = True) -> dict[str, Any]:
+    packages = {path: entry.raw for path, entry in lock.packages.items() if include_root or path}
+    doc: dict[str, Any] = {}
+    if lock.name is not None:
+        doc["name"] = lock.name
+    if lock.version is not None:
+        doc["version"] = lock.version
+    doc["lockfileVersion"] = lock.lockfile_version
+    doc["requires"] = True
+    doc["packages"] = packages
+    return doc
+
+
+def dumps_lockfile(lock: Lockfile, *, include_root: bool = True) -> bytes:
+    """The lockfile exactly as npm would write it."""
+    doc = nice_order(lockfile_to_json(lock, include_root=include_root))
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfile:
+    """Parse npm's lockfile v2 or v3. Raises InputError for anything else."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(
+            f"{source} is not valid JSON ({exc})",
+            hint=f"restore {source} from version control, or delete it and run `weir install`",
+            code="EJSONPARSE",
+        ) from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{source} is not a JSON object", code="EJSONPARSE")
+    version = doc.get("lockfileVersion")
+    if version == 1 or (version is None and "dependencies" in doc):
+        raise InputError(
+            f"{source} is lockfile version 1 (npm 6), which weir does not read",
+            hint="upgrade it once with `npm install --package-lock-only` (npm 7 or newer), then run weir",
+            code="ELOCKFILEVERSION",
+        )
+    if version not in (2, 3) or not isinstance(doc.get("packages"), dict):
+        raise InputError(
+            f"{source} has lockfileVersion {version!r}, which this weir does not know",
+            hint="it may come from a newer npm; regenerate it with `weir install`",
+            code="ELOCKFILEVERSION",
+        )
+    packages: dict[str, LockEntry] = {}
+    for path, raw in doc["packages"].items():
+        if not isinstance(raw, dict):
+            raise InputError(f"{source}: packages[{path!r}] is not an object", code="EJSONPARSE")
+        packages[path] = entry_from_json(path, raw)
+    return Lockfile(
+        name=doc.get("name") if isinstance(doc.get("name"), str) else None,
+        version=doc.get("version") if isinstance(doc.get("version"), str) else None,
+        lockfile_version=3,
+        packages=packages,
+    )
+
+
+def read_lockfile(project: Path) -> Lockfile | None:
+    """The project's package-lock.json, or None when there is none."""
+    path = project / "package-lock.json"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return loads_lockfile(data, source=str(path))
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` via temp + fsync + rename; False if unchanged.
+
+    Refuses to replace a symlink: writing through it would change a file
+    outside the project, and replacing it would silently break the link.
+    """
+    if path.is_symlink():
+        raise FilesystemError(
+            f"{path} is a symlink; weir will not write through it",
+            hint="replace the link with a regular file, or remove it",
+        )
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def write_lockfile(project: Path, lock: Lockfile) -> bool:
+    """Write package-lock.json atomically; returns False when the bytes were already there."""
+    return write_atomic(project / "package-lock.json", dumps_lockfile(lock))
