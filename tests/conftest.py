@@ -1,0 +1,68 @@
+"""Shared fixtures. The loopback registry fixtures come first; add others below them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loopback import LoopbackRegistry, add_small_graph
+
+# --- loopback registry -------------------------------------------------------
+
+
+def _serve() -> Iterator[LoopbackRegistry]:
+    with LoopbackRegistry() as registry:
+        yield registry
+    assert not registry.errors, "the loopback registry itself failed:\n" + "\n".join(registry.errors)
+
+
+@pytest.fixture
+def registry() -> Iterator[LoopbackRegistry]:
+    """A started, empty loopback registry, fresh for each test."""
+    yield from _serve()
+
+
+@pytest.fixture
+def registry2() -> Iterator[LoopbackRegistry]:
+    """A second, independent registry on another port (cross-host auth and redirects)."""
+    yield from _serve()
+
+
+@pytest.fixture
+def small_graph(registry: LoopbackRegistry) -> LoopbackRegistry:
+    """``registry`` holding the packages described in loopback.graphs.add_small_graph."""
+    return add_small_graph(registry)
+
+
+# --- projects and caches -------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[..., Path]:
+    """Make a fresh project directory holding exactly the given package.json (and
+    .npmrc): ``project({"name": "app", "dependencies": {...}}, npmrc="...")``."""
+    made = 0
+
+    def make(package_json: dict[str, Any], *, npmrc: str | None = None) -> Path:
+        nonlocal made
+        made += 1
+        root = tmp_path / f"project{made}"
+        root.mkdir()
+        (root / "package.json").write_text(json.dumps(package_json, indent=2) + "\n")
+        if npmrc is not None:
+            (root / ".npmrc").write_text(npmrc)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    """An empty cache directory for ``--cache``."""
+    path = tmp_path / "cache"
+    path.mkdir()
+    return path
