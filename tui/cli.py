@@ -1,6 +1,219 @@
+"""The `weir` command line.
+
+Rules this module holds:
+
+1. Startup is cheap: `weir --version`, `weir --help` and a no-op install import
+   neither textual nor httpx nor anyio. Everything heavy is imported inside the
+   command that needs it (a test enforces this).
+2. Flags mean what npm's flags mean; npm's spellings are accepted where weir has
+   a shorter one (`--package-lock-only` for `--lockfile-only`).
+3. Exit codes come from ``weir.core.errors`` and are documented in README.md:
+   0 ok, 1 internal error, 2 usage, 3 bad input, 4 resolution, 5 network,
+   6 integrity, 7 lockfile out of sync, 8 script failed, 9 filesystem,
+   130 interrupted.
+"""
+
 from __future__ import annotations
+
+import argparse
+import os
 import sys
-def main(argv=None) -> int:
-    from weir.core import __version__
-    print(__version__)
-    return 0
+from collections.abc import Sequence
+from pathlib import Path
+
+from weir.core import __version__
+from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, WeirError
+
+EXIT_CODES_HELP = """exit codes:
+  0    success
+  1    internal error (a bug in weir: please report it)
+  2    usage: unknown command or bad flag
+  3    bad input: malformed package.json, lockfile or .npmrc, invalid name or spec
+  4    resolution: unknown package (E404), no matching version (ETARGET), peer conflict (ERESOLVE), offline miss
+  5    network: registry unreachable after retries, refused auth, unusable answers
+  6    integrity: checksum mismatch, corrupt or hostile tarball
+  7    weir ci: package-lock.json does not match package.json
+  8    a lifecycle script failed
+  9    filesystem: disk full, permission denied, refusing to write through a symlink
+  130  interrupted (Ctrl-C)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"weir: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("common")
+    g.add_argument("-C", "--prefix", dest="prefix", metavar="DIR", help="run in DIR instead of the current folder")
+    g.add_argument("--registry", metavar="URL", help="the default registry (npm's `registry`)")
+    g.add_argument("--cache", metavar="DIR", help="cache folder (default $XDG_CACHE_HOME/weir or ~/.cache/weir)")
+    g.add_argument(
+        "--reporter",
+        choices=("auto", "plain", "ndjson"),
+        default="auto",
+        help="auto: live view on a terminal, plain lines otherwise; ndjson: one JSON event per line",
+    )
+    g.add_argument("--trace", metavar="FILE", help="also record every event to FILE (ndjson) for `weir replay`")
+    g.add_argument("--tui", action="store_true", help="open the full-screen dashboard; it stays open at the end")
+
+
+def _add_install_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("install")
+    g.add_argument("--omit", action="append", choices=("dev", "optional", "peer"), default=[], help="leave these out of node_modules")
+    g.add_argument("--production", action="store_true", help="same as --omit dev")
+    g.add_argument("--ignore-scripts", action="store_true", help="run no lifecycle scripts at all")
+    g.add_argument(
+        "--link-mode",
+        choices=("auto", "clone", "hardlink", "copy"),
+        default="auto",
+        help="how files reach node_modules from the cache (auto: clone, else hardlink, else copy)",
+    )
+    g.add_argument("--offline", action="store_true", help="never touch the network; fail on anything not cached")
+    g.add_argument("--prefer-offline", action="store_true", help="use cached metadata without revalidating")
+    g.add_argument("--prefer-online", action="store_true", help="always revalidate cached metadata")
+    g.add_argument("--legacy-peer-deps", action="store_true", help="do not install peer dependencies")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="weir",
+        description="An npm-compatible package installer that shows its resolver loop live.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"weir {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    install = sub.add_parser(
+        "install",
+        aliases=["i", "add"],
+        help="install package.json's dependencies (or add packages)",
+        description="Resolve package.json against the registry, write package-lock.json and fill node_modules. "
+        "With package names, add them to package.json first (npm install NAME).",
+    )
+    install.add_argument("packages", nargs="*", metavar="NAME[@SPEC]")
+    save = install.add_argument_group("saving")
+    save.add_argument("-D", "--save-dev", action="store_true", help="add to devDependencies")
+    save.add_argument("-O", "--save-optional", action="store_true", help="add to optionalDependencies")
+    save.add_argument("-E", "--save-exact", action="store_true", help="save the exact version instead of ^version")
+    save.add_argument("--no-save", dest="save", action="store_false", help="do not change package.json")
+    install.add_argument(
+        "--lockfile-only",
+        "--package-lock-only",
+        dest="lockfile_only",
+        action="store_true",
+        help="resolve and write package-lock.json only; fetch nothing, touch no node_modules",
+    )
+    _add_install_flags(install)
+    _add_common(install)
+
+    ci = sub.add_parser(
+        "ci",
+        aliases=["clean-install"],
+        help="install exactly what package-lock.json says, from a clean node_modules",
+        description="Requires package-lock.json in sync with package.json; removes node_modules and installs the lockfile.",
+    )
+    _add_install_flags(ci)
+    _add_common(ci)
+
+    remove = sub.add_parser(
+        "remove",
+        aliases=["rm", "uninstall", "un"],
+        help="remove packages from package.json and node_modules",
+    )
+    remove.add_argument("packages", nargs="+", metavar="NAME")
+    remove.add_argument("--no-save", dest="save", action="store_false", help="do not change package.json")
+    _add_install_flags(remove)
+    _add_common(remove)
+
+    why = sub.add_parser(
+        "why",
+        aliases=["explain"],
+        help="explain why a package (or a version of it) is or is not installed",
+        description="Every dependent path with the range it asked for, the rule that chose the version, "
+        "rejected candidates and where the package was placed. NAME@VERSION asks why not that version.",
+    )
+    why.add_argument("package", metavar="NAME[@VERSION|RANGE]")
+    why.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(why)
+
+    ls = sub.add_parser("ls", aliases=["list"], help="list installed packages as a tree")
+    ls.add_argument("packages", nargs="*", metavar="NAME")
+    ls.add_argument("--all", "-a", action="store_true", help="show the whole tree, not only top-level dependencies")
+    ls.add_argument("--depth", type=int, default=None, help="how deep to show the tree")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(ls)
+
+    replay = sub.add_parser("replay", help="re-open a recorded install (--trace FILE) in the dashboard")
+    replay.add_argument("file", metavar="FILE")
+    replay.add_argument("--speed", type=float, default=1.0, help="playback speed; 0 jumps to the end")
+
+    doctor = sub.add_parser("doctor", help="probe each configured registry and say what slows it down")
+    _add_common(doctor)
+    return parser
+
+
+def _project(args: argparse.Namespace) -> Path:
+    return Path(args.prefix).resolve() if getattr(args, "prefix", None) else Path.cwd()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        return _dispatch(args)
+    except WeirError as err:
+        _print_error(err, args)
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("weir: interrupted; the previous node_modules and lockfile are intact\n")
+        return EXIT_INTERRUPTED
+
+
+def _print_error(err: WeirError, args: argparse.Namespace) -> None:
+    text = str(err)
+    try:
+        from weir.core.config import load_config
+
+        text = load_config(_project(args)).redact(text)
+    except Exception:  # noqa: BLE001 - a broken .npmrc must not hide the original error
+        pass
+    sys.stderr.write(f"weir: {text}\n")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command in ("install", "i", "add", "ci", "clean-install", "remove", "rm", "uninstall", "un"):
+        from weir.tui.commands import run_install
+
+        return run_install(args, _project(args))
+    if command in ("why", "explain"):
+        from weir.tui.commands import run_why
+
+        return run_why(args, _project(args))
+    if command in ("ls", "list"):
+        from weir.tui.commands import run_ls
+
+        return run_ls(args, _project(args))
+    if command == "replay":
+        from weir.tui.replay import run_replay
+
+        return run_replay(Path(args.file), speed=args.speed)
+    if command == "doctor":
+        from weir.tui.commands import run_doctor
+
+        return run_doctor(args, _project(args))
+    return EXIT_INTERNAL
+
+
+def is_ci_environment() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
