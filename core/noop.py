@@ -1,0 +1,70 @@
+"""Is `weir install` a no-op here? Answered from three files, without the network stack.
+
+A second install with nothing changed must touch nothing and finish in the
+time it takes to read package.json, package-lock.json and
+node_modules/.package-lock.json (the hidden lockfile, written last by a
+complete install). This module imports only the standard library and
+orjson, so the CLI can ask before importing anyio, httpx or textual.
+
+It is a no-op when:
+1. package.json's dependency fields equal the lockfile root entry's (npm
+   records them there) and its workspaces are unchanged;
+2. the hidden lockfile is at least as new as package.json and
+   package-lock.json (an edit since the last install means re-checking);
+3. the hidden lockfile lists exactly the entries this install would put in
+   node_modules (same --omit), each with the same metadata, and each of
+   their folders exists.
+Anything unreadable simply means "not a no-op": the full install decides.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from pathlib import Path
+
+import orjson
+
+from weir.core.selection import installed_paths
+
+_DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+
+def is_noop(project: Path, *, omit: Collection[str]) -> bool:
+    try:
+        pkg_stat = os.stat(project / "package.json")
+        lock_stat = os.stat(project / "package-lock.json")
+        hidden_path = project / "node_modules" / ".package-lock.json"
+        hidden_stat = os.lstat(hidden_path)
+        if os.path.islink(project / "node_modules"):
+            return False
+        if hidden_stat.st_mtime_ns < max(pkg_stat.st_mtime_ns, lock_stat.st_mtime_ns):
+            return False
+        pkg = orjson.loads((project / "package.json").read_bytes())
+        lock = orjson.loads((project / "package-lock.json").read_bytes())
+        hidden = orjson.loads(hidden_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    if not (isinstance(pkg, dict) and isinstance(lock, dict) and isinstance(hidden, dict)):
+        return False
+    packages = lock.get("packages")
+    hidden_packages = hidden.get("packages")
+    if not isinstance(packages, dict) or not isinstance(hidden_packages, dict):
+        return False
+    root = packages.get("")
+    if not isinstance(root, dict):
+        return False
+    for field in _DEP_FIELDS:
+        if (pkg.get(field) or {}) != (root.get(field) or {}):
+            return False
+    if (pkg.get("workspaces") or None) != (root.get("workspaces") or None) and "workspaces" in pkg:
+        return False
+    wanted = installed_paths(packages, omit)
+    if sorted(p for p in hidden_packages if p) != wanted:
+        return False
+    for path in wanted:
+        if hidden_packages[path] != packages[path]:
+            return False
+        if not os.path.isdir(project / path):
+            return False
+    return True
