@@ -175,17 +175,29 @@ class LoopbackRegistry:
     # lifecycle
 
     def start(self) -> LoopbackRegistry:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"loopback {self.url}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._accept_loop, name=f"loopback {self.url}", daemon=True)
         self._thread.start()
         return self
+
+    def _accept_loop(self) -> None:
+        """serve_forever without its poll interval: stop() wakes accept() by
+        connecting, so a fixture teardown costs no sleep."""
+        while True:
+            try:
+                connection, address = self._server.get_request()
+            except OSError:
+                return
+            if self._stopping.is_set():
+                connection.close()
+                return
+            self._server.process_request(connection, address)
 
     def stop(self) -> None:
         """Stop serving and drop every open connection (stalls and delays end now)."""
         self._stopping.set()
         if self._thread is not None:
-            self._server.shutdown()
+            with socket.create_connection(self._server.server_address[:2]):
+                pass
             self._thread.join()
         self._server.server_close()
         with self._server.connections_lock:
