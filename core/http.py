@@ -66,6 +66,7 @@ class Response:
     body: bytes
     http_version: str
     url: str  # the final URL, after redirects (not redacted: callers may need it)
+    retries: int = 0  # attempts that failed before this answer
 
 
 class Sink(Protocol):
@@ -211,13 +212,14 @@ class Http:
             chunks.clear()
             return chunks.append
 
-        response = await self._with_retries(url, headers or {}, job_id, reset, progress=False)
+        response, retries = await self._with_retries(url, headers or {}, job_id, reset, progress=False)
         return Response(
             status=response.status_code,
             headers=_headers(response),
             body=b"".join(chunks),
             http_version=response.http_version,
             url=str(response.url),
+            retries=retries,
         )
 
     async def download(self, url: str, *, job_id: int | None = None, sink_factory: Callable[[], Sink]) -> int:
@@ -242,7 +244,7 @@ class Http:
             return write
 
         try:
-            response = await self._with_retries(url, {}, job_id, reset, progress=True)
+            response, _ = await self._with_retries(url, {}, job_id, reset, progress=True)
         except BaseException:
             if sinks:
                 sinks.pop().abort()
@@ -265,13 +267,14 @@ class Http:
         reset: Callable[[], Callable[[bytes], None]],
         *,
         progress: bool,
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, int]:
+        """The final response and how many attempts failed before it."""
         request_id = next(self._ids)
         attempts = self.config.fetch_retries + 1
         last = ""
         for attempt in range(1, attempts + 1):
             try:
-                return await self._follow(url, headers, request_id, job_id, attempt, reset(), progress)
+                return await self._follow(url, headers, request_id, job_id, attempt, reset(), progress), attempt - 1
             except _Retry as exc:
                 last = exc.reason
                 if attempt == attempts:
