@@ -41,7 +41,6 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Union
 from urllib.parse import urlsplit
 
 from weir.core.errors import InputError
@@ -51,7 +50,7 @@ DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 OMIT_TYPES = frozenset({"dev", "optional", "peer"})
 AUTH_FIELDS = ("_authToken", "_auth", "username", "_password")
 
-Value = Union[str, bool, list[str]]
+Value = str | bool | list[str]
 
 _ENV_VAR = re.compile(r"(?<!\\)(\\*)\$\{([^${}?]+)(\?)?\}")
 _INI_LINE = re.compile(r"^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$")
@@ -124,11 +123,17 @@ class Credential:
         if port == self.port:
             return True
         default = _DEFAULT_PORTS.get(scheme)
-        return default is not None and port in (None, default) and self.port in (None, default)
+        return (
+            default is not None
+            and port in (None, default)
+            and self.port in (None, default)
+        )
 
     def __repr__(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
-        return f"Credential(//{self.host}{port}{self.path}, ***, source={self.source!r})"
+        return (
+            f"Credential(//{self.host}{port}{self.path}, ***, source={self.source!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -181,7 +186,9 @@ class Config:
 
     def redact(self, text: str) -> str:
         """``text`` with every configured secret and any URL userinfo replaced by ``***``."""
-        secrets = sorted({s for c in self.credentials for s in c.secrets()}, key=len, reverse=True)
+        secrets = sorted(
+            {s for c in self.credentials for s in c.secrets()}, key=len, reverse=True
+        )
         for secret in secrets:
             text = text.replace(secret, "***")
         return _URL_CREDENTIALS.sub(r"\1***@", text)
@@ -210,7 +217,9 @@ def load_config(
     reader = _Reader(env, home, project_dir)
     cli_layer = reader.expand({k: _cli_value(v) for k, v in (cli or {}).items()})
     env_layer = reader.expand(_env_layer(env))
-    user_rc = _path_setting("userconfig", cli_layer, env_layer, reader) or home / ".npmrc"
+    user_rc = (
+        _path_setting("userconfig", cli_layer, env_layer, reader) or home / ".npmrc"
+    )
     global_path = (
         _path_setting("globalconfig", cli_layer, env_layer, reader)
         or global_rc
@@ -231,7 +240,10 @@ def load_config(
 
 
 def _build(
-    layers: list[tuple[str, dict[str, Value]]], env: Mapping[str, str], home: Path, reader: _Reader
+    layers: list[tuple[str, dict[str, Value]]],
+    env: Mapping[str, str],
+    home: Path,
+    reader: _Reader,
 ) -> Config:
     merged: dict[str, Value] = {}
     where: dict[str, str] = {}
@@ -254,7 +266,9 @@ def _build(
     extra = {
         key: value
         for key, value in merged.items()
-        if key not in _CONSUMED_KEYS and not key.startswith("//") and not _is_scoped_registry(key)
+        if key not in _CONSUMED_KEYS
+        and not key.startswith("//")
+        and not _is_scoped_registry(key)
     }
     return Config(
         registry=registry,
@@ -311,7 +325,10 @@ def _credentials(
             )
         grouped.setdefault(prefix, {})[name] = value
         sources[prefix] = where[key]
-    credentials = [_credential(prefix, values, sources[prefix]) for prefix, values in grouped.items()]
+    credentials = [
+        _credential(prefix, values, sources[prefix])
+        for prefix, values in grouped.items()
+    ]
     return tuple(credentials), extra
 
 
@@ -356,7 +373,7 @@ def _unscoped_auth(key: str, source: str) -> ConfigError:
 class _Reader:
     """Reads rc files and expands ``${VAR}`` and paths, as npm does."""
 
-    __slots__ = ("env", "home", "base")
+    __slots__ = ("base", "env", "home")
 
     def __init__(self, env: Mapping[str, str], home: Path, base: Path) -> None:
         self.env = env
@@ -508,9 +525,11 @@ def _same_file(a: Path, b: Path) -> bool:
 class _Typed:
     """Typed reads of the merged layers; errors name the key and where it was set."""
 
-    __slots__ = ("merged", "where", "reader")
+    __slots__ = ("merged", "reader", "where")
 
-    def __init__(self, merged: Mapping[str, Value], where: Mapping[str, str], reader: _Reader) -> None:
+    def __init__(
+        self, merged: Mapping[str, Value], where: Mapping[str, str], reader: _Reader
+    ) -> None:
         self.merged = merged
         self.where = where
         self.reader = reader
@@ -565,7 +584,9 @@ class _Typed:
         value = self.merged.get(key)
         if value is None:
             return None
-        if not isinstance(value, str) or not re.match(r"^https?://[^/]", value, re.IGNORECASE):
+        if not isinstance(value, str) or not re.match(
+            r"^https?://[^/]", value, re.IGNORECASE
+        ):
             raise self.fail(key, "an http(s) URL")
         return value if value.endswith("/") else value + "/"
 

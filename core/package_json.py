@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from weir.core.errors import FilesystemError, InputError
 from weir.core.names import split_scope
+
 
 class PackageJsonError(InputError):
     code = "EJSONPARSE"
@@ -76,7 +76,9 @@ def read_package_json(path: Path) -> PackageJson:
             code="ENOENT",
         ) from None
     except OSError as error:
-        raise FilesystemError(f"cannot read {path}: {error.strerror}", code="EFS") from error
+        raise FilesystemError(
+            f"cannot read {path}: {error.strerror}", code="EFS"
+        ) from error
     raw = _parse(data, str(path))
     return package_json_from_dict(raw, source=str(path), pkg_dir=path.parent, path=path)
 
@@ -93,7 +95,9 @@ def package_json_from_dict(
     fields = _Fields(raw, source)
     name = fields.optional_str("name")
     dependencies = fields.string_map("dependencies")
-    bins, bin_warnings = normalize_bin(name, raw.get("bin"), raw.get("directories"), pkg_dir)
+    bins, bin_warnings = normalize_bin(
+        name, raw.get("bin"), raw.get("directories"), pkg_dir
+    )
     return PackageJson(
         path=path,
         name=name,
@@ -107,7 +111,9 @@ def package_json_from_dict(
         workspaces=fields.workspaces(),
         bundle_dependencies=fields.bundle_dependencies(dependencies),
         # Old packages wrote engines as an array of strings; npm ignores that form.
-        engines=fields.string_map("engines") if isinstance(raw.get("engines"), dict) else {},
+        engines=fields.string_map("engines")
+        if isinstance(raw.get("engines"), dict)
+        else {},
         os=fields.string_list("os", allow_single=True),
         cpu=fields.string_list("cpu", allow_single=True),
         libc=fields.string_list("libc", allow_single=True),
@@ -120,7 +126,10 @@ def package_json_from_dict(
 
 
 def normalize_bin(
-    name: str | None, bin_field: Any, directories_field: Any, pkg_dir: Path | None = None
+    name: str | None,
+    bin_field: Any,
+    directories_field: Any,
+    pkg_dir: Path | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """npm's bin normalization: returns ``({link name: target inside the package}, warnings)``.
 
@@ -139,7 +148,9 @@ def normalize_bin(
     elif isinstance(bin_field, dict):
         entries = bin_field
     else:
-        return {}, [f"bin must be a string or an object, not {_json_type(bin_field)}; ignored"]
+        return {}, [
+            f"bin must be a string or an object, not {_json_type(bin_field)}; ignored"
+        ]
     bins: dict[str, str] = {}
     for link, target in entries.items():
         link_name = _bin_name(link)
@@ -151,7 +162,9 @@ def normalize_bin(
             continue
         clean = _inside_package(target)
         if clean is None:
-            warnings.append(f"bin {link!r} target {target!r} points outside the package; skipped")
+            warnings.append(
+                f"bin {link!r} target {target!r} points outside the package; skipped"
+            )
             continue
         bins[link_name] = clean
     return bins, warnings
@@ -169,7 +182,12 @@ def _bin_name(link: str) -> str | None:
 def _inside_package(target: str) -> str | None:
     """``target`` as a normalized relative path, or None if absolute or escaping."""
     posix = target.replace("\\", "/")
-    if not posix or posix.startswith("/") or (len(posix) > 1 and posix[1] == ":") or "\0" in posix:
+    if (
+        not posix
+        or posix.startswith("/")
+        or (len(posix) > 1 and posix[1] == ":")
+        or "\0" in posix
+    ):
         return None
     clean = posixpath.normpath(posix)
     if clean in (".", "..") or clean.startswith("../"):
@@ -187,7 +205,9 @@ def _bins_from_directory(
         return {}
     clean = _inside_package(bin_dir)
     if clean is None:
-        warnings.append(f"directories.bin {bin_dir!r} points outside the package; ignored")
+        warnings.append(
+            f"directories.bin {bin_dir!r} points outside the package; ignored"
+        )
         return {}
     root = pkg_dir / clean
     found: dict[str, str] = {}
@@ -289,7 +309,11 @@ class _Fields:
         return self._strings('"workspaces"', value)
 
     def bundle_dependencies(self, dependencies: dict[str, str]) -> tuple[str, ...]:
-        key = "bundleDependencies" if "bundleDependencies" in self.raw else "bundledDependencies"
+        key = (
+            "bundleDependencies"
+            if "bundleDependencies" in self.raw
+            else "bundledDependencies"
+        )
         value = self.raw.get(key, False)
         if value is True:
             return tuple(dependencies)

@@ -32,7 +32,9 @@ from weir.core.errors import InputError
 from weir.core.names import is_valid_name, validate_name
 from weir.core.semver import valid, valid_range
 
-SpecKind = Literal["version", "range", "tag", "alias", "remote", "file", "workspace", "git"]
+SpecKind = Literal[
+    "version", "range", "tag", "alias", "remote", "file", "workspace", "git"
+]
 
 REGISTRY_KINDS = frozenset({"version", "range", "tag"})
 
@@ -43,7 +45,9 @@ _SCP_LIKE = re.compile(r"^[^@]+@[^:.]+\.[^:]+:.+$")
 _HOSTED_SHORTCUT = re.compile(r"^(?:github|gitlab|bitbucket|gist):", re.IGNORECASE)
 _GIT_SCHEME = re.compile(r"^git(?:\+[a-z]+)?:", re.IGNORECASE)
 _HTTP = re.compile(r"^https?://", re.IGNORECASE)
-_HOSTED_HOSTS = frozenset({"github.com", "www.github.com", "gitlab.com", "bitbucket.org"})
+_HOSTED_HOSTS = frozenset(
+    {"github.com", "www.github.com", "gitlab.com", "bitbucket.org"}
+)
 _URL_SAFE = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
 
 
@@ -91,7 +95,9 @@ def parse_arg(arg: str) -> Spec:
     name_part = arg[:name_end] if name_end > 0 else arg
     if _SCHEME.match(arg) or _SCP_LIKE.match(arg):
         return _resolve(None, arg, None)
-    if not name_part.startswith("@") and ("/" in name_part or _TARBALL_SUFFIX.search(name_part)):
+    if not name_part.startswith("@") and (
+        "/" in name_part or _TARBALL_SUFFIX.search(name_part)
+    ):
         return _resolve(None, arg, None)
     if name_end > 0:
         validate_name(name_part)
@@ -201,10 +207,7 @@ def _file(name: str | None, raw: str, text: str, where: Path | None) -> Spec:
     target = text.replace("\\", "/")
     if target.lower().startswith("file:"):
         target = target[len("file:") :]
-        if target.startswith("///"):
-            target = target[2:]
-        elif target.startswith("//"):
-            target = target[2:]
+        target = target.removeprefix("//")  # file:///abs and file://rel
     if target.startswith("~/"):
         target = str(Path.home() / target[2:])
     base = where if where is not None else Path.cwd()

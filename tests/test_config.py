@@ -4,7 +4,6 @@ import base64
 from pathlib import Path
 
 import pytest
-
 from weir.core.config import DEFAULT_REGISTRY, Config, load_config, parse_ini
 from weir.core.errors import EXIT_INPUT, InputError
 
@@ -27,8 +26,16 @@ class Env:
         }[layer]
         path.write_text(text)
 
-    def load(self, *, cli: dict | None = None, env: dict[str, str] | None = None) -> Config:
-        return load_config(self.project, cli=cli, env=env or {}, home=self.home, global_rc=self.global_rc)
+    def load(
+        self, *, cli: dict | None = None, env: dict[str, str] | None = None
+    ) -> Config:
+        return load_config(
+            self.project,
+            cli=cli,
+            env=env or {},
+            home=self.home,
+            global_rc=self.global_rc,
+        )
 
 
 @pytest.fixture
@@ -41,11 +48,20 @@ def test_defaults(rc: Env) -> None:
     assert config.registry == DEFAULT_REGISTRY == "https://registry.npmjs.org/"
     assert config.scoped_registries == {}
     assert config.strict_ssl is True
-    assert (config.fetch_retries, config.fetch_retry_mintimeout, config.fetch_retry_maxtimeout) == (2, 10000, 60000)
+    assert (
+        config.fetch_retries,
+        config.fetch_retry_mintimeout,
+        config.fetch_retry_maxtimeout,
+    ) == (2, 10000, 60000)
     assert config.fetch_timeout == 300000
     assert config.maxsockets == 16
     assert config.cache == rc.home / ".cache" / "weir"
-    assert not (config.prefer_offline or config.prefer_online or config.offline or config.ignore_scripts)
+    assert not (
+        config.prefer_offline
+        or config.prefer_online
+        or config.offline
+        or config.ignore_scripts
+    )
     assert config.omit == frozenset()
     assert config.legacy_peer_deps is False
     assert (config.save_exact, config.save_prefix) == (False, "^")
@@ -59,7 +75,10 @@ def test_xdg_cache_home(rc: Env) -> None:
 
 
 def test_precedence_across_all_layers(rc: Env) -> None:
-    rc.write("global", "fetch-retries=1\nmaxsockets=1\nfetch-timeout=1\nsave-prefix=~\noffline=true\n")
+    rc.write(
+        "global",
+        "fetch-retries=1\nmaxsockets=1\nfetch-timeout=1\nsave-prefix=~\noffline=true\n",
+    )
     rc.write("user", "fetch-retries=2\nmaxsockets=2\nfetch-timeout=2\nsave-prefix=>=\n")
     rc.write("project", "fetch-retries=3\nmaxsockets=3\n")
     config = rc.load(
@@ -88,7 +107,9 @@ def test_userconfig_from_environment(rc: Env, tmp_path: Path) -> None:
 
 def test_global_rc_from_prefix(rc: Env) -> None:
     rc.write("global", "maxsockets=11\n")
-    config = load_config(rc.project, env={"PREFIX": str(rc.global_rc.parent.parent)}, home=rc.home)
+    config = load_config(
+        rc.project, env={"PREFIX": str(rc.global_rc.parent.parent)}, home=rc.home
+    )
     assert config.maxsockets == 11
 
 
@@ -143,7 +164,9 @@ def test_env_expansion(rc: Env) -> None:
         "doubled=\\\\\\\\${SET}\n"  # two backslashes: one literal backslash, then the value
         "${KEY_NAME}=1\n",
     )
-    config = rc.load(env={"HOME_CACHE": "/var/cache", "SET": "yes", "KEY_NAME": "from-env"})
+    config = rc.load(
+        env={"HOME_CACHE": "/var/cache", "SET": "yes", "KEY_NAME": "from-env"}
+    )
     assert config.cache == Path("/var/cache/c")
     assert config.extra["unset"] == "${NOT_SET}"
     assert config.extra["optional"] == "ab"
@@ -161,7 +184,10 @@ def test_paths_expand_home_and_resolve_against_the_project(rc: Env) -> None:
 
 
 def test_booleans_and_arrays(rc: Env) -> None:
-    rc.write("project", "strict-ssl=false\nignore-scripts\nca[]=CERT1\nca[]=CERT2\nsave-exact=true\n")
+    rc.write(
+        "project",
+        "strict-ssl=false\nignore-scripts\nca[]=CERT1\nca[]=CERT2\nsave-exact=true\n",
+    )
     config = rc.load(cli={"legacy-peer-deps": True, "prefer-offline": "true"})
     assert config.strict_ssl is False
     assert config.ignore_scripts is True
@@ -201,18 +227,29 @@ def test_omit_and_include(rc: Env) -> None:
 
 def test_node_env_production_omits_dev(rc: Env) -> None:
     assert rc.load(env={"NODE_ENV": "production"}).omit == {"dev"}
-    assert rc.load(env={"NODE_ENV": "production"}, cli={"include": "dev"}).omit == frozenset()
+    assert (
+        rc.load(env={"NODE_ENV": "production"}, cli={"include": "dev"}).omit
+        == frozenset()
+    )
     # An explicit omit replaces the NODE_ENV default.
-    assert rc.load(env={"NODE_ENV": "production"}, cli={"omit": "optional"}).omit == {"optional"}
+    assert rc.load(env={"NODE_ENV": "production"}, cli={"omit": "optional"}).omit == {
+        "optional"
+    }
 
 
 def test_production_flag(rc: Env) -> None:
     assert rc.load(cli={"production": True}).omit == {"dev"}
-    assert rc.load(env={"NODE_ENV": "production"}, cli={"production": "false"}).omit == frozenset()
+    assert (
+        rc.load(env={"NODE_ENV": "production"}, cli={"production": "false"}).omit
+        == frozenset()
+    )
 
 
 def test_registry_gets_a_trailing_slash_and_scopes_route(rc: Env) -> None:
-    rc.write("user", "registry=https://mirror.example/npm\n@corp:registry=https://corp.example/api/npm\n")
+    rc.write(
+        "user",
+        "registry=https://mirror.example/npm\n@corp:registry=https://corp.example/api/npm\n",
+    )
     config = rc.load()
     assert config.registry == "https://mirror.example/npm/"
     assert config.scoped_registries == {"@corp": "https://corp.example/api/npm/"}
@@ -229,9 +266,11 @@ def test_token_is_scoped_to_its_host_and_path(rc: Env) -> None:
         "//corp.example/api/npm/private/:_authToken=DEEPER\n",
     )
     config = rc.load()
-    bearer = lambda t: {"Authorization": f"Bearer {t}"}  # noqa: E731
+    bearer = lambda t: {"Authorization": f"Bearer {t}"}
     assert config.auth_for("https://corp.example/api/npm/@corp%2fui") == bearer("CORP")
-    assert config.auth_for("https://corp.example/api/npm/@corp/ui/-/ui-1.0.0.tgz") == bearer("CORP")
+    assert config.auth_for(
+        "https://corp.example/api/npm/@corp/ui/-/ui-1.0.0.tgz"
+    ) == bearer("CORP")
     assert config.auth_for("https://corp.example/api/npm/private/x") == bearer("DEEPER")
     assert config.auth_for("https://registry.npmjs.org/lodash") == bearer("PUBLIC")
     # Not under the configured path, another host, a look-alike host: nothing is sent.
@@ -243,7 +282,10 @@ def test_token_is_scoped_to_its_host_and_path(rc: Env) -> None:
 
 
 def test_default_ports_match_keys_without_a_port(rc: Env) -> None:
-    rc.write("user", "//a.example/:_authToken=A\n//b.example:443/:_authToken=B\n//c.example:8080/:_authToken=C\n")
+    rc.write(
+        "user",
+        "//a.example/:_authToken=A\n//b.example:443/:_authToken=B\n//c.example:8080/:_authToken=C\n",
+    )
     config = rc.load()
     assert config.auth_for("https://a.example:443/x") == {"Authorization": "Bearer A"}
     assert config.auth_for("https://b.example/x") == {"Authorization": "Bearer B"}
@@ -263,14 +305,20 @@ def test_basic_auth_forms(rc: Env) -> None:
     config = rc.load()
     expected = {"Authorization": "Basic " + base64.b64encode(b"alice:s3cret").decode()}
     assert config.auth_for("https://u.example/pkg") == expected
-    assert config.auth_for("https://a.example/pkg") == {"Authorization": "Basic YWxpY2U6czNjcmV0"}
+    assert config.auth_for("https://a.example/pkg") == {
+        "Authorization": "Basic YWxpY2U6czNjcmV0"
+    }
 
 
 def test_token_from_env_var_and_env_layer(rc: Env) -> None:
     rc.write("project", "//r.example/:_authToken=${NPM_TOKEN}\n")
-    assert rc.load(env={"NPM_TOKEN": "t0k"}).auth_for("https://r.example/a") == {"Authorization": "Bearer t0k"}
+    assert rc.load(env={"NPM_TOKEN": "t0k"}).auth_for("https://r.example/a") == {
+        "Authorization": "Bearer t0k"
+    }
     # Unset: npm sends the literal text, which the registry will refuse.
-    assert rc.load().auth_for("https://r.example/a") == {"Authorization": "Bearer ${NPM_TOKEN}"}
+    assert rc.load().auth_for("https://r.example/a") == {
+        "Authorization": "Bearer ${NPM_TOKEN}"
+    }
     config = rc.load(env={"npm_config_//r.example/:_authToken": "fromenv"})
     assert config.auth_for("https://r.example/a") == {"Authorization": "Bearer fromenv"}
 
@@ -303,18 +351,34 @@ def test_repr_and_redact_hide_secrets(rc: Env) -> None:
     )
     config = rc.load()
     text = repr(config)
-    for secret in ("npm_TOKENVALUE", "hunter2", password, "QUFBQUFBQUE=", "proxypass", "proxyuser"):
+    for secret in (
+        "npm_TOKENVALUE",
+        "hunter2",
+        password,
+        "QUFBQUFBQUE=",
+        "proxypass",
+        "proxyuser",
+    ):
         assert secret not in text
     assert "***" in text
     basic = config.auth_for("https://u.example/x")["Authorization"]
     log = f"GET https://r.example/x with npm_TOKENVALUE; {basic}; pw hunter2; via https://me:pw@host.example/p"
-    assert config.redact(log) == "GET https://r.example/x with ***; Basic ***; pw ***; via https://***@host.example/p"
+    assert (
+        config.redact(log)
+        == "GET https://r.example/x with ***; Basic ***; pw ***; via https://***@host.example/p"
+    )
 
 
 def test_unknown_keys_are_kept_in_extra(rc: Env) -> None:
-    rc.write("project", "engine-strict=true\nfund=false\n//r.example/:always-auth=true\n")
+    rc.write(
+        "project", "engine-strict=true\nfund=false\n//r.example/:always-auth=true\n"
+    )
     config = rc.load()
-    assert config.extra == {"engine-strict": True, "fund": False, "//r.example/:always-auth": True}
+    assert config.extra == {
+        "engine-strict": True,
+        "fund": False,
+        "//r.example/:always-auth": True,
+    }
 
 
 def test_project_rc_that_is_the_user_rc_is_read_once(rc: Env, tmp_path: Path) -> None:

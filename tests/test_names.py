@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from weir.core.errors import EXIT_INPUT, InputError
 from weir.core.names import escape_for_url, is_valid_name, split_scope, validate_name
 

@@ -5,9 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from weir.core.errors import EXIT_INPUT, InputError
-from weir.core.package_json import normalize_bin, package_json_from_dict, read_package_json
+from weir.core.package_json import (
+    normalize_bin,
+    package_json_from_dict,
+    read_package_json,
+)
 
 
 def write(tmp_path: Path, doc: Any) -> Path:
@@ -62,7 +65,9 @@ def test_missing_fields_are_empty(tmp_path: Path) -> None:
 
 
 def test_workspaces_object_form(tmp_path: Path) -> None:
-    pkg = read_package_json(write(tmp_path, {"workspaces": {"packages": ["a", "b/*"], "nohoist": ["x"]}}))
+    pkg = read_package_json(
+        write(tmp_path, {"workspaces": {"packages": ["a", "b/*"], "nohoist": ["x"]}})
+    )
     assert pkg.workspaces == ("a", "b/*")
 
 
@@ -73,17 +78,25 @@ def test_bundle_dependencies_both_spellings(tmp_path: Path, key: str) -> None:
 
 
 def test_bundle_dependencies_true_means_all_dependencies(tmp_path: Path) -> None:
-    doc = {"dependencies": {"a": "1", "b": "2"}, "devDependencies": {"c": "3"}, "bundleDependencies": True}
+    doc = {
+        "dependencies": {"a": "1", "b": "2"},
+        "devDependencies": {"c": "3"},
+        "bundleDependencies": True,
+    }
     assert read_package_json(write(tmp_path, doc)).bundle_dependencies == ("a", "b")
 
 
 def test_legacy_engines_array_is_ignored(tmp_path: Path) -> None:
-    assert read_package_json(write(tmp_path, {"engines": ["node >= 0.4"]})).engines == {}
+    assert (
+        read_package_json(write(tmp_path, {"engines": ["node >= 0.4"]})).engines == {}
+    )
 
 
 def test_malformed_json_names_file_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "package.json"
-    path.write_text('{\n  "name": "x",\n  "version": "1.0.0"\n  "dependencies": {}\n}\n')
+    path.write_text(
+        '{\n  "name": "x",\n  "version": "1.0.0"\n  "dependencies": {}\n}\n'
+    )
     with pytest.raises(InputError) as info:
         read_package_json(path)
     assert info.value.message == f"{path}:4:3: Expecting ',' delimiter"
@@ -118,21 +131,41 @@ def test_top_level_must_be_an_object(tmp_path: Path) -> None:
     [
         ({"dependencies": ["lodash"]}, '"dependencies" must be an object'),
         ({"dependencies": {"lodash": 4}}, '"dependencies"["lodash"] must be a string'),
-        ({"devDependencies": {"jest": None}}, '"devDependencies"["jest"] must be a string'),
+        (
+            {"devDependencies": {"jest": None}},
+            '"devDependencies"["jest"] must be a string',
+        ),
         ({"peerDependencies": "react"}, '"peerDependencies" must be an object'),
-        ({"optionalDependencies": {"a": True}}, '"optionalDependencies"["a"] must be a string'),
-        ({"peerDependenciesMeta": {"react": True}}, '"peerDependenciesMeta"["react"] must be an object'),
+        (
+            {"optionalDependencies": {"a": True}},
+            '"optionalDependencies"["a"] must be a string',
+        ),
+        (
+            {"peerDependenciesMeta": {"react": True}},
+            '"peerDependenciesMeta"["react"] must be an object',
+        ),
         ({"overrides": ["x"]}, '"overrides" must be an object'),
         ({"workspaces": "packages/*"}, '"workspaces" must be an array of strings'),
-        ({"workspaces": {"packages": [1]}}, '"workspaces"."packages" must be an array of strings'),
+        (
+            {"workspaces": {"packages": [1]}},
+            '"workspaces"."packages" must be an array of strings',
+        ),
         ({"scripts": {"test": ["jest"]}}, '"scripts"["test"] must be a string'),
         ({"name": 42}, '"name" must be a string'),
         ({"os": [1]}, '"os" must be an array of strings'),
-        ({"bundleDependencies": "a"}, '"bundleDependencies" must be an array of strings'),
-        ({"trustedDependencies": "esbuild"}, '"trustedDependencies" must be an array of strings'),
+        (
+            {"bundleDependencies": "a"},
+            '"bundleDependencies" must be an array of strings',
+        ),
+        (
+            {"trustedDependencies": "esbuild"},
+            '"trustedDependencies" must be an array of strings',
+        ),
     ],
 )
-def test_wrong_types_name_the_field(tmp_path: Path, doc: dict[str, Any], field: str) -> None:
+def test_wrong_types_name_the_field(
+    tmp_path: Path, doc: dict[str, Any], field: str
+) -> None:
     path = write(tmp_path, doc)
     with pytest.raises(InputError) as info:
         read_package_json(path)
@@ -146,8 +179,15 @@ def test_string_bin_uses_the_bare_package_name(tmp_path: Path) -> None:
 
 
 def test_object_bin_is_normalized(tmp_path: Path) -> None:
-    doc = {"name": "t", "bin": {"a": "./bin//a.js", "@scope/b": "bin\\b.js", "c": "lib/../bin/c.js"}}
-    assert read_package_json(write(tmp_path, doc)).bin == {"a": "bin/a.js", "b": "bin/b.js", "c": "bin/c.js"}
+    doc = {
+        "name": "t",
+        "bin": {"a": "./bin//a.js", "@scope/b": "bin\\b.js", "c": "lib/../bin/c.js"},
+    }
+    assert read_package_json(write(tmp_path, doc)).bin == {
+        "a": "bin/a.js",
+        "b": "bin/b.js",
+        "c": "bin/c.js",
+    }
 
 
 @pytest.mark.parametrize(
@@ -165,7 +205,9 @@ def test_object_bin_is_normalized(tmp_path: Path) -> None:
         {"ok": 5},
     ],
 )
-def test_hostile_bin_entries_are_dropped_with_a_warning(bin_field: dict[str, Any]) -> None:
+def test_hostile_bin_entries_are_dropped_with_a_warning(
+    bin_field: dict[str, Any],
+) -> None:
     bins, warnings = normalize_bin("pkg", bin_field, None)
     assert bins == {}
     assert len(warnings) == 1
@@ -188,7 +230,9 @@ def test_directories_bin_lists_the_folder(tmp_path: Path) -> None:
     (tmp_path / "scripts" / "sub" / "two").write_text("")
     (tmp_path / "scripts" / ".hidden").write_text("")
     (tmp_path / "scripts" / "link").symlink_to("/etc/passwd")
-    pkg = read_package_json(write(tmp_path, {"name": "p", "directories": {"bin": "./scripts"}}))
+    pkg = read_package_json(
+        write(tmp_path, {"name": "p", "directories": {"bin": "./scripts"}})
+    )
     assert pkg.bin == {"one.js": "scripts/one.js", "two": "scripts/sub/two"}
 
 
@@ -203,7 +247,9 @@ def test_directories_bin_may_not_escape_the_package(tmp_path: Path) -> None:
     pkg_dir = tmp_path / "pkg"
     pkg_dir.mkdir()
     (tmp_path / "secret").write_text("")
-    pkg = read_package_json(write(pkg_dir, {"name": "p", "directories": {"bin": "../"}}))
+    pkg = read_package_json(
+        write(pkg_dir, {"name": "p", "directories": {"bin": "../"}})
+    )
     assert pkg.bin == {}
     assert pkg.bin_warnings
 
@@ -211,4 +257,7 @@ def test_directories_bin_may_not_escape_the_package(tmp_path: Path) -> None:
 def test_package_json_from_dict_names_its_source() -> None:
     with pytest.raises(InputError) as info:
         package_json_from_dict({"dependencies": 1}, source="left-pad@1.0.0")
-    assert info.value.message == 'left-pad@1.0.0: "dependencies" must be an object, not a number'
+    assert (
+        info.value.message
+        == 'left-pad@1.0.0: "dependencies" must be an object, not a number'
+    )

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from weir.core.errors import EXIT_INPUT, InputError
 from weir.core.spec import Spec, parse_arg, parse_spec, unsupported_git_error
 
@@ -29,7 +28,12 @@ from weir.core.spec import Spec, parse_arg, parse_spec, unsupported_git_error
 )
 def test_registry_specs(raw: str, kind: str, fetch_spec: str) -> None:
     spec = parse_spec("lodash", raw)
-    assert (spec.kind, spec.name, spec.raw, spec.fetch_spec) == (kind, "lodash", raw, fetch_spec)
+    assert (spec.kind, spec.name, spec.raw, spec.fetch_spec) == (
+        kind,
+        "lodash",
+        raw,
+        fetch_spec,
+    )
     assert spec.subspec is None
 
 
@@ -57,11 +61,22 @@ def test_alias_to_a_scoped_package_without_range_asks_for_latest() -> None:
 
 def test_alias_to_an_exact_version() -> None:
     sub = parse_spec("x", "npm:@scope/real@1.0.0").subspec
-    assert sub is not None and (sub.kind, sub.name, sub.fetch_spec) == ("version", "@scope/real", "1.0.0")
+    assert sub is not None and (sub.kind, sub.name, sub.fetch_spec) == (
+        "version",
+        "@scope/real",
+        "1.0.0",
+    )
 
 
 @pytest.mark.parametrize(
-    "raw", ["npm:lodash@npm:other@1", "npm:lodash@github:u/r", "npm:../x", "npm:", "npm:@x/..@1"]
+    "raw",
+    [
+        "npm:lodash@npm:other@1",
+        "npm:lodash@github:u/r",
+        "npm:../x",
+        "npm:",
+        "npm:@x/..@1",
+    ],
 )
 def test_bad_alias_targets_are_rejected(raw: str) -> None:
     with pytest.raises(InputError):
@@ -133,7 +148,9 @@ def test_unsupported_git_error_names_the_dependent() -> None:
         ("pkg.tgz", "pkg.tgz"),
     ],
 )
-def test_file_specs_resolve_against_the_package_dir(tmp_path: Path, raw: str, relative: str) -> None:
+def test_file_specs_resolve_against_the_package_dir(
+    tmp_path: Path, raw: str, relative: str
+) -> None:
     spec = parse_spec("local", raw, where=tmp_path / "app")
     assert spec.kind == "file"
     assert spec.fetch_spec == os.path.normpath(tmp_path / "app" / relative)
@@ -145,7 +162,9 @@ def test_absolute_file_specs(tmp_path: Path) -> None:
     assert parse_spec("a", "file:/opt/pkg", where=tmp_path).fetch_spec == "/opt/pkg"
 
 
-def test_home_relative_file_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_home_relative_file_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert parse_spec("a", "~/pkgs/a").fetch_spec == str(tmp_path / "pkgs" / "a")
 
@@ -158,7 +177,12 @@ def test_file_spec_tells_tarball_from_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "fetch_spec"),
-    [("workspace:*", "*"), ("workspace:^", "^"), ("workspace:~", "~"), ("workspace:^1.2.0", "^1.2.0")],
+    [
+        ("workspace:*", "*"),
+        ("workspace:^", "^"),
+        ("workspace:~", "~"),
+        ("workspace:^1.2.0", "^1.2.0"),
+    ],
 )
 def test_workspace_specs(raw: str, fetch_spec: str) -> None:
     spec = parse_spec("@app/ui", raw)
@@ -177,7 +201,9 @@ def test_unknown_protocols_are_rejected(raw: str) -> None:
     assert info.value.code == "EUNSUPPORTEDPROTOCOL"
 
 
-@pytest.mark.parametrize("name", ["../x", "@x/../../../.git/hooks", "a/b", "node_modules", ""])
+@pytest.mark.parametrize(
+    "name", ["../x", "@x/../../../.git/hooks", "a/b", "node_modules", ""]
+)
 def test_parse_spec_validates_the_dependency_name(name: str) -> None:
     with pytest.raises(InputError) as info:
         parse_spec(name, "^1.0.0")
@@ -216,7 +242,9 @@ def test_parse_arg_alias_subspec() -> None:
     assert spec.subspec == Spec("range", "lodash", "^4", "^4")
 
 
-def test_parse_arg_paths_resolve_against_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parse_arg_paths_resolve_against_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     for arg in ("./pkg", "../pkg", "file:pkg", "pkg.tgz", "/abs/pkg"):
         spec = parse_arg(arg)
@@ -225,7 +253,9 @@ def test_parse_arg_paths_resolve_against_cwd(tmp_path: Path, monkeypatch: pytest
         assert spec.fetch_spec == os.path.normpath(tmp_path / arg.removeprefix("file:"))
 
 
-@pytest.mark.parametrize("arg", ["node_modules", "_private", "Not Valid", "@x/..@1", "@x/../../.git/hooks"])
+@pytest.mark.parametrize(
+    "arg", ["node_modules", "_private", "Not Valid", "@x/..@1", "@x/../../.git/hooks"]
+)
 def test_parse_arg_rejects_bad_names(arg: str) -> None:
     with pytest.raises(InputError):
         parse_arg(arg)
