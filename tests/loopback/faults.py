@@ -20,7 +20,7 @@ from .records import RequestRecord
 FaultKind = Literal[
     "status",  # answer `status` (with optional Retry-After) instead of the document
     "delay",  # wait `seconds` before the status line, then answer normally
-    "stall",  # send the headers, then nothing until the server stops (or `seconds`)
+    "stall",  # send the headers, then nothing until the server stops (at most `seconds`, default 60)
     "reset",  # RST the connection; before any byte, or mid-body with during_body=True
     "truncate",  # full Content-Length, half the body, then close
     "overlong",  # more bytes than Content-Length says, then close
@@ -64,6 +64,11 @@ class Fault:
         return self.times is not None and self.hits >= self.times
 
     def matches(self, record: RequestRecord) -> bool:
-        if callable(self.match):
-            return self.match(record)
-        return self.match in (record.path, record.target)
+        return matches(self.match, record)
+
+
+def matches(match: Match, record: RequestRecord) -> bool:
+    """A path matches the decoded path or the raw target exactly; a predicate decides itself."""
+    if callable(match):
+        return match(record)
+    return match in (record.path, record.target)

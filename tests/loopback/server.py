@@ -40,11 +40,12 @@ from types import MappingProxyType
 from typing import Any
 
 from .catalog import EPOCH, Catalog, PublishedVersion
-from .faults import Fault, FaultKind, Match
+from .faults import Fault, FaultKind, Match, matches
 from .records import RequestRecord
 from .tarballs import gzip_bytes, package_tarball
 
 CORGI = "application/vnd.npm.install-v1+json"
+STALL_SECONDS = 60.0  # longest a stall holds a connection when the test forgets to stop
 TARBALL_CACHE_CONTROL = "public, immutable, max-age=31557600"
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
@@ -69,6 +70,17 @@ def _error(status: int, message: str, headers: Mapping[str, str] | None = None) 
 
 
 NOT_FOUND = _error(404, "Not found")
+
+
+def _gzipped(response: _Response) -> _Response:
+    return replace(response, headers={**response.headers, "Content-Encoding": "gzip"}, body=gzip_bytes(response.body))
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _http_date(tick: int) -> str:
@@ -126,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def write_head(self, response: _Response, *, length: int | None, close: bool = False) -> None:
-        reason = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
+        reason = _phrase(response.status)
         lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {email.utils.formatdate(usegmt=True)}"]
         lines += [f"{name}: {value}" for name, value in response.headers.items()]
         if length is not None:
@@ -163,7 +175,7 @@ class LoopbackRegistry:
         self._server = _Server(self)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # fault predicates may read the log
         self._catalog = Catalog(self.url)
         self._faults: list[Fault] = []
         self._log: list[RequestRecord] = []
@@ -331,8 +343,7 @@ class LoopbackRegistry:
             return list(self._log)
 
     def count(self, match: Match) -> int:
-        probe = Fault(match, "html")
-        return sum(1 for record in self.requests if probe.matches(record))
+        return sum(1 for record in self.requests if matches(match, record))
 
     def packument_requests(self, name: str) -> list[RequestRecord]:
         return [r for r in self.requests if r.kind == "packument" and r.package == name]
@@ -401,16 +412,16 @@ class LoopbackRegistry:
         if fault and kind == "corrupt_json":
             response = replace(response, body=response.body[: len(response.body) // 2])
         if response.compressible and response.body and _accepts(record.headers.get("accept-encoding"), "gzip"):
-            response = replace(response, headers={**response.headers, "Content-Encoding": "gzip"}, body=gzip_bytes(response.body))
-        if fault and kind == "gzip_tarball":
-            response = replace(response, headers={**response.headers, "Content-Encoding": "gzip"}, body=gzip_bytes(response.body))
+            response = _gzipped(response)
+        if kind == "gzip_tarball":
+            response = _gzipped(response)
 
         self._record(record, response.status, kind)
         body = response.body if record.method != "HEAD" else b""
         length = None if response.status == 304 else len(response.body)
         if kind == "stall":
             handler.write_head(response, length=length, close=True)
-            self._stopping.wait(fault.seconds if fault and fault.seconds is not None else 60.0)
+            self._stopping.wait(fault.seconds if fault and fault.seconds is not None else STALL_SECONDS)
         elif kind in ("truncate", "reset"):
             handler.write_head(response, length=length, close=True)
             handler.wfile.write(body[: len(body) // 2])
@@ -428,7 +439,7 @@ class LoopbackRegistry:
         if fault.kind == "status":
             assert fault.status is not None
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            return _error(fault.status, HTTPStatus(fault.status).phrase if fault.status in HTTPStatus._value2member_map_ else "error", extra)
+            return _error(fault.status, _phrase(fault.status) or "error", extra)
         if fault.kind == "redirect":
             assert fault.to is not None
             return _Response(fault.status or 302, {"Location": fault.to.rstrip("/") + record.target})

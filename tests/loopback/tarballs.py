@@ -74,17 +74,15 @@ def _header(entry: TarEntry) -> bytes:
     info.linkname = entry.linkname
     info.mtime = NPM_MTIME
     info.devmajor, info.devminor = entry.devmajor, entry.devminor
-    out = b""
     if entry.gnu_longname is not None:
         longname = entry.gnu_longname.encode() + b"\0"
         link = tarfile.TarInfo("././@LongLink")
         link.type = tarfile.GNUTYPE_LONGNAME
         link.size = len(longname)
-        out += link.tobuf(tarfile.GNU_FORMAT) + _pad(longname)
-        return out + info.tobuf(tarfile.GNU_FORMAT)
+        return link.tobuf(tarfile.GNU_FORMAT) + _pad(longname) + info.tobuf(tarfile.GNU_FORMAT)
     if entry.pax:
         info.pax_headers = dict(entry.pax)
-    return out + info.tobuf(tarfile.PAX_FORMAT)
+    return info.tobuf(tarfile.PAX_FORMAT)
 
 
 def build_tar(entries: Iterable[TarEntry]) -> bytes:
