@@ -49,6 +49,8 @@ from weir.core.names import split_scope
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 OMIT_TYPES = frozenset({"dev", "optional", "peer"})
 AUTH_FIELDS = ("_authToken", "_auth", "username", "_password")
+# npm lowercases npm_config_* names, so npm_config__authToken arrives as _authtoken.
+_UNSCOPED_AUTH = {name.lower(): name for name in AUTH_FIELDS}
 
 Value = str | bool | list[str]
 
@@ -249,8 +251,8 @@ def _build(
     where: dict[str, str] = {}
     for source, layer in layers:
         for key in layer:
-            if key in AUTH_FIELDS:
-                raise _unscoped_auth(key, source)
+            if key.lower() in _UNSCOPED_AUTH:
+                raise _unscoped_auth(_UNSCOPED_AUTH[key.lower()], source)
         merged.update(layer)
         where.update(dict.fromkeys(layer, source))
     typed = _Typed(merged, where, reader)

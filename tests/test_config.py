@@ -334,6 +334,11 @@ def test_unscoped_auth_is_an_error(rc: Env, key: str) -> None:
     assert f"//registry.npmjs.org/:{key}" in (info.value.hint or "")
 
 
+def test_unscoped_token_from_the_environment_is_an_error(rc: Env) -> None:
+    with pytest.raises(InputError, match="must be scoped to a registry"):
+        rc.load(env={"npm_config__authToken": "abc"})
+
+
 def test_bad_password_encoding(rc: Env) -> None:
     rc.write("user", "//u.example/:username=a\n//u.example/:_password=***\n")
     with pytest.raises(InputError, match="base64"):
