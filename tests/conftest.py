@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from loopback import LoopbackRegistry, add_small_graph
 
 # --- loopback registry -------------------------------------------------------
@@ -17,7 +16,9 @@ from loopback import LoopbackRegistry, add_small_graph
 def _serve() -> Iterator[LoopbackRegistry]:
     with LoopbackRegistry() as registry:
         yield registry
-    assert not registry.errors, "the loopback registry itself failed:\n" + "\n".join(registry.errors)
+    assert not registry.errors, "the loopback registry itself failed:\n" + "\n".join(
+        registry.errors
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,14 @@ from .faults import FAULT_KINDS, Fault, FaultKind
 from .graphs import add_small_graph
 from .records import RequestRecord, Route
 from .server import CORGI, LoopbackRegistry
-from .tarballs import TarEntry, build_tar, build_tgz, package_tarball, sha1_hex, sha512_integrity
+from .tarballs import (
+    TarEntry,
+    build_tar,
+    build_tgz,
+    package_tarball,
+    sha1_hex,
+    sha512_integrity,
+)
 
 __all__ = [
     "ABBREVIATED_FIELDS",

@@ -124,7 +124,10 @@ class _Package:
         if latest is None:
             stable = [v for v in self.versions if "-" not in v.partition("+")[0]]
             latest = max(stable or self.versions, key=version_key)
-        return {"latest": latest, **{t: v for t, v in sorted(self.tags.items()) if t != "latest"}}
+        return {
+            "latest": latest,
+            **{t: v for t, v in sorted(self.tags.items()) if t != "latest"},
+        }
 
 
 class Catalog:
@@ -139,7 +142,9 @@ class Catalog:
         self._clock += 1
         package = self._packages.get(name)
         if package is None or package.unpublished is not None:
-            package = self._packages[name] = _Package(created=self._clock, modified=self._clock)
+            package = self._packages[name] = _Package(
+                created=self._clock, modified=self._clock
+            )
         package.modified = self._clock
         return package
 
@@ -152,7 +157,11 @@ class Catalog:
         """Store a version: ``manifest`` becomes its document, ``dist`` is computed over
         ``tarball`` and then updated by any ``manifest["dist"]`` (to lie on purpose)."""
         name, version = manifest["name"], manifest["version"]
-        document: Json = {key: copy.deepcopy(value) for key, value in manifest.items() if key != "dist"}
+        document: Json = {
+            key: copy.deepcopy(value)
+            for key, value in manifest.items()
+            if key != "dist"
+        }
         document["_id"] = f"{name}@{version}"
         scripts = document.get("scripts") or {}
         if any(hook in scripts for hook in INSTALL_SCRIPTS):
@@ -166,11 +175,15 @@ class Catalog:
         }
         if files is not None:
             dist["fileCount"] = len(files)
-            dist["unpackedSize"] = sum(len(f.encode() if isinstance(f, str) else f) for f in files.values())
+            dist["unpackedSize"] = sum(
+                len(f.encode() if isinstance(f, str) else f) for f in files.values()
+            )
         dist.update(manifest.get("dist") or {})
         document["dist"] = dist
         package = self._tick(name)
-        published = PublishedVersion(name, version, document, tarball, files, self._clock)
+        published = PublishedVersion(
+            name, version, document, tarball, files, self._clock
+        )
         package.versions[version] = published
         return published
 
@@ -193,7 +206,9 @@ class Catalog:
 
     def modified(self, name: str) -> int | None:
         package = self._packages.get(name)
-        if package is None or (package.unpublished is not None and not package.tombstone):
+        if package is None or (
+            package.unpublished is not None and not package.tombstone
+        ):
             return None
         return package.modified
 
@@ -225,7 +240,13 @@ class Catalog:
             "time": time,
             "maintainers": [{"name": "loopback", "email": "loopback@example.invalid"}],
         }
-        full.update({k: latest[k] for k in ("description", "license", "repository") if k in latest})
+        full.update(
+            {
+                k: latest[k]
+                for k in ("description", "license", "repository")
+                if k in latest
+            }
+        )
         full["readme"] = f"# {name}\n\nServed by the weir loopback registry.\n"
         full["readmeFilename"] = "README.md"
         return full
@@ -259,5 +280,6 @@ class Catalog:
             package = self._live(name)
         except KeyError:
             return None
-        return next((p for p in package.versions.values() if p.filename == filename), None)
-
+        return next(
+            (p for p in package.versions.values() if p.filename == filename), None
+        )

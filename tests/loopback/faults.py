@@ -51,13 +51,17 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
+            raise ValueError(
+                f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}"
+            )
         if self.kind == "status" and self.status is None:
             raise ValueError("a 'status' fault needs status=")
         if self.kind == "delay" and self.seconds is None:
             raise ValueError("a 'delay' fault needs seconds=")
         if self.kind == "redirect" and self.to is None:
-            raise ValueError("a 'redirect' fault needs to= (the base URL to send the client to)")
+            raise ValueError(
+                "a 'redirect' fault needs to= (the base URL to send the client to)"
+            )
 
     @property
     def exhausted(self) -> bool:

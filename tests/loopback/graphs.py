@@ -18,7 +18,11 @@ def add_small_graph(registry: LoopbackRegistry) -> LoopbackRegistry:
     - ``tool@1.0.0`` has a bin ``tool`` -> ``cli.js``;
     - ``@scope/pkg@1.0.0`` is a scoped package with no dependencies.
     """
-    registry.add("a", "1.0.0", dependencies={"b": "^1.0.0", "c": "^2.0.0", "@scope/pkg": "^1.0.0"})
+    registry.add(
+        "a",
+        "1.0.0",
+        dependencies={"b": "^1.0.0", "c": "^2.0.0", "@scope/pkg": "^1.0.0"},
+    )
     registry.add("b", "1.0.0", dependencies={"c": "^1.0.0"})
     for version in ("1.0.0", "1.1.0", "2.0.0"):
         registry.add("c", version)

@@ -63,7 +63,9 @@ class RequestRecord:
     fault: str | None = None
 
     @classmethod
-    def incoming(cls, method: str, target: str, headers: Mapping[str, str], when: float) -> RequestRecord:
+    def incoming(
+        cls, method: str, target: str, headers: Mapping[str, str], when: float
+    ) -> RequestRecord:
         return cls(method, target, unquote(target.partition("?")[0]), headers, when)
 
     @property

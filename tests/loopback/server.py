@@ -37,7 +37,7 @@ from datetime import timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 from .catalog import EPOCH, Catalog, PublishedVersion
 from .faults import Fault, FaultKind, Match, matches
@@ -65,15 +65,25 @@ def _json(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> _Response:
-    return _Response(status, {"Content-Type": "application/json", **(headers or {})}, _json({"error": message}))
+def _error(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> _Response:
+    return _Response(
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        _json({"error": message}),
+    )
 
 
 NOT_FOUND = _error(404, "Not found")
 
 
 def _gzipped(response: _Response) -> _Response:
-    return replace(response, headers={**response.headers, "Content-Encoding": "gzip"}, body=gzip_bytes(response.body))
+    return replace(
+        response,
+        headers={**response.headers, "Content-Encoding": "gzip"},
+        body=gzip_bytes(response.body),
+    )
 
 
 def _phrase(status: int) -> str:
@@ -92,7 +102,10 @@ def _accepts(header: str | None, token: str) -> bool:
     for item in (header or "").split(","):
         value, *params = (part.strip() for part in item.split(";"))
         if value.lower() == token:
-            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params)
+            return not any(
+                p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+                for p in params
+            )
     return False
 
 
@@ -137,9 +150,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def write_head(self, response: _Response, *, length: int | None, close: bool = False) -> None:
+    def write_head(
+        self, response: _Response, *, length: int | None, close: bool = False
+    ) -> None:
         reason = _phrase(response.status)
-        lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {email.utils.formatdate(usegmt=True)}"]
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Date: {email.utils.formatdate(usegmt=True)}",
+        ]
         lines += [f"{name}: {value}" for name, value in response.headers.items()]
         if length is not None:
             lines.append(f"Content-Length: {length}")
@@ -150,7 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def reset(self) -> None:
         """Close with an RST rather than a FIN: SO_LINGER with a zero timeout."""
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
         self.connection.close()
         self.close_connection = True
 
@@ -173,8 +193,8 @@ class LoopbackRegistry:
         self.send_last_modified = True
         self.errors: list[str] = []
         self._server = _Server(self)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        self.port: int = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self._lock = threading.RLock()  # fault predicates may read the log
         self._catalog = Catalog(self.url)
         self._faults: list[Fault] = []
@@ -186,8 +206,10 @@ class LoopbackRegistry:
 
     # lifecycle
 
-    def start(self) -> LoopbackRegistry:
-        self._thread = threading.Thread(target=self._accept_loop, name=f"loopback {self.url}", daemon=True)
+    def start(self) -> Self:
+        self._thread = threading.Thread(
+            target=self._accept_loop, name=f"loopback {self.url}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -208,7 +230,7 @@ class LoopbackRegistry:
         """Stop serving and drop every open connection (stalls and delays end now)."""
         self._stopping.set()
         if self._thread is not None:
-            with socket.create_connection(self._server.server_address[:2]):
+            with socket.create_connection(("127.0.0.1", self.port)):
                 pass
             self._thread.join()
         self._server.server_close()
@@ -219,7 +241,7 @@ class LoopbackRegistry:
                 except OSError:
                     pass
 
-    def __enter__(self) -> LoopbackRegistry:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -276,23 +298,43 @@ class LoopbackRegistry:
         }
         manifest = {key: value for key, value in fields.items() if value is not None}
         manifest.update(extra_manifest or {})
-        contents = dict(files) if files is not None else {"index.js": f"module.exports = {f'{name}@{version}'!r};\n"}
-        bins = {name.rpartition("/")[2]: bin} if isinstance(bin, str) else dict(bin or {})
+        contents = (
+            dict(files)
+            if files is not None
+            else {"index.js": f"module.exports = {f'{name}@{version}'!r};\n"}
+        )
+        bins = (
+            {name.rpartition("/")[2]: bin} if isinstance(bin, str) else dict(bin or {})
+        )
         for target in bins.values():
-            contents.setdefault(target.removeprefix("./"), f"#!/usr/bin/env node\nconsole.log({name!r});\n")
+            contents.setdefault(
+                target.removeprefix("./"),
+                f"#!/usr/bin/env node\nconsole.log({name!r});\n",
+            )
         if "package.json" not in contents:
-            package_json = {key: value for key, value in manifest.items() if key not in ("dist", "deprecated")}
+            package_json = {
+                key: value
+                for key, value in manifest.items()
+                if key not in ("dist", "deprecated")
+            }
             contents["package.json"] = json.dumps(package_json, indent=2) + "\n"
         with self._lock:
             return self._catalog.publish(manifest, package_tarball(contents), contents)
 
     def add_tarball_bytes(
-        self, name: str, version: str, tarball: bytes, *, manifest: Mapping[str, Any] | None = None
+        self,
+        name: str,
+        version: str,
+        tarball: bytes,
+        *,
+        manifest: Mapping[str, Any] | None = None,
     ) -> PublishedVersion:
         """Publish arbitrary (hostile) bytes as ``name@version``. ``dist`` is computed
         over these bytes; ``manifest["dist"]`` overrides any of it."""
         with self._lock:
-            return self._catalog.publish({"name": name, "version": version, **(manifest or {})}, tarball, None)
+            return self._catalog.publish(
+                {"name": name, "version": version, **(manifest or {})}, tarball, None
+            )
 
     def tag(self, name: str, tag: str, version: str) -> None:
         """Point a dist-tag (``latest`` included) at an added version."""
@@ -362,12 +404,14 @@ class LoopbackRegistry:
         for key, value in handler.headers.items():
             key = key.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        record = RequestRecord.incoming(handler.command, handler.path, MappingProxyType(headers), time.monotonic())
+        record = RequestRecord.incoming(
+            handler.command, handler.path, MappingProxyType(headers), time.monotonic()
+        )
         try:
             self._respond(handler, record)
         except OSError:
             handler.close_connection = True
-        except Exception:
+        except Exception:  # noqa: BLE001 - a server bug must reach the test, via errors
             self.errors.append(traceback.format_exc())
             response = _error(500, "loopback registry bug")
             handler.write_head(response, length=len(response.body), close=True)
@@ -381,7 +425,9 @@ class LoopbackRegistry:
                     return fault
         return None
 
-    def _record(self, record: RequestRecord, status: int | None, fault: FaultKind | None) -> None:
+    def _record(
+        self, record: RequestRecord, status: int | None, fault: FaultKind | None
+    ) -> None:
         with self._lock:
             self._log.append(replace(record, status=status, fault=fault))
 
@@ -389,7 +435,9 @@ class LoopbackRegistry:
         if self._jitter is None:
             return 0.0
         seed, max_seconds = self._jitter
-        digest = hashlib.sha256(f"{seed} {record.method} {record.target}".encode()).digest()
+        digest = hashlib.sha256(
+            f"{seed} {record.method} {record.target}".encode()
+        ).digest()
         return max_seconds * int.from_bytes(digest[:8], "big") / 2**64
 
     def _respond(self, handler: _Handler, record: RequestRecord) -> None:
@@ -411,7 +459,11 @@ class LoopbackRegistry:
             response = self._answer(record)
         if fault and kind == "corrupt_json":
             response = replace(response, body=response.body[: len(response.body) // 2])
-        if response.compressible and response.body and _accepts(record.headers.get("accept-encoding"), "gzip"):
+        if (
+            response.compressible
+            and response.body
+            and _accepts(record.headers.get("accept-encoding"), "gzip")
+        ):
             response = _gzipped(response)
         if kind == "gzip_tarball":
             response = _gzipped(response)
@@ -421,7 +473,9 @@ class LoopbackRegistry:
         length = None if response.status == 304 else len(response.body)
         if kind == "stall":
             handler.write_head(response, length=length, close=True)
-            self._stopping.wait(fault.seconds if fault and fault.seconds is not None else STALL_SECONDS)
+            self._stopping.wait(
+                fault.seconds if fault and fault.seconds is not None else STALL_SECONDS
+            )
         elif kind in ("truncate", "reset"):
             handler.write_head(response, length=length, close=True)
             handler.wfile.write(body[: len(body) // 2])
@@ -438,25 +492,46 @@ class LoopbackRegistry:
         """The replacement answer for faults that replace it; None for the rest."""
         if fault.kind == "status":
             assert fault.status is not None
-            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            extra = (
+                {"Retry-After": str(fault.retry_after)}
+                if fault.retry_after is not None
+                else {}
+            )
             return _error(fault.status, _phrase(fault.status) or "error", extra)
         if fault.kind == "redirect":
             assert fault.to is not None
-            return _Response(fault.status or 302, {"Location": fault.to.rstrip("/") + record.target})
+            return _Response(
+                fault.status or 302, {"Location": fault.to.rstrip("/") + record.target}
+            )
         if fault.kind == "html":
-            return _Response(200, {"Content-Type": "text/html; charset=utf-8"}, HTML_ERROR_PAGE)
+            return _Response(
+                200, {"Content-Type": "text/html; charset=utf-8"}, HTML_ERROR_PAGE
+            )
         if fault.kind == "wrong_integrity":
             route = record.route
             with self._lock:
-                published = self._catalog.tarball(route.package or "", route.arg or "") if route.kind == "tarball" else None
+                published = (
+                    self._catalog.tarball(route.package or "", route.arg or "")
+                    if route.kind == "tarball"
+                    else None
+                )
             if published is None:
-                raise AssertionError(f"wrong_integrity fault matched {record.path}, which is no tarball here")
-            return _Response(200, {"Content-Type": "application/octet-stream"}, _tampered(published))
+                raise AssertionError(
+                    f"wrong_integrity fault matched {record.path}, which is no tarball here"
+                )
+            return _Response(
+                200, {"Content-Type": "application/octet-stream"}, _tampered(published)
+            )
         return None
 
     def _answer(self, record: RequestRecord) -> _Response:
-        if self._token is not None and record.headers.get("authorization") != f"Bearer {self._token}":
-            return _error(401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="loopback"'})
+        if (
+            self._token is not None
+            and record.headers.get("authorization") != f"Bearer {self._token}"
+        ):
+            return _error(
+                401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="loopback"'}
+            )
         route = record.route
         name = route.package or ""
         with self._lock:
@@ -467,27 +542,43 @@ class LoopbackRegistry:
                 if document is None or modified is None:
                     return NOT_FOUND
                 content_type = CORGI if abbreviated else "application/json"
-                return self._cacheable(record, _Response(200, {"Content-Type": content_type}, _json(document), True), modified)
+                return self._cacheable(
+                    record,
+                    _Response(
+                        200, {"Content-Type": content_type}, _json(document), True
+                    ),
+                    modified,
+                )
             if route.kind == "version":
                 published = self._catalog.version_document(name, route.arg or "")
                 modified = self._catalog.modified(name)
                 if published is None or modified is None:
                     return NOT_FOUND
                 body = _json(published.document)
-                return self._cacheable(record, _Response(200, {"Content-Type": "application/json"}, body, True), modified)
+                return self._cacheable(
+                    record,
+                    _Response(200, {"Content-Type": "application/json"}, body, True),
+                    modified,
+                )
             if route.kind == "tarball":
                 published = self._catalog.tarball(name, route.arg or "")
                 if published is None:
                     return NOT_FOUND
-                response = _Response(200, {"Content-Type": "application/octet-stream"}, published.tarball)
+                response = _Response(
+                    200, {"Content-Type": "application/octet-stream"}, published.tarball
+                )
                 return self._cacheable(record, response, published.published)
         return NOT_FOUND
 
-    def _cacheable(self, record: RequestRecord, response: _Response, modified: int) -> _Response:
+    def _cacheable(
+        self, record: RequestRecord, response: _Response, modified: int
+    ) -> _Response:
         """Add the validators and caching headers; turn a satisfied conditional into a 304."""
         headers: dict[str, str] = {}
         if self.cache_control is not None:
-            headers["Cache-Control"] = self.cache_control if response.compressible else TARBALL_CACHE_CONTROL
+            headers["Cache-Control"] = (
+                self.cache_control if response.compressible else TARBALL_CACHE_CONTROL
+            )
         etag = f'"{hashlib.sha256(response.body).hexdigest()[:40]}"'
         if self.send_etag:
             headers["ETag"] = etag
@@ -521,4 +612,6 @@ def _tampered(published: PublishedVersion) -> bytes:
     with one extra file, for raw ones the raw bytes plus one."""
     if published.files is None:
         return published.tarball + b"\0"
-    return package_tarball({**published.files, "TAMPERED": "served instead of the published tarball\n"})
+    return package_tarball(
+        {**published.files, "TAMPERED": "served instead of the published tarball\n"}
+    )

@@ -70,7 +70,11 @@ def _header(entry: TarEntry) -> bytes:
     info = tarfile.TarInfo(entry.name)
     info.type = _TYPES[entry.type]
     info.size = len(entry.payload()) if entry.type == "file" else 0
-    info.mode = entry.mode if entry.mode is not None else (0o755 if entry.type == "dir" else 0o644)
+    info.mode = (
+        entry.mode
+        if entry.mode is not None
+        else (0o755 if entry.type == "dir" else 0o644)
+    )
     info.linkname = entry.linkname
     info.mtime = NPM_MTIME
     info.devmajor, info.devminor = entry.devmajor, entry.devminor
@@ -79,7 +83,11 @@ def _header(entry: TarEntry) -> bytes:
         link = tarfile.TarInfo("././@LongLink")
         link.type = tarfile.GNUTYPE_LONGNAME
         link.size = len(longname)
-        return link.tobuf(tarfile.GNU_FORMAT) + _pad(longname) + info.tobuf(tarfile.GNU_FORMAT)
+        return (
+            link.tobuf(tarfile.GNU_FORMAT)
+            + _pad(longname)
+            + info.tobuf(tarfile.GNU_FORMAT)
+        )
     if entry.pax:
         info.pax_headers = dict(entry.pax)
     return info.tobuf(tarfile.PAX_FORMAT)
@@ -108,7 +116,9 @@ def build_tgz(entries: Iterable[TarEntry]) -> bytes:
 
 def package_tarball(files: Mapping[str, bytes | str]) -> bytes:
     """An ``npm pack``-shaped tarball: ``package/<path>`` regular files, sorted."""
-    return build_tgz(TarEntry(f"package/{path}", data=files[path]) for path in sorted(files))
+    return build_tgz(
+        TarEntry(f"package/{path}", data=files[path]) for path in sorted(files)
+    )
 
 
 def sha512_integrity(data: bytes) -> str:
