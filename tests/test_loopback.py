@@ -493,9 +493,7 @@ def test_truncate_fault_closes_before_content_length(registry, client):
 def test_overlong_fault_sends_bytes_past_content_length(registry):
     registry.add("foo", "1.0.0")
     registry.fault("/foo", "overlong")
-    with socket.create_connection(
-        ("127.0.0.1", int(registry.url.rsplit(":", 1)[1])), timeout=5
-    ) as sock:
+    with socket.create_connection(("127.0.0.1", registry.port), timeout=5) as sock:
         sock.sendall(b"GET /foo HTTP/1.1\r\nHost: x\r\n\r\n")
         raw = b""
         while chunk := sock.recv(65536):
