@@ -441,6 +441,14 @@ def test_status_fault_with_retry_after_hits_only_the_next_request(registry, clie
     ]
 
 
+def test_status_fault_304_has_no_body_and_keeps_the_connection_usable(registry, client):
+    registry.add("foo", "1.0.0")
+    registry.fault("/foo", "status", status=304)
+
+    assert client.get(f"{registry.url}/foo").status_code == 304
+    assert client.get(f"{registry.url}/foo").json()["name"] == "foo"
+
+
 def test_predicate_faults_can_fire_forever(registry, client):
     registry.add("foo", "1.0.0")
     registry.fault(lambda r: r.kind == "tarball", "status", status=429, times=None)

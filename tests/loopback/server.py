@@ -45,6 +45,10 @@ from .records import RequestRecord
 from .tarballs import gzip_bytes, package_tarball
 
 CORGI = "application/vnd.npm.install-v1+json"
+BODILESS_STATUSES = (
+    204,
+    304,
+)  # HTTP forbids a body; sending one would poison keep-alive
 STALL_SECONDS = 60.0  # longest a stall holds a connection when the test forgets to stop
 TARBALL_CACHE_CONTROL = "public, immutable, max-age=31557600"
 HTML_ERROR_PAGE = (
@@ -470,7 +474,7 @@ class LoopbackRegistry:
 
         self._record(record, response.status, kind)
         body = response.body if record.method != "HEAD" else b""
-        length = None if response.status == 304 else len(response.body)
+        length = None if response.status in BODILESS_STATUSES else len(response.body)
         if kind == "stall":
             handler.write_head(response, length=length, close=True)
             self._stopping.wait(
@@ -497,6 +501,8 @@ class LoopbackRegistry:
                 if fault.retry_after is not None
                 else {}
             )
+            if fault.status in BODILESS_STATUSES:
+                return _Response(fault.status, extra)
             return _error(fault.status, _phrase(fault.status) or "error", extra)
         if fault.kind == "redirect":
             assert fault.to is not None
