@@ -315,17 +315,17 @@ class Http:
     ) -> httpx.Response:
         """One attempt: the request and its redirects, with credentials kept to their host."""
         origin = _host(url)
-        auth = dict(self.config.auth_for(url))
-        caller = dict(extra)
+        auth = {k.lower(): v for k, v in self.config.auth_for(url).items()}
+        caller = {k.lower(): v for k, v in extra.items()}
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             same_host = _host(current) == origin
-            headers = {**caller, **auth} if same_host else {k: v for k, v in caller.items() if k.lower() != "authorization"}
+            headers = {**caller, **auth} if same_host else {k: v for k, v in caller.items() if k != "authorization"}
             response = await self._exchange(current, headers, request_id, job_id, attempt, write, progress)
             location = response.headers.get("location")
             if response.status_code not in _REDIRECTS or not location:
                 return response
-            carries = same_host and bool(auth or any(k.lower() == "authorization" for k in caller))
+            carries = same_host and "authorization" in {**caller, **auth}
             current = redirect_target(current, location, carries_auth=carries)
         raise NetworkError(f"more than {MAX_REDIRECTS} redirects from {self.config.redact(url)}", hint=_HINT)
 

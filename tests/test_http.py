@@ -4,57 +4,44 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from loopback import LoopbackRegistry
 from weir.core import events as ev
+from weir.core.config import Config, Credential
 from weir.core.errors import NetworkError
 from weir.core.http import Http, redirect_target
 
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class StubConfig:
-    """Stands in for weir.core.config.Config (same attribute names) with tiny retry waits."""
-
-    cache: Path = Path("/nonexistent")
-    registry: str = "http://127.0.0.1/"
-    tokens: dict[str, str] = field(default_factory=dict)  # host:port -> token
-    fetch_retries: int = 2
-    fetch_retry_mintimeout: float = 1
-    fetch_retry_maxtimeout: float = 5
-    fetch_timeout: float = 5000
-    maxsockets: int = 4
-    offline: bool = False
-    prefer_offline: bool = False
-    prefer_online: bool = False
-    manifest_max_age: float = 300
-    strict_ssl: bool = True
-    cafile: str | None = None
-    ca: Any = None
-
-    def registry_for(self, name: str) -> str:
-        return self.registry
-
-    def auth_for(self, url: str) -> dict[str, str]:
-        for hostport, token in self.tokens.items():
-            if url.split("/")[2] == hostport:
-                return {"authorization": f"Bearer {token}"}
-        return {}
-
-    def redact(self, text: str) -> str:
-        for token in self.tokens.values():
-            text = text.replace(token, "***")
-        return text
-
-
-def hostport(url: str) -> str:
-    return url.split("/")[2]
+def make_config(*, tokens: dict[str, str] | None = None, **settings: Any) -> Config:
+    """A Config with tiny retry waits; ``tokens`` maps a base URL to its bearer token."""
+    credentials = tuple(
+        Credential(
+            host=urlsplit(url).hostname or "",
+            port=urlsplit(url).port,
+            path="/",
+            token=token,
+            auth=None,
+            username=None,
+            password=None,
+            source="test",
+        )
+        for url, token in (tokens or {}).items()
+    )
+    defaults: dict[str, Any] = {
+        "fetch_retry_mintimeout": 1,
+        "fetch_retry_maxtimeout": 5,
+        "fetch_timeout": 5000,
+        "maxsockets": 4,
+        "cache": Path("/nonexistent"),
+    }
+    return Config(credentials=credentials, **{**defaults, **settings})
 
 
 @pytest.fixture
@@ -69,7 +56,7 @@ def recorder() -> ev.Recorder:
 
 @pytest.fixture
 async def http(recorder: ev.Recorder) -> Iterator[Http]:
-    client = Http(StubConfig(), recorder)
+    client = Http(make_config(), recorder)
     yield client
     await client.aclose()
 
@@ -168,7 +155,7 @@ async def test_auth_goes_only_to_its_own_host(registry: LoopbackRegistry, regist
     registry.add("a", "1.0.0")
     registry2.add("b", "1.0.0")
     registry.require_auth("s3cret")
-    client = Http(StubConfig(tokens={hostport(registry.url): "s3cret"}), ev.Reporter())
+    client = Http(make_config(tokens={registry.url: "s3cret"}), ev.Reporter())
     try:
         assert (await client.get(registry.packument_url("a"))).status == 200
         assert (await client.get(registry2.packument_url("b"))).status == 200
@@ -183,7 +170,7 @@ async def test_redirect_to_another_host_drops_authorization(
 ) -> None:
     registry2.add("a", "1.0.0")
     registry.fault("/a", "redirect", to=registry2.url)
-    client = Http(StubConfig(tokens={hostport(registry.url): "s3cret"}), ev.Reporter())
+    client = Http(make_config(tokens={registry.url: "s3cret"}), ev.Reporter())
     try:
         response = await client.get(registry.packument_url("a"), headers={"authorization": "Bearer caller"})
     finally:
@@ -252,7 +239,7 @@ async def test_download_decodes_an_extra_gzip_layer(registry: LoopbackRegistry, 
 
 
 async def test_urls_in_events_are_redacted(registry: LoopbackRegistry, recorder: ev.Recorder) -> None:
-    client = Http(StubConfig(tokens={"nowhere": "tok123"}), recorder)
+    client = Http(make_config(tokens={"http://nowhere.invalid": "tok123"}), recorder)
     try:
         await client.get(f"{registry.url}/a?token=tok123")
     finally:

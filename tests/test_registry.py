@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from loopback import LoopbackRegistry
-from test_http import StubConfig
+from test_http import make_config
 from weir.core import events as ev
 from weir.core.errors import NetworkError, ResolveError
 from weir.core.http import Http
@@ -42,7 +42,7 @@ async def make(registry: LoopbackRegistry, tmp_path: Path) -> AsyncIterator[Make
     clock = Clock()
 
     def build(recorder: ev.Reporter | None = None, **settings: object) -> Registry:
-        config = StubConfig(registry=registry.url + "/", cache=tmp_path, **settings)  # type: ignore[arg-type]
+        config = make_config(registry=registry.url + "/", cache=tmp_path, **settings)
         reporter = recorder or ev.Reporter()
         http = Http(config, reporter)
         clients.append(http)
@@ -189,7 +189,7 @@ async def test_401_is_an_auth_error(registry: LoopbackRegistry, make: MakeRegist
     with pytest.raises(NetworkError, match="refused access"):
         await make().execute(Full("a"), job_id=1)
     registry.add("a", "1.0.0")
-    authed = make(tokens={registry.url.split("/")[2]: "t0k"})
+    authed = make(tokens={registry.url: "t0k"})
     assert (await authed.execute(Full("a"), job_id=2)).cache_status == "miss"
     assert len(registry.packument_requests("a")) == 2  # the 401 was not retried
 
@@ -205,7 +205,7 @@ async def test_version_document(registry: LoopbackRegistry, make: MakeRegistry) 
 
 @pytest.mark.network
 async def test_public_registry_packument(tmp_path: Path) -> None:
-    config = StubConfig(registry="https://registry.npmjs.org/", cache=tmp_path)
+    config = make_config(registry="https://registry.npmjs.org/", cache=tmp_path)
     http = Http(config, ev.Reporter())
     try:
         done = await Registry(http, ManifestStore(tmp_path), config, ev.Reporter()).execute(Full("is-number"), job_id=1)
