@@ -24,10 +24,12 @@ long names and ustar prefixes), this module creates every file itself.
    size *before* reading it), a decompression ratio above ``Limits.ratio``
    once past ``Limits.ratio_floor`` bytes, a negative size, non-gzip,
    truncated or otherwise corrupt data.
-5. Modes are normalized: directories 0755, files 0755 if the tarball gave any
+5. Each file's sha1 is computed while it is written (the bytes are in hand)
+   and returned, so the content store can deep-check an entry later.
+6. Modes are normalized: directories 0755, files 0755 if the tarball gave any
    execute bit else 0644, minus the process umask as npm does; never
    setuid, setgid or sticky. ``bin`` targets are made executable by the linker.
-6. Files are opened with O_CREAT|O_EXCL|O_NOFOLLOW inside a directory this
+7. Files are opened with O_CREAT|O_EXCL|O_NOFOLLOW inside a directory this
    call created and that only ever holds regular files and directories, so no
    write can go through a symlink. Duplicate entries: the last one wins (a
    file replaces an earlier file or directory at its path, a directory
@@ -39,6 +41,7 @@ long names and ustar prefixes), this module creates every file itself.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -90,6 +93,7 @@ class FileEntry:
     path: str  # relative, "/"-separated, inside the package
     size: int
     executable: bool
+    sha1: str  # hex of the file's bytes: lets the content store detect a damaged file on demand
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +330,7 @@ class _Extraction:
             os.unlink(full)
             self._forget_file(self.folded.get(_fold(rel), rel))
             fd = os.open(full, _FILE_FLAGS, mode)
+        digest = hashlib.sha1()
         try:
             remaining = member.size
             if remaining:
@@ -336,13 +341,14 @@ class _Extraction:
                     if not data:
                         raise corrupt(f"unexpected end of data in {member.name!r}")
                     remaining -= len(data)
+                    digest.update(data)
                     view = memoryview(data)
                     while view:
                         view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
         self.written += member.size
-        self.files[rel] = FileEntry(rel, member.size, bool(mode & ~self.umask & 0o111))
+        self.files[rel] = FileEntry(rel, member.size, bool(mode & ~self.umask & 0o111), digest.hexdigest())
         self.folded[_fold(rel)] = rel
 
     def _forget_file(self, rel: str) -> None:

@@ -1,0 +1,352 @@
+"""The content store: each package extracted once, keyed by its tarball's integrity.
+
+Layout under the cache directory::
+
+    content/<alg>/<hex[:2]>/<hex[2:]>/package/        the extracted files (what the linker links)
+    content/<alg>/<hex[:2]>/<hex[2:]>/manifest.json   the completion marker and file manifest
+    tmp/                                              downloads and staging, same filesystem
+
+Rules this module holds (DESIGN.md rules 4 and 5):
+
+1. Nothing unverified is extracted. A download is hashed while it streams
+   into a spool (memory up to ``SPOOL_MAX``, then a file under ``tmp/``); only
+   after the digest matches is it extracted, into a fresh staging directory
+   under ``tmp/``. Any failure removes the spool and the staging directory.
+2. An entry appears by one ``rename`` of a staging directory that already
+   holds ``package/`` and ``manifest.json``, so an entry is complete or absent.
+   The manifest records name, version, integrity, and every file's path, size,
+   executable bit and sha1, so linking never walks the tree.
+3. An entry whose manifest is missing, unreadable or does not match the files
+   on disk (a file missing, not regular, or of another size) is damaged: it
+   is moved aside and rebuilt. This size check runs on every reuse; a deep
+   check (sha1 of every file, and no extra files) runs on demand through
+   ``verify_entry(..., deep=True)``, for ``weir cache verify``.
+4. Several weir processes may share one cache without locks. Each builds in
+   its own staging directory; if the rename finds the entry already there
+   and sound, the loser discards its copy and uses the winner's. Damaged
+   entries are moved aside (renamed into ``tmp/``) before removal, so a
+   rebuild never races a deletion. Within one process, concurrent
+   ``ensure`` calls for the same key share one download.
+5. Only the extracted tree is kept, not the tarball: ``weir ci --offline``
+   needs the files and the manifest, and keeping both would double the
+   cache. The integrity of a stored entry is the key it was verified under.
+6. The tarball's ``package.json`` must name the expected package and version
+   (versions compared after dropping a leading ``v`` or ``=``, as npm
+   tolerates); anything else is an IntegrityError and nothing is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import orjson
+
+from weir.core.errors import IntegrityError
+from weir.core.extract import ExtractResult, FileEntry, Limits, extract
+from weir.core.integrity import Hash, Integrity
+
+SPOOL_MAX = 8 << 20  # tarballs up to this size are kept in memory between download and extraction
+MANIFEST = "manifest.json"
+PACKAGE = "package"
+FORMAT = 1
+
+Sink = Any  # weir.core.http.Sink: write(chunk) and abort()
+Fetcher = Callable[[Callable[[], Sink]], Awaitable[int]]  # streams the tarball into fresh sinks
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEntry:
+    path: Path  # the package folder to link from
+    name: str
+    version: str
+    integrity: str  # SRI of the hash this entry was verified under (its key)
+    files: tuple[FileEntry, ...]
+    bytes: int
+    reused: bool  # found in the store, nothing downloaded
+    tarball_bytes: int = 0
+    download_s: float = 0.0
+    extract_s: float = 0.0
+    warnings: tuple[str, ...] = ()  # entries the extractor skipped (only when just extracted)
+
+    @property
+    def executables(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files if f.executable)
+
+
+@dataclass(slots=True)
+class Download:
+    """A verified tarball in its spool, ready for extraction."""
+
+    spool: IO[bytes]
+    hash: Hash
+    size: int
+    elapsed: float
+
+
+class _Spool:
+    """The download sink: hashes every chunk as it is written (rule 1)."""
+
+    def __init__(self, tmp: Path, integrity: Integrity) -> None:
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_MAX, dir=tmp, prefix="dl-")
+        self.hasher = integrity.hasher()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.hasher.update(chunk)
+        self.size += len(chunk)
+
+    def abort(self) -> None:
+        self.file.close()
+
+
+class ContentStore:
+    def __init__(self, cache: Path, *, limits: Limits = Limits()) -> None:
+        self.root = cache / "content"
+        self.tmp = cache / "tmp"
+        self.limits = limits
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self._locks: dict[str, anyio.Lock] = {}
+
+    # -- where entries live -----------------------------------------------------------
+
+    def entry_dir(self, h: Hash) -> Path:
+        return self.root / h.algorithm / h.hex[:2] / h.hex[2:]
+
+    def candidates(self, integrity: Integrity) -> tuple[Hash, ...]:
+        """The keys an entry for ``integrity`` may be stored under (any-match: one per digest)."""
+        return integrity.digests(integrity.algorithm)
+
+    # -- the whole path -----------------------------------------------------------------
+
+    async def ensure(
+        self,
+        integrity: Integrity,
+        name: str,
+        version: str,
+        fetcher: Fetcher,
+        *,
+        url: str = "",
+        on_downloaded: Callable[[Download], None] | None = None,
+    ) -> StoreEntry:
+        """The stored entry for this tarball, downloading, verifying and extracting it if needed."""
+        key = " ".join(str(h) for h in self.candidates(integrity))
+        lock = self._locks.setdefault(key, anyio.Lock())
+        try:
+            async with lock:
+                found = await anyio.to_thread.run_sync(self.lookup, integrity, name, version)
+                if found is not None:
+                    return found
+                download = await self.download(integrity, name, version, fetcher, url=url)
+                try:
+                    if on_downloaded is not None:
+                        on_downloaded(download)
+                    return await anyio.to_thread.run_sync(self.add, download, name, version)
+                finally:
+                    download.spool.close()
+        finally:
+            if lock.statistics().tasks_waiting == 0:
+                self._locks.pop(key, None)
+
+    async def download(
+        self, integrity: Integrity, name: str, version: str, fetcher: Fetcher, *, url: str = ""
+    ) -> Download:
+        """Stream the tarball into a spool, hashing as it comes; raise IntegrityError on mismatch."""
+        spools: list[_Spool] = []
+
+        def sink() -> _Spool:
+            spools.append(_Spool(self.tmp, integrity))
+            return spools[-1]
+
+        started = time.perf_counter()
+        try:
+            await fetcher(sink)
+            last = spools[-1]
+            matched = integrity.verify(last.hasher.digests(), package=name, version=version, url=url)
+        except BaseException:
+            for s in spools:
+                s.abort()
+            raise
+        for s in spools[:-1]:
+            s.abort()
+        last.file.seek(0)
+        return Download(last.file, matched, last.size, time.perf_counter() - started)
+
+    # -- blocking parts (run in a worker thread) ---------------------------------------
+
+    def lookup(self, integrity: Integrity, name: str, version: str) -> StoreEntry | None:
+        """A sound stored entry, or None; a damaged one is moved aside (rule 3)."""
+        for h in self.candidates(integrity):
+            entry = self._read(self.entry_dir(h))
+            if entry is None:
+                self._discard(self.entry_dir(h))
+                continue
+            _check_identity(entry.name, entry.version, name, version, where=f"cached entry {entry.path}")
+            return entry
+        return None
+
+    def add(self, download: Download, name: str, version: str) -> StoreEntry:
+        """Extract a verified download into staging, check it, and rename it into place."""
+        started = time.perf_counter()
+        staging = self.tmp / f"stage-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            result = extract(download.spool, staging / PACKAGE, limits=self.limits)
+            _check_package_json(staging / PACKAGE, name, version)
+            _write_manifest(staging, name, version, str(download.hash), result)
+            entry = self._publish(staging, self.entry_dir(download.hash))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return replace(
+            entry,
+            reused=False,
+            tarball_bytes=download.size,
+            download_s=download.elapsed,
+            extract_s=time.perf_counter() - started,
+            warnings=result.warnings,
+        )
+
+    def _publish(self, staging: Path, target: Path) -> StoreEntry:
+        """Rename staging into place; if another process got there first with a sound entry, use theirs."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not target.exists():
+                    raise
+                theirs = self._read(target)
+                if theirs is not None:
+                    return theirs
+                self._discard(target)
+                continue
+            entry = self._read(target)
+            if entry is not None:
+                return entry
+        raise IntegrityError(
+            f"cache entry {target} keeps being damaged while weir writes it",
+            hint="another program is changing the weir cache; stop it, or remove the cache directory",
+        )
+
+    def _read(self, directory: Path) -> StoreEntry | None:
+        """The entry at ``directory`` if its manifest is sound and the sizes match, else None."""
+        try:
+            raw = orjson.loads((directory / MANIFEST).read_bytes())
+            if raw.get("weir") != FORMAT:
+                return None
+            files = tuple(FileEntry(p, int(s), bool(x), str(d)) for p, s, x, d in raw["files"])
+            entry = StoreEntry(
+                path=directory / PACKAGE,
+                name=str(raw["name"]),
+                version=str(raw["version"]),
+                integrity=str(raw["integrity"]),
+                files=files,
+                bytes=int(raw["bytes"]),
+                reused=True,
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return entry if not verify_entry(entry) else None
+
+    def _discard(self, directory: Path) -> None:
+        """Move a damaged entry aside, then delete it (rule 4); absent already is fine."""
+        trash = self.tmp / f"trash-{uuid.uuid4().hex}"
+        try:
+            os.rename(directory, trash)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def entries(self) -> Iterator[tuple[Path, StoreEntry | None]]:
+        """Every entry directory with its entry (None if damaged): for `weir cache verify`."""
+        for manifest in sorted(self.root.glob(f"*/*/*/{MANIFEST}")):
+            yield manifest.parent, self._read(manifest.parent)
+
+
+def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
+    """Problems with a stored entry: missing, non-regular or resized files; with ``deep``,
+    also files whose sha1 changed and files the manifest does not list."""
+    problems: list[str] = []
+    root = str(entry.path)
+    for f in entry.files:
+        full = f"{root}/{f.path}"
+        try:
+            st = os.lstat(full)
+        except OSError:
+            problems.append(f"{f.path}: missing")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            problems.append(f"{f.path}: not a regular file")
+        elif st.st_size != f.size:
+            problems.append(f"{f.path}: size {st.st_size}, expected {f.size}")
+        elif deep and _sha1(full) != f.sha1:
+            problems.append(f"{f.path}: content changed")
+    if deep:
+        listed = {f.path for f in entry.files}
+        for dirpath, _dirs, names in os.walk(root):
+            for n in names:
+                rel = os.path.relpath(os.path.join(dirpath, n), root).replace(os.sep, "/")
+                if rel not in listed:
+                    problems.append(f"{rel}: not in the manifest")
+    return tuple(problems)
+
+
+def _sha1(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest()
+
+
+def _clean_version(v: str) -> str:
+    return v.strip().lstrip("=v").strip()
+
+
+def _check_identity(got_name: str, got_version: str, name: str, version: str, *, where: str) -> None:
+    if got_name != name or _clean_version(got_version) != _clean_version(version):
+        raise IntegrityError(
+            f"{where} is {got_name}@{got_version}, expected {name}@{version}",
+            package=name,
+            spec=version,
+            hint="the registry metadata points at another package's tarball; report it to the registry",
+        )
+
+
+def _check_package_json(package: Path, name: str, version: str) -> None:
+    try:
+        data = orjson.loads((package / "package.json").read_bytes())
+    except (OSError, ValueError) as e:
+        raise IntegrityError(
+            f"the tarball of {name}@{version} has no readable package.json ({e})",
+            package=name,
+            spec=version,
+            hint="the published tarball is broken; report it to the package's maintainers",
+        ) from None
+    if not isinstance(data, dict):
+        data = {}
+    _check_identity(
+        str(data.get("name")), str(data.get("version")), name, version, where=f"the tarball of {name}@{version}"
+    )
+
+
+def _write_manifest(staging: Path, name: str, version: str, integrity: str, result: ExtractResult) -> None:
+    body = {
+        "weir": FORMAT,
+        "name": name,
+        "version": version,
+        "integrity": integrity,
+        "bytes": result.bytes,
+        "files": [[f.path, f.size, f.executable, f.sha1] for f in result.files],
+    }
+    with open(staging / MANIFEST, "xb") as out:
+        out.write(orjson.dumps(body))
