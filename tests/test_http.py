@@ -218,7 +218,9 @@ async def test_download_never_passes_more_than_content_length(registry: Loopback
     registry.fault(lambda r: r.kind == "tarball", "overlong")
     made: list[ListSink] = []
     await http.download(published.tarball_url, sink_factory=lambda: ListSink(made))
-    assert [s.aborted for s in made] == [True, False]  # the overlong answer was rejected and retried
+    # Extra bytes are rejected (then retried) when they arrive with the body; when they
+    # arrive after it, the transport never reads them. Either way no sink gets them.
+    assert [s.aborted for s in made] in ([False], [True, False])
     assert made[-1].data == published.tarball
 
 
