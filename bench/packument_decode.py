@@ -22,7 +22,6 @@ from urllib.parse import quote
 import httpx
 import msgspec
 import orjson
-
 from weir.core import packument as pk
 
 ROOT = Path(__file__).resolve().parent

@@ -43,14 +43,13 @@ import aiohttp
 import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
-
 from weir.core import events as ev
 from weir.core.errors import NetworkError
 
 if TYPE_CHECKING:
     from weir.core.config import Config
 
-__all__ = ["Http", "Response", "Sink", "redirect_target", "MAX_REDIRECTS"]
+__all__ = ["MAX_REDIRECTS", "Http", "Response", "Sink", "redirect_target"]
 
 MAX_REDIRECTS = 10
 RETRY_AFTER_CAP = 60.0

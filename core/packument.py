@@ -227,7 +227,7 @@ class _LazyVersions(Mapping[str, VersionManifest]):
     the key leaves the listing and ``unusable`` says why.
     """
 
-    __slots__ = ("_name", "_raw", "_done", "unusable")
+    __slots__ = ("_done", "_name", "_raw", "unusable")
 
     def __init__(self, name: str, raw: dict[str, msgspec.Raw]) -> None:
         self._name = name

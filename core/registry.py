@@ -34,12 +34,18 @@ from weir.core.errors import NetworkError, ResolveError, WeirError
 from weir.core.http import Http, Response
 from weir.core.manifest_store import ManifestStore, StoredManifest
 from weir.core.names import escape_for_url
-from weir.core.packument import Packument, PackumentError, VersionManifest, decode_packument, decode_version
+from weir.core.packument import (
+    Packument,
+    PackumentError,
+    VersionManifest,
+    decode_packument,
+    decode_version,
+)
 
 if TYPE_CHECKING:
     from weir.core.config import Config
 
-__all__ = ["Full", "VersionDoc", "ManifestJob", "ManifestDone", "Registry", "ABBREVIATED"]
+__all__ = ["ABBREVIATED", "Full", "ManifestDone", "ManifestJob", "Registry", "VersionDoc"]
 
 ABBREVIATED = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)

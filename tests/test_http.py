@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from loopback import LoopbackRegistry
 from weir.core import events as ev
 from weir.core.config import Config, Credential

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from weir.core.manifest_store import ManifestStore, StoredManifest
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +23,7 @@ async def test_round_trip_per_registry(tmp_path: Path) -> None:
     assert await store.read("https://r1.example/", "@s/a") == ENTRY
     assert await store.read("https://r2.example/", "@s/a") is None  # registries never share entries
     assert await store.read("https://r1.example/", "@s/b") is None
-    body, meta = store.paths("https://r1.example/", "@s/a")
+    body, _meta = store.paths("https://r1.example/", "@s/a")
     assert body.parent.parent == tmp_path / "manifests" and body.read_bytes() == ENTRY.body
     assert not [p for p in body.parent.iterdir() if p.name.startswith(".tmp-")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from weir.core.packument import Dist, PackumentError, decode_packument, decode_version
 
 DIST = {"tarball": "https://r.example/a/-/a-1.0.0.tgz", "integrity": "sha512-abc", "shasum": "deadbeef"}

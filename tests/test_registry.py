@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-
 from loopback import LoopbackRegistry
 from test_http import make_config
 from weir.core import events as ev
@@ -124,7 +123,7 @@ async def test_stored_validator_without_body_refetches_unconditionally(
     registry.add("a", "1.0.0")
     reg = make()
     await reg.execute(Full("a"), job_id=1)
-    body, meta = reg.store.paths(reg.config.registry_for("a"), "a")
+    body, _meta = reg.store.paths(reg.config.registry_for("a"), "a")
     body.unlink()
     make.clock.now += 301  # type: ignore[attr-defined]
     done = await make().execute(Full("a"), job_id=2)
