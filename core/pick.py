@@ -64,10 +64,7 @@ def engine_ok(manifest: VersionManifest, node: str) -> bool:
 
 
 def _newest_first(versions: list[str]) -> list[str]:
-    parsed = [(v, parse(v, loose=True)) for v in versions]
-    usable = [(v, p) for v, p in parsed if p is not None]
-    usable.sort(key=functools.cmp_to_key(lambda a, b: compare(b[1], a[1])))
-    return [v for v, _ in usable]
+    return sort_versions(versions, loose=True)[::-1]
 
 
 def _nearest(ordered: list[str], around: int) -> list[str]:

@@ -1,0 +1,714 @@
+"""The resolver loop: package.json (+ lockfile) in, the ideal tree as a Lockfile out.
+
+Rules this module holds (DESIGN rules 1-3, 7):
+
+1. The loop owns every piece of per-run state: the in-flight map keyed by
+   ``Full(name)``, the run-local packument cache, the two-lane queue (demand
+   before prefetch; a prefetch the loop waits on is promoted) and the
+   Decision records. The registry it calls is stateless. One owner, no locks.
+2. Fetches overlap in any order (at most ``MAX_IN_FLIGHT``), but placement
+   runs in one fixed order: nodes by depth, then install path (ICU order);
+   a node's dependencies by name. Same inputs, same tree, same bytes.
+3. When a version is pinned its own dependencies are prefetched, so the
+   network runs ahead of placement.
+4. Every pinned node gets a Decision (requirements, candidates, rule,
+   placement, metadata) and a ``VersionPinned`` event.
+5. A failing optional dependency (E404/ETARGET) is dropped with a warning;
+   a platform-mismatched one stays in the lockfile (npm records it, the
+   installer skips it) with a warning.
+"""
+
+from __future__ import annotations
+
+import glob
+import heapq
+import itertools
+import os
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+
+from weir.core import events as ev
+from weir.core import platform as plat
+from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement, Rule
+from weir.core.errors import InputError, ResolveError, WeirError
+from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
+from weir.core.overrides import OverrideSet, build_overrides
+from weir.core.package_json import PackageJson, read_package_json
+from weir.core.packument import Packument
+from weir.core.pick import Pick, pick_version
+from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
+from weir.core.registry import Full, ManifestDone
+from weir.core.spec import Spec, parse_spec, unsupported_git_error
+
+__all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
+
+MAX_IN_FLIGHT = 64
+
+
+class RegistryLike(Protocol):
+    async def execute(self, job: Full, *, job_id: int) -> ManifestDone: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    lockfile: Lockfile
+    decisions: dict[str, Decision]
+    warnings: tuple[str, ...]
+
+
+# -- fetching -------------------------------------------------------------------------
+
+
+class _Fetcher:
+    """The in-flight map, the run-local cache and the two lanes."""
+
+    def __init__(self, registry: RegistryLike, reporter: ev.Reporter, tg: anyio.abc.TaskGroup) -> None:
+        self.registry = registry
+        self.reporter = reporter
+        self.tg = tg
+        self.done: dict[str, ManifestDone | WeirError] = {}
+        self.ready: dict[str, anyio.Event] = {}
+        self.lane: dict[str, ev.Lane] = {}
+        self.job_ids: dict[str, int] = {}
+        self.demand: deque[str] = deque()
+        self.prefetch: deque[str] = deque()
+        self.running = 0
+        self.ids = itertools.count(1)
+
+    def want(self, name: str, lane: ev.Lane) -> None:
+        if name in self.ready:
+            if lane == "demand" and self.lane.get(name) == "prefetch":
+                self.lane[name] = "demand"
+                self.reporter.event(ev.JobPromoted(job_id=self.job_ids[name], package=name))
+                if name in self.prefetch:
+                    self.prefetch.remove(name)
+                    self.demand.append(name)
+            return
+        self.ready[name] = anyio.Event()
+        self.lane[name] = lane
+        job_id = self.job_ids[name] = next(self.ids)
+        self.reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane=lane))
+        (self.demand if lane == "demand" else self.prefetch).append(name)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self.running < MAX_IN_FLIGHT and (self.demand or self.prefetch):
+            name = self.demand.popleft() if self.demand else self.prefetch.popleft()
+            self.running += 1
+            self.tg.start_soon(self._run, name)
+        if self.demand or self.prefetch:
+            self.reporter.event(ev.QueueDepth(demand=len(self.demand), prefetch=len(self.prefetch), in_flight=self.running))
+
+    async def _run(self, name: str) -> None:
+        job_id = self.job_ids[name]
+        self.reporter.event(ev.JobStarted(job_id=job_id, kind="manifest", package=name))
+        try:
+            self.done[name] = await self.registry.execute(Full(name), job_id=job_id)
+        except WeirError as exc:
+            self.done[name] = exc
+        finally:
+            self.running -= 1
+            self.ready[name].set()
+            self._pump()
+
+    async def get(self, name: str) -> ManifestDone:
+        self.want(name, "demand")
+        await self.ready[name].wait()
+        result = self.done[name]
+        if isinstance(result, WeirError):
+            raise result
+        return result
+
+
+# -- the loop -------------------------------------------------------------------------
+
+
+class _Skip(Exception):
+    """An optional dependency that cannot be had; the edge is left unmet."""
+
+
+@dataclass(slots=True)
+class _Why:
+    rule: Rule
+    candidates: tuple[Candidate, ...]
+    metadata: Metadata | None
+
+
+class _Loop:
+    def __init__(self, root_pkg: PackageJson, project_dir: Path, registry: RegistryLike, config: Any, reporter: ev.Reporter, update: frozenset[str]) -> None:
+        self.root_pkg = root_pkg
+        self.project_dir = project_dir
+        self.registry = registry
+        self.legacy_peer_deps = bool(getattr(config, "legacy_peer_deps", False))
+        self.reporter = reporter
+        self.update = update
+        self.warnings: list[str] = []
+        self.why: dict[int, _Why] = {}  # id(node) -> why (nodes are placed copies of candidates)
+        self.failed: set[tuple[int, str]] = set()
+        self.seen: set[Node] = set()
+        self.heap: list[tuple[int, Any, int, Node]] = []
+        self.seq = itertools.count()
+        self.folder_pkgs: dict[int, PackageJson] = {}
+        self.overrides: OverrideSet | None = build_overrides(
+            root_pkg.overrides, {**root_pkg.dev_dependencies, **root_pkg.optional_dependencies, **root_pkg.dependencies}
+        )
+
+    # -- setup ------------------------------------------------------------------------
+
+    def build_root(self, lock: Lockfile | None) -> Tree:
+        root = Node(self.root_pkg.name or self.project_dir.name, version=self.root_pkg.version, package=self.root_pkg.raw, overrides=self.overrides)
+        root.realpath = str(self.project_dir)
+        tree = Tree(root)
+        self.tree = tree
+        workspaces = self._workspaces()
+        for location, pkg in workspaces:
+            self._add_folder(pkg, location, workspace=True)
+        self._add_edges(root, self.root_pkg, top=True)
+        for top in tree.tops[1:]:
+            self._add_edges(top, self.folder_pkgs[id(top)], top=True)
+        if lock is not None:
+            self._seed(lock)
+        return tree
+
+    def _workspaces(self) -> list[tuple[str, PackageJson]]:
+        found: dict[str, PackageJson] = {}
+        for pattern in self.root_pkg.workspaces:
+            for match in sorted(glob.glob(os.path.join(self.project_dir, pattern))):
+                pj = Path(match) / "package.json"
+                if pj.is_file():
+                    rel = Path(match).resolve().relative_to(self.project_dir.resolve()).as_posix()
+                    found[rel] = read_package_json(pj)
+        return sorted(found.items(), key=lambda kv: collation_key(kv[0]))
+
+    def _add_folder(self, pkg: PackageJson, location: str, *, workspace: bool) -> Node:
+        """A folder of this project (workspace or file:) and the root's link to it."""
+        name = pkg.name or Path(location).name
+        top = Node(name, version=pkg.version, package=pkg.raw, overrides=self.overrides)
+        top.is_workspace = workspace
+        top.realpath = str((self.project_dir / location).resolve())
+        self.folder_pkgs[id(top)] = pkg
+        self.tree.add_top(top, location)
+        link = Node(name, version=pkg.version, package=pkg.raw, overrides=self.overrides)
+        link.link_target = top
+        link.realpath = top.realpath
+        self.tree.attach(link, self.tree.root)
+        self.why[id(link)] = _Why("workspace" if workspace else "link", (), None)
+        return top
+
+    def _add_edges(self, node: Node, pkg: PackageJson, *, top: bool) -> None:
+        deps: dict[str, tuple[str, str]] = {}
+        if not self.legacy_peer_deps:
+            for name, spec in pkg.peer_dependencies.items():
+                optional = bool(pkg.peer_dependencies_meta.get(name, {}).get("optional"))
+                deps[name] = ("peerOptional" if optional else "peer", spec)
+        for name, spec in pkg.dependencies.items():
+            deps[name] = ("prod", spec)
+        for name, spec in pkg.optional_dependencies.items():
+            deps[name] = ("optional", spec)
+        if top:
+            for name, spec in pkg.dev_dependencies.items():
+                deps[name] = ("dev", spec)
+        if node.is_root:
+            for link in list(node.children.values()):
+                if link.link_target is not None and link.link_target.is_workspace:
+                    if link.name not in deps:
+                        deps[link.name] = ("workspace", link.link_target.top_location)
+        where = Path(node.realpath) if node.realpath else self.project_dir
+        for name, (kind, raw) in deps.items():
+            self.tree.add_edge(node, self._edge(node, name, kind, raw, where))
+
+    def _edge(self, node: Node, name: str, kind: str, raw: str, where: Path | None) -> Edge:
+        rule = node.overrides.rule_for(name, raw) if node.overrides is not None else None
+        override = rule.value if rule is not None and rule.value is not None and not node.is_link else None
+        text = override if override is not None else raw
+        if kind == "workspace":
+            spec = Spec("file", name, raw, str((self.project_dir / raw).resolve()))
+        else:
+            try:
+                spec = parse_spec(name, text, where=where)
+            except InputError as exc:
+                exc.path = self._path(node)
+                raise
+            if spec.kind == "workspace" or (spec.kind in ("range", "version") and node.is_top and self._is_workspace_name(name)):
+                spec = Spec("workspace", name, raw, spec.fetch_spec if spec.kind != "version" else spec.fetch_spec)
+        return Edge(node, name, kind, spec, raw, override)
+
+    def _is_workspace_name(self, name: str) -> bool:
+        link = self.tree.root.children.get(name)
+        return link is not None and link.link_target is not None and link.link_target.is_workspace
+
+    def _seed(self, lock: Lockfile) -> None:
+        """Start from the lockfile's tree: each entry becomes a node with its recorded edges."""
+        entries = sorted(
+            ((p, e) for p, e in lock.packages.items() if p.startswith("node_modules/") or "/node_modules/" in p),
+            key=lambda pe: (pe[0].count("node_modules/"), collation_key(pe[0])),
+        )
+        by_location: dict[str, Node] = {n.location: n for n in self.tree.nodes}
+        for path, entry in entries:
+            if entry.link:
+                continue
+            parent_loc, _, name = path.rpartition("node_modules/")
+            parent_loc = parent_loc.rstrip("/")
+            parent = by_location.get(parent_loc)
+            if parent is None or name in parent.children:
+                continue
+            node = Node(name, package_name=entry.name or name, version=entry.version, resolved=entry.resolved, integrity=entry.integrity)
+            node.lock_raw = dict(entry.raw)
+            node.in_bundle = entry.in_bundle
+            node.overrides = parent.overrides
+            raw = entry.raw
+            meta = raw.get("peerDependenciesMeta") or {}
+            deps: dict[str, tuple[str, str]] = {}
+            if not self.legacy_peer_deps:
+                for dn, ds in entry.peer_dependencies.items():
+                    deps[dn] = ("peerOptional" if (meta.get(dn) or {}).get("optional") else "peer", ds)
+            for dn, ds in entry.dependencies.items():
+                deps[dn] = ("prod", ds)
+            for dn, ds in entry.optional_dependencies.items():
+                deps[dn] = ("optional", ds)
+            for dn, (kind, ds) in deps.items():
+                node.edges_out[dn] = self._edge(node, dn, kind, ds, None)
+            self.tree.attach(node, parent)
+            by_location[node.location] = node
+            self.why[id(node)] = _Why("lockfile", (Candidate(version=entry.version or "", verdict="lockfile-pin-kept"),), None)
+
+    # -- the breadth-first build ----------------------------------------------------------
+
+    def push(self, node: Node) -> None:
+        heapq.heappush(self.heap, (node.depth, collation_key(node.location), next(self.seq), node))
+
+    def problem_edges(self, node: Node) -> list[Edge]:
+        bundled = _bundled(node)
+        out = []
+        for edge in node.edges_out.values():
+            if edge.name in bundled or (id(node), edge.name) in self.failed:
+                continue
+            to = edge.to
+            if to is None:
+                if edge.type != "peerOptional":
+                    out.append(edge)
+            elif not dep_valid(to, edge) or (edge.name in self.update and to.lock_raw is not None):
+                out.append(edge)
+        out.sort(key=lambda e: collation_key(e.name))
+        return out
+
+    async def run(self, fetcher: _Fetcher) -> None:
+        self.fetcher = fetcher
+        for top in self.tree.tops:
+            self.push(top)
+        for node in list(self.tree.nodes):
+            if node.lock_raw is not None and self.problem_edges(node):
+                self.push(node)
+        while self.heap:
+            node = heapq.heappop(self.heap)[3]
+            if node in self.seen or not self.tree.contains(node):
+                continue
+            self.seen.add(node)
+            edges = self.problem_edges(node)
+            for edge in edges:
+                real = _registry_name(edge)
+                if real is not None:
+                    fetcher.want(real, "demand")
+            picked: list[tuple[Edge, Node]] = []
+            for edge in edges:
+                try:
+                    picked.append((edge, await self.node_from_edge(edge)))
+                except _Skip:
+                    self.failed.add((id(node), edge.name))
+            for edge, dep in picked:
+                self.place_dep(dep, edge, entry=None)
+
+    # -- choosing -------------------------------------------------------------------------
+
+    async def node_from_edge(self, edge: Edge, spec: Spec | None = None) -> Node:
+        spec = spec or edge.spec
+        path = self._path(edge.source)
+        if spec.kind == "git":
+            raise unsupported_git_error(spec, path)
+        if spec.kind == "remote":
+            dep = Node(edge.name, resolved=spec.fetch_spec, overrides=self._child_overrides(edge))
+            self.why[id(dep)] = _Why("remote", (), None)
+            return dep
+        if spec.kind in ("file", "workspace"):
+            return self._folder_dep(edge, spec)
+        target = spec.subspec if spec.kind == "alias" else spec
+        assert target is not None and target.name is not None
+        try:
+            done = await self.fetcher.get(target.name)
+            packument = done.manifest
+            assert isinstance(packument, Packument)
+            pick = pick_version(packument, target.kind, target.fetch_spec, path=path)
+        except ResolveError as exc:
+            exc.path = exc.path or path
+            if edge.optional:
+                self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
+                raise _Skip from exc
+            raise
+        dep = self._dep_node(edge, pick, done)
+        if not self.legacy_peer_deps:
+            await self._load_peers(dep, edge, dep.peer_set)
+        return dep
+
+    def _folder_dep(self, edge: Edge, spec: Spec) -> Node:
+        """A file: folder dependency of the root: linked like a workspace."""
+        link = self.tree.root.children.get(edge.name)
+        if link is not None and link.link_target is not None:
+            return link
+        folder = Path(spec.fetch_spec)
+        pj = folder / "package.json"
+        if not pj.is_file():
+            raise InputError(f"{spec.raw} is not a folder with a package.json", package=edge.name, spec=spec.raw, path=self._path(edge.source), code="ENOENT")
+        rel = os.path.relpath(folder, self.project_dir).replace(os.sep, "/")
+        pkg = read_package_json(pj)
+        top = self._add_folder(pkg, rel, workspace=False)
+        self._add_edges(top, pkg, top=True)
+        self.push(top)
+        return self.tree.root.children[top.name]
+
+    def _child_overrides(self, edge: Edge) -> OverrideSet | None:
+        scope = edge.source.overrides
+        if scope is None:
+            return None
+        rule = scope.rule_for(edge.name, edge.raw)
+        return rule if rule is not None else scope
+
+    def _dep_node(self, edge: Edge, pick: Pick, done: ManifestDone) -> Node:
+        m = pick.manifest
+        dep = Node(
+            edge.name, package_name=m.name or edge.name, version=pick.version, resolved=m.dist.tarball,
+            integrity=m.dist.integrity or _sha1_sri(m.dist.shasum), manifest=m, overrides=self._child_overrides(edge),
+        )
+        deps: dict[str, tuple[str, str]] = {}
+        if not self.legacy_peer_deps:
+            for name, spec in m.peer_dependencies.items():
+                optional = bool(m.peer_dependencies_meta.get(name, {}).get("optional"))
+                deps[name] = ("peerOptional" if optional else "peer", spec)
+        for name, spec in m.dependencies.items():
+            deps[name] = ("prod", spec)
+        for name, spec in m.optional_dependencies.items():
+            deps[name] = ("optional", spec)
+        for name, (kind, raw) in deps.items():
+            try:
+                dep.edges_out[name] = self._edge(dep, name, kind, raw, None)
+            except InputError as exc:
+                self._warn("invalid-spec", f"{m.name}@{pick.version}: ignoring {name}@{raw}: {exc.message}", name)
+        rule: Rule = "override" if edge.override is not None else pick.rule
+        meta = Metadata(cache_status=done.cache_status, elapsed_ms=done.elapsed * 1000, retries=done.retries)
+        self.why[id(dep)] = _Why(rule, pick.candidates, meta)
+        for name in _sorted(deps):
+            real = _registry_name(dep.edges_out[name]) if name in dep.edges_out else None
+            if real is not None and deps[name][0] != "peerOptional":
+                self.fetcher.want(real, "prefetch")
+        return dep
+
+    async def _load_peers(self, dep: Node, edge: Edge, peer_set: dict[str, Node]) -> None:
+        """Choose ``dep``'s peers (and theirs) to travel with it, as arborist's peer set."""
+        source = edge.source
+        for peer_edge in sorted((e for e in dep.edges_out.values() if e.type == "peer"), key=lambda e: collation_key(e.name)):
+            if peer_edge.name in peer_set:
+                continue
+            parent_edge = source.edges_out.get(peer_edge.name)
+            spec = parent_edge.spec if parent_edge is not None and parent_edge is not edge and not parent_edge.peer else peer_edge.spec
+            try:
+                peer = await self.node_from_edge(peer_edge, spec) if spec is not peer_edge.spec else await self._peer_node(peer_edge)
+            except _Skip:
+                continue
+            if spec is not peer_edge.spec and not dep_valid(peer, peer_edge):
+                who = " > ".join(self._path(source))
+                message = (
+                    f"{dep.package_name}@{dep.version} needs peer {peer_edge.name}@{peer_edge.raw}, "
+                    f"but {who} requires {peer_edge.name}@{parent_edge.raw if parent_edge else '?'} "
+                    f"(resolved {peer.version})"
+                )
+                if source.is_top:
+                    raise ResolveError(
+                        f"conflicting peer dependency: {message}",
+                        package=peer_edge.name,
+                        spec=peer_edge.raw,
+                        path=(*self._path(source), f"{dep.package_name}@{dep.version}"),
+                        hint="align the two ranges, or retry with --legacy-peer-deps to skip peer installation",
+                        code="ERESOLVE",
+                    )
+                self._warn("peer-conflict", message, peer_edge.name)
+            own, peer.peer_set = peer.peer_set, peer_set
+            peer_set[peer_edge.name] = peer
+            for name, further in own.items():
+                peer_set.setdefault(name, further)
+
+    async def _peer_node(self, peer_edge: Edge) -> Node:
+        dep = await self.node_from_edge(peer_edge)
+        return dep
+
+    # -- placing ----------------------------------------------------------------------------
+
+    def place_dep(self, dep: Node, edge: Edge, *, entry: Edge | None) -> None:
+        if dep.link_target is not None and dep in self.tree.nodes:
+            return  # a file: folder already linked at the root
+        chosen, conflict = self.tree.find_target(dep, edge, entry=entry)
+        if chosen is None:
+            top = entry or edge
+            if top.source.is_top:
+                blocker = conflict.blocker if conflict is not None else None
+                raise ResolveError(
+                    f"cannot place {dep.package_name}@{dep.version}: "
+                    + (f"{blocker.location} is {blocker.package_name}@{blocker.version}" if blocker else "its peers conflict"),
+                    package=edge.name,
+                    spec=edge.raw,
+                    path=self._path(edge.source),
+                    hint="align the conflicting ranges, or retry with --legacy-peer-deps",
+                    code="ERESOLVE",
+                )
+            self._warn("peer-conflict", f"placing {dep.package_name}@{dep.version} for {edge.source.location} despite a peer conflict", edge.name)
+            start = self.tree.deepest_nesting_target((entry or edge).source, edge.name)
+            chosen = Check(start, Verdict.REPLACE if edge.name in start.children else Verdict.OK)
+        if chosen.verdict is Verdict.KEEP:
+            return
+        placed = self.tree.place(dep, chosen.target, chosen.verdict)
+        why = self.why.get(id(dep))
+        if why is not None:
+            self.why[id(placed)] = why
+        self.placement[id(placed)] = _placement(placed, conflict)
+        self.requirements_for_pin(placed, edge)
+        for edge_in in self.tree.edges_in(placed):
+            if edge_in is not edge and not dep_valid(placed, edge_in) and (chosen.verdict is Verdict.REPLACE or edge_in.source not in self.seen):
+                self.seen.discard(edge_in.source)
+                self.push(edge_in.source)
+        self.push(placed)
+        self._platform_check(placed)
+        for peer_edge in list(placed.edges_out.values()):
+            if not peer_edge.peer or peer_edge.valid:
+                continue
+            peer = dep.peer_set.get(peer_edge.name)
+            if peer is None or not dep_valid(peer, peer_edge):
+                continue
+            self.place_dep(peer, peer_edge, entry=entry or edge)
+
+    placement: dict[int, Placement]
+
+    def requirements_for_pin(self, placed: Node, edge: Edge) -> None:
+        why = self.why.get(id(placed))
+        self.reporter.event(
+            ev.VersionPinned(
+                name=placed.name,
+                version=placed.version or "",
+                spec=edge.raw,
+                path=self._path(edge.source),
+                rule=why.rule if why else "dedupe",
+            )
+        )
+
+    def _platform_check(self, node: Node) -> None:
+        m = node.manifest
+        if m is None or plat.supported(m.os, m.cpu, m.libc):
+            return
+        self._warn("optional-skipped", f"{node.package_name}@{node.version} is for os {list(m.os)} cpu {list(m.cpu)}; the installer will skip it", node.name)
+
+    def _warn(self, code: str, message: str, package: str | None) -> None:
+        self.warnings.append(message)
+        self.reporter.event(ev.Warned(code=code, message=message, package=package))
+
+    def _path(self, node: Node) -> tuple[str, ...]:
+        chain: list[str] = []
+        n: Node | None = node
+        while n is not None:
+            chain.append(n.package_name if n.is_top else f"{n.package_name}@{n.version}")
+            n = n.resolve_parent
+        return tuple(reversed(chain))
+
+    # -- output ---------------------------------------------------------------------------
+
+    def finish(self) -> Resolution:
+        tree = self.tree
+        tree.prune_unreachable()
+        tree.calc_dep_flags()
+        packages: dict[str, LockEntry] = {"": entry_from_json("", _root_raw(self.root_pkg))}
+        decisions: dict[str, Decision] = {}
+        nodes = sorted((n for n in tree.nodes if not n.is_root), key=lambda n: collation_key(n.location))
+        for node in nodes:
+            raw = _entry_raw(node)
+            packages[node.location] = entry_from_json(node.location, raw)
+            decisions[node.location] = self._decision(node)
+        lock = Lockfile(name=self.root_pkg.name, version=self.root_pkg.version, packages=dict(sorted(packages.items(), key=lambda kv: collation_key(kv[0]))))
+        return Resolution(lockfile=lock, decisions=decisions, warnings=tuple(self.warnings))
+
+    def _decision(self, node: Node) -> Decision:
+        why = self.why.get(id(node)) or _Why("dedupe", (), None)
+        requirements = tuple(
+            Requirement(spec=e.raw, kind=_dep_kind(e), path=self._path(e.source), override=e.override)
+            for e in sorted(self.tree.edges_in(node), key=lambda e: collation_key(e.source.location))
+        )
+        placement = self.placement.get(id(node)) or _placement(node, None)
+        return Decision(
+            name=node.name, version=node.version or "", rule=why.rule, requirements=requirements,
+            candidates=why.candidates, placement=placement, metadata=why.metadata,
+        )
+
+
+def _dep_kind(edge: Edge) -> Any:
+    return {"prod": "prod", "dev": "dev", "optional": "optional", "peer": "peer", "peerOptional": "peerOptional"}.get(edge.type, "workspace")
+
+
+def _placement(node: Node, conflict: Check | None) -> Placement:
+    hoisted = node.parent is not None and node.parent.is_root
+    if hoisted or conflict is None or conflict.blocker is None:
+        return Placement(location=node.location, hoisted=hoisted, reason="hoisted to the root" if hoisted else "placed under its dependent")
+    b = conflict.blocker
+    return Placement(
+        location=node.location, hoisted=False,
+        reason=f"nested: {b.location} is {b.package_name}@{b.version}",
+        blocker=b.location,
+    )
+
+
+def _registry_name(edge: Edge) -> str | None:
+    spec = edge.spec
+    if spec.kind == "alias" and spec.subspec is not None:
+        return spec.subspec.name
+    if spec.kind in ("version", "range", "tag"):
+        return spec.name
+    return None
+
+
+def _bundled(node: Node) -> frozenset[str]:
+    m = node.manifest
+    if m is None or not m.bundle_dependencies:
+        return frozenset()
+    if m.bundle_dependencies is True:
+        return frozenset(m.dependencies)
+    return frozenset(m.bundle_dependencies)  # type: ignore[arg-type]
+
+
+def _sorted(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=collation_key)
+
+
+def _sha1_sri(shasum: str | None) -> str | None:
+    if not shasum:
+        return None
+    import base64
+
+    try:
+        return "sha1-" + base64.b64encode(bytes.fromhex(shasum)).decode()
+    except ValueError:
+        return None
+
+
+_ROOT_KEYS = (
+    "name", "version", "license", "workspaces", "dependencies", "devDependencies",
+    "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "bin", "engines", "funding", "os", "cpu",
+)
+
+
+def _root_raw(pkg: PackageJson) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key in _ROOT_KEYS:
+        value = pkg.raw.get(key)
+        if value in (None, {}, []):
+            continue
+        if key == "bin":
+            value = pkg.bin
+        raw[key] = value
+    return raw
+
+
+def _flags(node: Node, raw: dict[str, Any]) -> None:
+    if node.dev:
+        raw["dev"] = True
+    if node.optional:
+        raw["optional"] = True
+    if node.dev_optional and not node.dev and not node.optional:
+        raw["devOptional"] = True
+    if node.peer:
+        raw["peer"] = True
+
+
+def _entry_raw(node: Node) -> dict[str, Any]:
+    """One packages entry, with npm's key names."""
+    if node.link_target is not None and node.parent is not None:
+        raw: dict[str, Any] = {"resolved": node.link_target.location, "link": True}
+        return raw
+    if node.is_top:  # a workspace / file: folder
+        pkg = node.package or {}
+        raw = {}
+        for key in _ROOT_KEYS:
+            value = pkg.get(key)
+            if value not in (None, {}, []):
+                raw[key] = value
+        _flags(node, raw)
+        return raw
+    if node.lock_raw is not None:
+        raw = {k: v for k, v in node.lock_raw.items() if k not in ("dev", "optional", "devOptional", "peer")}
+        _flags(node, raw)
+        return raw
+    m = node.manifest
+    raw = {}
+    if node.package_name != node.name:
+        raw["name"] = node.package_name
+    if node.version is not None:
+        raw["version"] = node.version
+    if node.resolved is not None:
+        raw["resolved"] = node.resolved
+    if node.integrity is not None:
+        raw["integrity"] = node.integrity
+    _flags(node, raw)
+    if m is None:
+        return raw
+    if m.has_install_script:
+        raw["hasInstallScript"] = True
+    if m.deprecated:
+        raw["deprecated"] = m.deprecated
+    if m.license:
+        raw["license"] = m.license
+    if m.dependencies:
+        raw["dependencies"] = dict(m.dependencies)
+    if m.optional_dependencies:
+        raw["optionalDependencies"] = dict(m.optional_dependencies)
+    if m.peer_dependencies:
+        raw["peerDependencies"] = dict(m.peer_dependencies)
+    if m.peer_dependencies_meta:
+        raw["peerDependenciesMeta"] = dict(m.peer_dependencies_meta)
+    if m.bin:
+        raw["bin"] = dict(m.bin)
+    if m.engines:
+        raw["engines"] = dict(m.engines)
+    if m.os:
+        raw["os"] = list(m.os)
+    if m.cpu:
+        raw["cpu"] = list(m.cpu)
+    if m.libc:
+        raw["libc"] = list(m.libc)
+    if m.funding is not None:
+        raw["funding"] = m.funding
+    return raw
+
+
+async def resolve(
+    root: PackageJson,
+    project_dir: Path,
+    *,
+    registry: RegistryLike,
+    config: Any,
+    reporter: ev.Reporter | None = None,
+    lockfile: Lockfile | None = None,
+    update: Iterable[str] = frozenset(),
+) -> Resolution:
+    """Build the ideal tree for ``root`` (seeded from ``lockfile``) and return it as a Lockfile."""
+    loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update))
+    loop.placement = {}
+    loop.build_root(lockfile)
+    failure: WeirError | None = None
+    async with anyio.create_task_group() as tg:
+        try:
+            await loop.run(_Fetcher(registry, loop.reporter, tg))
+        except WeirError as exc:  # raised outside the group, not wrapped in an ExceptionGroup
+            failure = exc
+        tg.cancel_scope.cancel()  # speculative prefetches nobody needs any more
+    if failure is not None:
+        raise failure
+    return loop.finish()
+
