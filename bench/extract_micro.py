@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
-
 from weir.core.extract import extract
 
 HERE = Path(__file__).parent
@@ -81,8 +80,8 @@ def main() -> None:
         data = path.read_bytes()
         with tempfile.TemporaryDirectory(dir=HERE / ".work") as tmp:
             result = extract(io.BytesIO(data), Path(tmp) / "x")
-        weir = best(lambda d: extract(io.BytesIO(data), d), args.runs)
-        ref = best(lambda d: stdlib(data, d), args.runs)
+        weir = best(lambda d, data=data: extract(io.BytesIO(data), d), args.runs)
+        ref = best(lambda d, data=data: stdlib(data, d), args.runs)
         sha = sha1_time(data)
         download = 0.020 + len(data) * 8 / 50e6  # one round trip + transfer at 50 Mbit/s
         n, mb = len(result.files), result.bytes / 1e6

@@ -51,9 +51,8 @@ from typing import IO, Any
 
 import anyio
 import orjson
-
 from weir.core.errors import IntegrityError
-from weir.core.extract import ExtractResult, FileEntry, Limits, extract
+from weir.core.extract import LIMITS, ExtractResult, FileEntry, Limits, extract
 from weir.core.integrity import Hash, Integrity
 
 SPOOL_MAX = 8 << 20  # tarballs up to this size are kept in memory between download and extraction
@@ -98,7 +97,8 @@ class _Spool:
     """The download sink: hashes every chunk as it is written (rule 1)."""
 
     def __init__(self, tmp: Path, integrity: Integrity) -> None:
-        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_MAX, dir=tmp, prefix="dl-")
+        # Closed by abort() or by ContentStore.ensure once extracted.
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_MAX, dir=str(tmp), prefix="dl-")  # noqa: SIM115
         self.hasher = integrity.hasher()
         self.size = 0
 
@@ -112,7 +112,7 @@ class _Spool:
 
 
 class ContentStore:
-    def __init__(self, cache: Path, *, limits: Limits = Limits()) -> None:
+    def __init__(self, cache: Path, *, limits: Limits = LIMITS) -> None:
         self.root = cache / "content"
         self.tmp = cache / "tmp"
         self.limits = limits

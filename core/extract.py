@@ -51,7 +51,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from weir.core.errors import FilesystemError, IntegrityError
 
@@ -103,7 +103,10 @@ class ExtractResult:
     warnings: tuple[str, ...]
 
 
-def extract(source: BinaryIO, dest: Path, *, limits: Limits = Limits()) -> ExtractResult:
+LIMITS = Limits()
+
+
+def extract(source: IO[bytes], dest: Path, *, limits: Limits = LIMITS) -> ExtractResult:
     """Extract the gzip tarball read from ``source`` into ``dest``, which must not exist yet.
 
     On any error ``dest`` is removed before the error propagates.
@@ -133,7 +136,7 @@ def refused(why: str) -> IntegrityError:
 class _Gunzip:
     """A read()-able view of the decompressed stream that enforces size and ratio (rule 4)."""
 
-    def __init__(self, source: BinaryIO, limits: Limits) -> None:
+    def __init__(self, source: IO[bytes], limits: Limits) -> None:
         self._source = source
         self._limits = limits
         # File data plus tar headers: a header block and PAX/long-name records per entry.
@@ -200,7 +203,7 @@ class _Gunzip:
 
 
 class _Extraction:
-    def __init__(self, source: BinaryIO, dest: str, limits: Limits) -> None:
+    def __init__(self, source: IO[bytes], dest: str, limits: Limits) -> None:
         self.gz = _Gunzip(source, limits)
         self.dest = dest
         self.limits = limits
@@ -214,7 +217,7 @@ class _Extraction:
 
     def run(self) -> ExtractResult:
         try:
-            tf = tarfile.open(  # type: ignore[call-overload]
+            tf = tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115 - reads a stream we own
                 fileobj=self.gz, mode="r|", encoding="utf-8", bufsize=1 << 16, tarinfo=_StrictInfo
             )
             count = 0
@@ -360,9 +363,9 @@ class _StrictInfo(tarfile.TarInfo):
     """tarfile ends the archive quietly at a damaged header past the first; weir calls it corrupt."""
 
     @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _StrictInfo:
         try:
-            return super().fromtarfile(tarfile_)
+            return super().fromtarfile(tarfile_)  # type: ignore[return-value]
         except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as e:  # type: ignore[attr-defined]
             raise corrupt(f"bad tar header: {e}") from None
 

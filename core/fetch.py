@@ -27,7 +27,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
-
 from weir.core import events as ev
 from weir.core.content_store import ContentStore, Download, StoreEntry
 from weir.core.errors import WeirError

@@ -170,7 +170,7 @@ def pick(
                 hint=MISMATCH_HINT,
             )
     merged = tuple(dict.fromkeys(locked.hashes + published.hashes))
-    checked = (_strongest(merged),)
+    checked: tuple[str, ...] = (_strongest(merged),)
     if locked.algorithm not in checked:
         checked += (locked.algorithm,)
     return Integrity(merged, checked)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 from loopback.tarballs import TarEntry, build_tgz, package_tarball, sha512_integrity
-
 from weir.core import content_store
 from weir.core.content_store import ContentStore, verify_entry
 from weir.core.errors import IntegrityError
@@ -34,7 +34,7 @@ class Served:
         sink = sink_factory()
         for i in range(0, len(self.data), 1000):
             sink.write(self.data[i : i + 1000])
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return len(self.data)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import anyio
 import pytest
 from loopback import LoopbackRegistry, TarEntry, build_tgz
-
 from weir.core import events as ev
 from weir.core.config import Config
 from weir.core.content_store import ContentStore

@@ -4,7 +4,6 @@ import base64
 import hashlib
 
 import pytest
-
 from weir.core.errors import IntegrityError
 from weir.core.integrity import Integrity, pick
 
