@@ -1,0 +1,376 @@
+"""One install, end to end: resolve → fetch → link → scripts → write.
+
+This module only orders the stages; each stage lives in its own module.
+
+Rules this module holds (DESIGN.md rule 4, "loses nothing"):
+
+1. Nothing in the project changes until every tarball is verified and in the
+   content store. A failed resolve or fetch leaves node_modules, the
+   lockfile and package.json exactly as they were.
+2. The write order is fixed: node_modules (package by package, atomically),
+   bins, scripts, then package.json, package-lock.json, and last the hidden
+   lockfile node_modules/.package-lock.json. Its presence (and freshness)
+   is what says "this node_modules is complete"; an interrupted install
+   never wrote it, so the next run re-diffs and repairs.
+3. `weir ci` installs exactly the lockfile: it refuses a lockfile out of
+   sync with package.json and removes node_modules only after everything
+   it needs is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from weir.core import events as ev
+from weir.core.config import Config, load_config
+from weir.core.content_store import ContentStore, StoreEntry
+from weir.core.decision import Decision
+from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync
+from weir.core.fetch import TarballFetcher
+from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
+from weir.core.http import Http
+from weir.core.integrity import pick
+from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
+from weir.core.manifest_store import ManifestStore
+from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
+from weir.core.registry import Registry
+from weir.core.resolver import resolve
+from weir.core.selection import installed_paths
+from weir.core.spec import parse_arg
+
+DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstallOptions:
+    project: Path
+    ci: bool = False
+    add: tuple[str, ...] = ()  # CLI specs to add (npm install NAME@SPEC)
+    remove: tuple[str, ...] = ()  # names to remove
+    save_dev: bool = False
+    save_optional: bool = False
+    save_exact: bool = False
+    save: bool = True
+    lockfile_only: bool = False
+    link_mode: str = "auto"
+    cli_config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstallResult:
+    lockfile: Lockfile
+    decisions: Mapping[str, Decision]
+    link_mode: str | None
+    linked: int
+    removed: int
+    blocked_scripts: tuple[str, ...]
+    elapsed: float
+
+
+class _Phase:
+    """Emits PhaseStarted/PhaseFinished around a stage."""
+
+    def __init__(self, reporter: ev.Reporter, phase: ev.Phase) -> None:
+        self.reporter = reporter
+        self.phase = phase
+        self.started = 0.0
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+        self.reporter.event(ev.PhaseStarted(phase=self.phase))
+
+    def __exit__(self, *exc: object) -> None:
+        self.reporter.event(ev.PhaseFinished(phase=self.phase, elapsed=time.perf_counter() - self.started))
+
+
+async def install(options: InstallOptions, reporter: ev.Reporter) -> InstallResult:
+    started = time.perf_counter()
+    project = options.project
+    config = load_config(project, cli=options.cli_config)
+    pkg_path = project / "package.json"
+    if not pkg_path.is_file():
+        raise InputError(
+            f"no package.json in {project}",
+            hint="run weir in your project's folder, or create one with `npm init -y`",
+            code="ENOENT",
+        )
+    reporter.event(
+        ev.RunStarted(
+            command="ci" if options.ci else "install",
+            project=str(project),
+            registry=config.redact(config.registry),
+            cache_dir=str(config.cache),
+        )
+    )
+    raw_pkg, indent = _read_raw(pkg_path)
+    lock = read_lockfile(project)
+    http = Http(config, reporter)
+    try:
+        if options.ci:
+            desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
+        else:
+            new_raw = _edit_manifest(raw_pkg, options, config)
+            root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
+            registry = Registry(http, ManifestStore(config.cache), config, reporter)
+            with _Phase(reporter, "resolve"):
+                resolution = await resolve(root, project, registry=registry, config=config, reporter=reporter, lockfile=lock)
+            desired, decisions = resolution.lockfile, resolution.decisions
+            new_raw = _save_resolved_specs(new_raw, options, config, desired)
+            desired = _with_root_deps(desired, new_raw)
+        if options.lockfile_only:
+            _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+            write_lockfile(project, desired)
+            return _finish(reporter, started, desired, decisions, None, 0, 0, ())
+        return await _materialize(options, config, http, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent)
+    finally:
+        await http.aclose()
+
+
+async def _materialize(
+    options: InstallOptions,
+    config: Config,
+    http: Http,
+    reporter: ev.Reporter,
+    started: float,
+    desired: Lockfile,
+    decisions: Mapping[str, Decision],
+    pkg_path: Path,
+    raw_pkg: dict[str, Any],
+    new_raw: dict[str, Any],
+    indent: str,
+) -> InstallResult:
+    from weir.core.bins import link_bins
+    from weir.core.linker import LinkSource, execute_link, plan_link
+    from weir.core.scripts import run_scripts, script_paths
+
+    project = options.project
+    raw_packages = {path: entry.raw for path, entry in desired.packages.items()}
+    wanted = installed_paths(raw_packages, config.omit)
+    install_set = {p: desired.packages[p] for p in wanted}
+    registry_paths = [p for p in wanted if not install_set[p].link and not install_set[p].in_bundle]
+
+    with _Phase(reporter, "fetch"):
+        entries = await _fetch_all(http, config, reporter, install_set, registry_paths)
+
+    with _Phase(reporter, "link"):
+        if options.ci:
+            _remove_node_modules(project)
+        current = None if options.ci else read_hidden_lockfile(project)
+        plan = plan_link(project, install_set, current)
+        trusted = tuple(new_raw.get("trustedDependencies") or ())
+        copies = script_paths(install_set, plan.changes, trusted) if not config.ignore_scripts else set()
+        sources = {p: LinkSource(dir=entries[p].path, files=tuple((f.path, f.executable) for f in entries[p].files)) for p in entries}
+        result = await anyio.to_thread.run_sync(
+            lambda: execute_link(plan, sources, mode=options.link_mode, reporter=reporter, copy_paths=copies)  # type: ignore[arg-type]
+        )
+        link_bins(project, install_set, reporter=reporter)
+
+    with _Phase(reporter, "scripts"):
+        everything = dict(install_set)
+        everything[""] = desired.packages[""]
+        scripts = run_scripts(project, everything, plan.changes, reporter=reporter, ignore_scripts=config.ignore_scripts)
+
+    _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+    write_lockfile(project, desired)
+    write_hidden_lockfile(project, install_set)
+    blocked = tuple(s.path for s in scripts.blocked)
+    return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
+
+
+async def _fetch_all(
+    http: Http,
+    config: Config,
+    reporter: ev.Reporter,
+    install_set: Mapping[str, LockEntry],
+    paths: list[str],
+) -> dict[str, StoreEntry]:
+    """Every tarball verified and extracted into the content store, keyed by install path.
+
+    Two paths with the same integrity share one fetch.
+    """
+    fetcher = TarballFetcher(http, ContentStore(config.cache), reporter, concurrency=config.maxsockets)
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for path in paths:
+        entry = install_set[path]
+        if not entry.resolved or not entry.version:
+            raise InputError(
+                f"package-lock.json entry {path} has no resolved URL or version",
+                package=entry.name,
+                hint="delete package-lock.json and run `weir install` to rebuild it",
+                code="ELOCKFILE",
+            )
+        by_key.setdefault((entry.resolved, entry.integrity or ""), []).append(path)
+    results: dict[str, StoreEntry] = {}
+
+    async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
+        entry = install_set[paths_for_key[0]]
+        integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
+        reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
+        stored = await fetcher.fetch(entry.name, entry.version or "", key[0], integrity, job_id=job_id)
+        for p in paths_for_key:
+            results[p] = stored
+
+    async with anyio.create_task_group() as tg:
+        for n, (key, group) in enumerate(sorted(by_key.items())):
+            tg.start_soon(one, 1_000_000 + n, key, group)
+    return results
+
+
+def _finish(
+    reporter: ev.Reporter,
+    started: float,
+    lock: Lockfile,
+    decisions: Mapping[str, Decision],
+    mode: str | None,
+    linked: int,
+    removed: int,
+    blocked: tuple[str, ...],
+) -> InstallResult:
+    elapsed = time.perf_counter() - started
+    reporter.event(ev.RunFinished(ok=True, exit_code=0, elapsed=elapsed))
+    return InstallResult(
+        lockfile=lock,
+        decisions=decisions,
+        link_mode=mode,
+        linked=linked,
+        removed=removed,
+        blocked_scripts=blocked,
+        elapsed=elapsed,
+    )
+
+
+# -- weir ci --------------------------------------------------------------------------
+
+
+def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
+    if lock is None:
+        raise LockfileOutOfSync(
+            "weir ci needs a package-lock.json, and there is none",
+            hint="run `weir install` to create it, commit it, then use `weir ci`",
+            code="EUSAGE",
+        )
+    root = lock.packages.get("")
+    recorded = root.raw if root is not None else {}
+    for field_name in DEP_FIELDS:
+        want = pkg.raw.get(field_name) or {}
+        have = recorded.get(field_name) or {}
+        if want != have:
+            changed = sorted(set(want) ^ set(have) | {k for k in set(want) & set(have) if want[k] != have[k]})
+            name = changed[0] if changed else None
+            raise LockfileOutOfSync(
+                f"package.json and package-lock.json are out of sync ({field_name}: {', '.join(changed[:5])})",
+                package=name,
+                spec=want.get(name) if name else None,
+                hint="run `weir install` to update package-lock.json, then commit it",
+                code="EUSAGE",
+            )
+    return lock
+
+
+def _remove_node_modules(project: Path) -> None:
+    node_modules = project / "node_modules"
+    if node_modules.is_symlink():
+        raise FilesystemError(
+            f"{node_modules} is a symlink; weir will not delete through it",
+            hint="remove the link yourself, then run weir again",
+        )
+    if node_modules.exists():
+        aside = project / f"node_modules.weir-old-{time.time_ns()}"
+        node_modules.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+# -- package.json edits (weir install NAME, weir remove NAME) --------------------------
+
+
+def _read_raw(path: Path) -> tuple[dict[str, Any], str]:
+    pkg = read_package_json(path)  # raises a located InputError on malformed JSON
+    text = path.read_text(encoding="utf-8-sig")
+    indent = "  "
+    for line in text.splitlines()[1:2]:
+        stripped = line.lstrip(" \t")
+        if stripped and len(stripped) != len(line):
+            indent = line[: len(line) - len(stripped)]
+    return dict(pkg.raw), indent
+
+
+def _target_field(options: InstallOptions) -> str:
+    if options.save_dev:
+        return "devDependencies"
+    if options.save_optional:
+        return "optionalDependencies"
+    return "dependencies"
+
+
+def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config) -> dict[str, Any]:
+    """package.json as it will be after `install NAME` / `remove NAME` (npm's moves between fields)."""
+    if not options.add and not options.remove:
+        return raw
+    new = json.loads(json.dumps(raw))
+    for name in options.remove:
+        for f in DEP_FIELDS:
+            if isinstance(new.get(f), dict):
+                new[f].pop(name, None)
+    target = _target_field(options)
+    for arg in options.add:
+        spec = parse_arg(arg)
+        for f in ("dependencies", "devDependencies", "optionalDependencies"):
+            if f != target and isinstance(new.get(f), dict):
+                new[f].pop(spec.name, None)
+        new.setdefault(target, {})
+        new[target][spec.name] = spec.raw if spec.raw else "latest"
+    for f in DEP_FIELDS:
+        if isinstance(new.get(f), dict):
+            new[f] = dict(sorted(new[f].items()))
+    return new
+
+
+def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile) -> dict[str, Any]:
+    """Added tags and bare names are saved as `^version` (or exact with --save-exact), as npm does."""
+    if not options.add:
+        return raw
+    new = json.loads(json.dumps(raw))
+    target = _target_field(options)
+    exact = options.save_exact or config.save_exact
+    for arg in options.add:
+        spec = parse_arg(arg)
+        entry = lock.packages.get(f"node_modules/{spec.name}")
+        if entry is None or entry.version is None:
+            continue
+        if spec.kind in ("tag", "version") or not spec.raw:
+            saved = entry.version if exact else f"{config.save_prefix}{entry.version}"
+            if spec.kind == "alias" and spec.subspec is not None:
+                saved = f"npm:{spec.subspec.name}@{saved}"
+            new[target][spec.name] = saved
+    return new
+
+
+def _with_root_deps(lock: Lockfile, raw: dict[str, Any]) -> Lockfile:
+    """The root entry records package.json's dependency fields as saved."""
+    root = lock.packages.get("")
+    if root is None:
+        return lock
+    new_root_raw = dict(root.raw)
+    for f in DEP_FIELDS:
+        if raw.get(f):
+            new_root_raw[f] = dict(raw[f])
+        else:
+            new_root_raw.pop(f, None)
+    packages = dict(lock.packages)
+    packages[""] = replace(root, raw=new_root_raw)
+    return replace(lock, packages=packages)
+
+
+def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], indent: str) -> None:
+    if new == old:
+        return
+    text = json.dumps(new, indent=indent, ensure_ascii=False) + "\n"
+    write_atomic(path, text.encode("utf-8"))

@@ -1,0 +1,150 @@
+"""What each CLI command does once its arguments are parsed.
+
+The CLI module stays import-light; this one is imported only by a command
+that is about to do real work. It turns flags into engine options, picks the
+reporter (live view on a terminal, plain lines off one, ndjson on request,
+plus an optional trace file) and runs the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from weir.core.errors import EXIT_OK, WeirError
+from weir.core.events import Failed, Fanout, NdjsonWriter, Reporter
+
+
+def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
+    """Flags that are npm config keys, in npm's key names (they outrank every .npmrc)."""
+    cli: dict[str, str | bool | list[str]] = {}
+    for flag, key in (("registry", "registry"), ("cache", "cache")):
+        value = getattr(args, flag, None)
+        if value:
+            cli[key] = value
+    for flag, key in (
+        ("offline", "offline"),
+        ("prefer_offline", "prefer-offline"),
+        ("prefer_online", "prefer-online"),
+        ("ignore_scripts", "ignore-scripts"),
+        ("legacy_peer_deps", "legacy-peer-deps"),
+        ("production", "production"),
+        ("save_exact", "save-exact"),
+    ):
+        if getattr(args, flag, False):
+            cli[key] = True
+    omit = list(getattr(args, "omit", None) or [])
+    if omit:
+        cli["omit"] = omit
+    return cli
+
+
+def _is_terminal() -> bool:
+    ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    return sys.stdout.isatty() and not ci and os.environ.get("TERM") != "dumb"
+
+
+@contextlib.contextmanager
+def _trace_file(path: str | None) -> Iterator[IO[bytes] | None]:
+    if path is None:
+        yield None
+        return
+    with open(path, "wb") as stream:
+        yield stream
+
+
+def _run_engine(
+    args: argparse.Namespace,
+    job: Callable[[Reporter], Awaitable[int]],
+    *,
+    title: str,
+) -> int:
+    """Run ``job`` under the reporter the flags and the terminal ask for."""
+    import anyio
+
+    with _trace_file(getattr(args, "trace", None)) as trace:
+        extra: list[Reporter] = [NdjsonWriter(trace)] if trace is not None else []
+        mode = getattr(args, "reporter", "auto")
+        if mode == "ndjson":
+            reporter: Reporter = Fanout(NdjsonWriter(sys.stdout.buffer), *extra)
+            return anyio.run(job, reporter)
+        if getattr(args, "tui", False) or (mode == "auto" and _is_terminal()):
+            from weir.tui.live import run_live
+
+            async def live_job(live_reporter: Reporter) -> int:
+                return await job(Fanout(live_reporter, *extra))
+
+            return run_live(live_job, full=bool(getattr(args, "tui", False)), title=title)
+        from weir.tui.plain import PlainReporter
+
+        plain = PlainReporter(sys.stderr)
+        return anyio.run(job, Fanout(plain, *extra))
+
+
+def run_install(args: argparse.Namespace, project: Path) -> int:
+    from weir.core.install import InstallOptions, install
+
+    command = args.command
+    ci = command in ("ci", "clean-install")
+    removing = command in ("remove", "rm", "uninstall", "un")
+    cli = _cli_config(args)
+    omit = set(cli.get("omit", [])) | ({"dev"} if args.production else set())  # type: ignore[arg-type]
+
+    if not ci and not removing and not args.packages and not args.lockfile_only and not args.tui:
+        from weir.core.noop import is_noop
+
+        if (project / "package.json").is_file() and is_noop(project, omit=omit or _omit_from_env()):
+            sys.stderr.write("up to date: nothing to install\n")
+            return EXIT_OK
+
+    options = InstallOptions(
+        project=project,
+        ci=ci,
+        add=tuple(args.packages) if not removing and not ci else (),
+        remove=tuple(args.packages) if removing else (),
+        save_dev=getattr(args, "save_dev", False),
+        save_optional=getattr(args, "save_optional", False),
+        save_exact=getattr(args, "save_exact", False),
+        save=getattr(args, "save", True),
+        lockfile_only=getattr(args, "lockfile_only", False),
+        link_mode=args.link_mode,
+        cli_config=cli,
+    )
+
+    async def job(reporter: Reporter) -> int:
+        try:
+            await install(options, reporter)
+        except WeirError as err:
+            reporter.event(Failed(code=err.code, message=str(err), package=err.package, exit_code=err.exit_code))
+            raise
+        return EXIT_OK
+
+    return _run_engine(args, job, title=f"weir {command}")
+
+
+def _omit_from_env() -> set[str]:
+    """npm treats NODE_ENV=production as --omit dev; the no-op check must agree."""
+    return {"dev"} if os.environ.get("NODE_ENV") == "production" else set()
+
+
+def run_why(args: argparse.Namespace, project: Path) -> int:
+    from weir.tui.why_cli import run
+
+    return run(args, project)
+
+
+def run_ls(args: argparse.Namespace, project: Path) -> int:
+    from weir.tui.ls_cli import run
+
+    return run(args, project)
+
+
+def run_doctor(args: argparse.Namespace, project: Path) -> int:
+    from weir.tui.doctor_cli import run
+
+    return run(args, project)
