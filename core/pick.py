@@ -162,7 +162,7 @@ def _verdict(
     manifest = versions.get(version)
     if manifest is None:
         return Candidate(version=version, verdict="outside-range", detail="unusable")
-    if version not in satisfying:
+    if version not in satisfying and not satisfies(version, rng, loose=True):
         if satisfies(version, rng, loose=True, include_prerelease=True):
             return Candidate(version=version, verdict="prerelease")
         return Candidate(version=version, verdict="outside-range")
