@@ -1,0 +1,135 @@
+"""The Textual app: one RunModel, four screens (modes), fed by a driver coroutine.
+
+Rules this module keeps:
+
+1. Events never touch widgets. The reporter handed to the engine is an
+   ``Inbox``: ``event()`` appends to a deque (thread-safe, O(1)), and a 10 Hz
+   timer drains it into the RunModel and redraws the visible screen once.
+   However fast the engine emits, the UI does at most ten redraws a second.
+2. The driver (an install job, or a trace replay) runs as a Textual worker on
+   the app's own event loop; its return value is the exit code.
+3. Elapsed times come from the model's event clock; the live driver supplies
+   ``time.perf_counter`` (the clock events are stamped with), a replay its
+   scaled trace time, tests nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from weir.core import events as ev
+from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
+from weir.tui.model import RunModel
+from weir.tui.screens.base import ModelScreen
+from weir.tui.screens.compact import CompactScreen
+from weir.tui.screens.live import LiveScreen
+from weir.tui.screens.network import NetworkScreen
+from weir.tui.screens.summary import SummaryScreen
+from weir.tui.screens.why import WhyScreen
+
+POLL_S = 0.1
+Driver = Callable[[ev.Reporter], Awaitable[int]]
+
+
+class Inbox(ev.Reporter):
+    """What the engine reports into: a deque the app drains on its timer."""
+
+    def __init__(self) -> None:
+        self.pending: deque[ev.Event] = deque()
+
+    def event(self, e: ev.Event) -> None:
+        self.pending.append(e)
+
+    def drain_into(self, model: RunModel) -> None:
+        pending = self.pending
+        while pending:
+            model.event(pending.popleft())
+
+
+class WeirApp(App[int]):
+    MODES = {  # noqa: RUF012 - Textual's class-level declaration
+        "live": LiveScreen,
+        "why": WhyScreen,
+        "network": NetworkScreen,
+        "summary": SummaryScreen,
+        "compact": CompactScreen,
+    }
+    BINDINGS = [  # noqa: RUF012
+        Binding("l", "switch_mode('live')", "Live"),
+        Binding("w", "switch_mode('why')", "Why"),
+        Binding("n", "switch_mode('network')", "Network"),
+        Binding("s", "switch_mode('summary')", "Summary"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        model: RunModel | None = None,
+        *,
+        driver: Driver | None = None,
+        mode: str = "live",
+        exit_when_done: bool = False,
+        clock: Callable[[], float] | None = None,
+        title: str = "weir",
+    ) -> None:
+        super().__init__()
+        self.model = model or RunModel()
+        self.inbox = Inbox()
+        self.clock = clock
+        self.why_target: str | None = None
+        self.exit_code = EXIT_OK if driver is None else EXIT_INTERRUPTED  # until the driver returns
+        self.error: BaseException | None = None
+        self.done = driver is None
+        self._job = driver
+        self._start_mode = mode
+        self._exit_when_done = exit_when_done
+        self._seen = -1
+        self.title = title
+
+    def on_mount(self) -> None:
+        self.switch_mode(self._start_mode)
+        self.set_interval(POLL_S, self.poll)
+        if self._job is not None:
+            self.run_worker(self._drive(self._job), exclusive=True, exit_on_error=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The inline panel is a progress display, not a place to navigate."""
+        return not (self._start_mode == "compact" and action == "switch_mode")
+
+    async def _drive(self, driver: Driver) -> None:
+        try:
+            self.exit_code = await driver(self.inbox)
+        except Exception as exc:  # handed back to the caller of run_live, which reports it
+            self.error = exc
+            self.exit_code = getattr(exc, "exit_code", EXIT_INTERNAL)
+            self.exit(self.exit_code)
+            return
+        self.done = True
+        self.poll()
+        if self._exit_when_done:
+            self.exit(self.exit_code)
+        else:
+            self.switch_mode("summary")
+
+    def poll(self) -> None:
+        """Drain the inbox, advance the clock, redraw the visible screen if anything moved."""
+        self.inbox.drain_into(self.model)
+        if self.clock is not None and not self.done:
+            self.model.now = max(self.model.now, self.clock())
+        elif self.model.version == self._seen:
+            return
+        self._seen = self.model.version
+        if isinstance(self.screen, ModelScreen):
+            self.screen.show(self.model)
+
+    def open_why(self, package: str) -> None:
+        """Enter on a package anywhere: show its Decision in Why."""
+        self.why_target = package
+        if self.current_mode == "why" and isinstance(self.screen, WhyScreen):
+            self.screen.show(self.model)
+        else:
+            self.switch_mode("why")

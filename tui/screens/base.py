@@ -1,0 +1,29 @@
+"""What every screen shares: it redraws from the app's RunModel when polled or shown."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+from weir.tui.model import RunModel
+
+if TYPE_CHECKING:
+    from weir.tui.app import WeirApp
+
+
+class ModelScreen(Screen[None]):
+    @property
+    def model(self) -> RunModel:
+        return self.weir.model
+
+    @property
+    def weir(self) -> WeirApp:
+        return self.app  # type: ignore[return-value]
+
+    def show(self, model: RunModel) -> None:
+        """Redraw from the model; called at most at the app's poll rate."""
+
+    def on_screen_resume(self) -> None:
+        # After the first refresh, so a freshly composed screen has its widgets mounted.
+        self.call_after_refresh(self.show, self.model)

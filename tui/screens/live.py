@@ -1,0 +1,76 @@
+"""Live: phases, counters, throughput, queue, link progress, jobs in flight, log."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, ProgressBar, Sparkline, Static
+
+from weir.tui.model import RunModel
+from weir.tui.plain import human_bytes
+from weir.tui.screens.base import ModelScreen
+from weir.tui.widgets.counters import Counters
+from weir.tui.widgets.jobs import JobsTable
+from weir.tui.widgets.logpane import LogPane
+from weir.tui.widgets.stepper import PhaseStepper
+
+
+def queue_text(model: RunModel) -> Text:
+    demand, prefetch, in_flight = model.queue
+    text = Text("queue ", style="bold")
+    text.append(f"demand {demand} · prefetch {prefetch} · in flight {in_flight} · ")
+    text.append(f"{model.pins_per_second():.0f} pins/s")
+    return text
+
+
+def link_text(model: RunModel) -> Text:
+    s = model.statistics()
+    text = Text("link ", style="bold")
+    text.append(f"{s.linked}/{s.resolved} packages · {s.files_linked} files")
+    text.append(f" · {s.link_mode}" if s.link_mode else " · mode not chosen yet")
+    return text
+
+
+class LiveScreen(ModelScreen):
+    CSS_PATH = "live.tcss"
+    BINDINGS = [Binding("v", "cycle_level", "Log level")]
+
+    def compose(self) -> ComposeResult:
+        yield PhaseStepper(id="stepper")
+        with Horizontal(id="top"):
+            yield Counters(id="counters")
+            with Vertical(id="side"):
+                yield Static(id="spark-label")
+                yield Sparkline([0.0], id="spark")
+                yield Static(id="queue")
+                yield Static(id="link")
+                yield ProgressBar(total=1, show_eta=False, id="link-bar")
+        yield JobsTable(id="jobs")
+        yield LogPane(id="log")
+        yield Footer()
+
+    def show(self, model: RunModel) -> None:
+        self.query_one(PhaseStepper).show(model)
+        self.query_one(Counters).show(model)
+        series = model.throughput_series()
+        recent = series[-4:]
+        self.query_one("#spark-label", Static).update(
+            f"throughput {human_bytes(sum(recent) / len(recent))}/s (last second; graph: last 10 s)"
+        )
+        self.query_one("#spark", Sparkline).data = series
+        self.query_one("#queue", Static).update(queue_text(model))
+        self.query_one("#link", Static).update(link_text(model))
+        s = model.statistics()
+        self.query_one("#link-bar", ProgressBar).update(total=max(1, s.resolved), progress=s.linked)
+        self.query_one(JobsTable).show(model)
+        self.query_one(LogPane).show(model)
+
+    def action_cycle_level(self) -> None:
+        self.query_one(LogPane).cycle_level(self.model)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        package = self.query_one(JobsTable).selected_package()
+        if package:
+            self.weir.open_why(package)

@@ -1,0 +1,1 @@
+"""Widgets of the live view; each reads the RunModel in one ``show(model)`` call per poll."""
