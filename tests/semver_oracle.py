@@ -30,6 +30,7 @@ const ops = {
   valid: q => semver.valid(q.version, o(q)),
   validRange: q => semver.validRange(q.range, o(q)),
   compare: q => semver.compare(q.a, q.b, o(q)),
+  compareBuild: q => semver.compareBuild(q.a, q.b, o(q)),
   maxSatisfying: q => semver.maxSatisfying(q.versions, q.range, o(q)),
   minSatisfying: q => semver.minSatisfying(q.versions, q.range, o(q)),
   intersects: q => semver.intersects(q.a, q.b, o(q)),
