@@ -38,7 +38,7 @@ from weir.core.decision import Candidate, Decision, Metadata, Placement, Require
 from weir.core.errors import InputError, ResolveError, WeirError
 from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
 from weir.core.overrides import OverrideSet, build_overrides
-from weir.core.package_json import PackageJson, read_package_json
+from weir.core.package_json import PackageJson, normalize_bin, read_package_json
 from weir.core.packument import Packument
 from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
@@ -627,6 +627,15 @@ def _flags(node: Node, raw: dict[str, Any]) -> None:
         raw["peer"] = True
 
 
+def _funding(value: Any) -> Any:
+    """npm writes a bare funding URL as ``{"url": ...}`` (also inside a list)."""
+    if isinstance(value, str):
+        return {"url": value}
+    if isinstance(value, list):
+        return [{"url": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
 def _entry_raw(node: Node) -> dict[str, Any]:
     """One packages entry, with npm's key names."""
     if node.link_target is not None and node.parent is not None:
@@ -673,7 +682,9 @@ def _entry_raw(node: Node) -> dict[str, Any]:
     if m.peer_dependencies_meta:
         raw["peerDependenciesMeta"] = dict(m.peer_dependencies_meta)
     if m.bin:
-        raw["bin"] = dict(m.bin)
+        bins, _ = normalize_bin(m.name, dict(m.bin), None)
+        if bins:
+            raw["bin"] = bins
     if m.engines:
         raw["engines"] = dict(m.engines)
     if m.os:
@@ -683,7 +694,7 @@ def _entry_raw(node: Node) -> dict[str, Any]:
     if m.libc:
         raw["libc"] = list(m.libc)
     if m.funding is not None:
-        raw["funding"] = m.funding
+        raw["funding"] = _funding(m.funding)
     return raw
 
 

@@ -63,6 +63,15 @@ async def test_same_tree_as_npm(name: str, tmp_path: Path) -> None:
     ours = summary({p: e.raw for p, e in res.lockfile.packages.items()})
 
     paths = set(npm) | set(ours)
+    # Beyond placement, every field npm writes must match (``resolved`` only when this
+    # machine's npm writes it: omit-lockfile-registry-resolved may be set globally).
+    npm_raw = json.loads((project / "package-lock.json").read_text())["packages"]
+    fields = {
+        p: {k: v for k, v in res.lockfile.packages[p].raw.items() if k != "resolved" or "resolved" in npm_raw[p]}
+        for p in npm_raw
+        if p and p in res.lockfile.packages
+    }
+    assert {p: f for p, f in fields.items() if f != npm_raw[p]} == {}
     agree = [p for p in sorted(paths) if npm.get(p) == ours.get(p)]
     print(f"{name}: {len(agree)}/{len(paths)} paths agree ({100 * len(agree) / max(1, len(paths)):.1f}%)")
     diff = {p: (npm.get(p), ours.get(p)) for p in sorted(paths) if npm.get(p) != ours.get(p)}
