@@ -117,3 +117,20 @@ class ScriptError(WeirError):
 class FilesystemError(WeirError):
     exit_code = EXIT_FILESYSTEM
     code = "EFS"
+
+
+def first_weir_error(exc: BaseException) -> WeirError | None:
+    """The first WeirError inside (possibly nested) exception groups from concurrent tasks.
+
+    When several tasks fail at once the user needs one clear message, and the
+    first user-facing error is the one that explains the rest (they are
+    usually the cancellations it caused).
+    """
+    if isinstance(exc, WeirError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = first_weir_error(inner)
+            if found is not None:
+                return found
+    return None

@@ -33,7 +33,7 @@ from weir.core import events as ev
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry
 from weir.core.decision import Decision
-from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync
+from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, first_weir_error
 from weir.core.fetch import TarballFetcher
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.http import Http
@@ -92,6 +92,17 @@ class _Phase:
 
 
 async def install(options: InstallOptions, reporter: ev.Reporter) -> InstallResult:
+    """Run one install; a failure inside concurrent work surfaces as its first WeirError."""
+    try:
+        return await _install(options, reporter)
+    except BaseExceptionGroup as group:
+        found = first_weir_error(group)
+        if found is None:
+            raise
+        raise found from None
+
+
+async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallResult:
     started = time.perf_counter()
     project = options.project
     config = load_config(project, cli=options.cli_config)
