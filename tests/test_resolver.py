@@ -242,3 +242,28 @@ async def test_prefetch_is_promoted_when_waited_on(tmp_path: Path) -> None:
     assert queued == {"a": "demand", "b": "prefetch"}
     assert [p.package for p in rec.of(ev.JobPromoted)] == ["b"]
     assert [p.name for p in rec.of(ev.VersionPinned)] == ["a", "b"]
+
+
+async def test_loopback_registry_each_packument_once_and_same_bytes_under_jitter(registry: Any, tmp_path: Path) -> None:
+    from weir.core.http import Http
+    from weir.core.manifest_store import ManifestStore
+    from weir.core.registry import Registry
+
+    for i in range(12):
+        deps = {f"m{(i * 5 + k) % 12}": f"^{1 + (i + k) % 2}" for k in range(1, 3)}
+        registry.add(f"m{i}", "1.0.0", dependencies=deps)
+        registry.add(f"m{i}", "2.0.0", dependencies=deps)
+    outputs = set()
+    for seed in (1, 2):
+        registry.delay_jitter(seed, 0.02)
+        config = Config(registry=registry.url + "/", cache=tmp_path / f"cache{seed}")
+        http = Http(config, ev.Reporter())
+        try:
+            reg = Registry(http, ManifestStore(tmp_path / f"cache{seed}"), config, ev.Reporter())
+            res = await run(reg, {"dependencies": {"m0": "^1", "m3": "^2"}}, tmp_path, config=config)  # type: ignore[arg-type]
+        finally:
+            await http.aclose()
+        outputs.add(dumps_lockfile(res.lockfile))
+    assert len(outputs) == 1
+    for i in range(12):
+        assert len(registry.packument_requests(f"m{i}")) <= 2  # once per run, two runs
