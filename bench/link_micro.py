@@ -21,7 +21,9 @@ from pathlib import Path
 from weir.core.linker.modes import place_tree, probe_mode
 
 
-def build_store(root: Path, packages: int, files: int) -> list[tuple[Path, list[tuple[str, bool]]]]:
+def build_store(
+    root: Path, packages: int, files: int
+) -> list[tuple[Path, list[tuple[str, bool]]]]:
     out = []
     for p in range(packages):
         folder = root / f"pkg{p:05d}"
@@ -55,7 +57,9 @@ def main() -> None:
         store = build_store(base / "store", args.packages, args.files)
         total = args.packages * args.files
         print(f"{args.packages} packages x {args.files} files = {total:,} files")
-        print(f"auto would pick: {probe_mode(str(store[0][0] / store[0][1][0][0]), tmp)}")
+        print(
+            f"auto would pick: {probe_mode(str(store[0][0] / store[0][1][0][0]), tmp)}"
+        )
 
         def weir(mode: str, dest: Path) -> None:
             dest.mkdir()
@@ -63,9 +67,21 @@ def main() -> None:
                 place_tree(str(folder), f"{dest}/{folder.name}", listing, mode)  # type: ignore[arg-type]
 
         timed("weir hardlink", total, lambda: weir("hardlink", base / "t1"))
-        timed("cp -al", total, lambda: subprocess.run(["cp", "-al", str(base / "store"), str(base / "t2")], check=True))
+        timed(
+            "cp -al",
+            total,
+            lambda: subprocess.run(
+                ["cp", "-al", str(base / "store"), str(base / "t2")], check=True
+            ),
+        )
         timed("weir copy", total, lambda: weir("copy", base / "t3"))
-        timed("cp -r", total, lambda: subprocess.run(["cp", "-r", str(base / "store"), str(base / "t4")], check=True))
+        timed(
+            "cp -r",
+            total,
+            lambda: subprocess.run(
+                ["cp", "-r", str(base / "store"), str(base / "t4")], check=True
+            ),
+        )
         for t in ("t1", "t2", "t3", "t4"):
             shutil.rmtree(base / t)
 

@@ -61,7 +61,9 @@ class BinResult:
     kept: int
 
 
-def plan_bins(desired: Mapping[str, LockEntry], reporter: Reporter | None = None) -> dict[str, BinLink]:
+def plan_bins(
+    desired: Mapping[str, LockEntry], reporter: Reporter | None = None
+) -> dict[str, BinLink]:
     """Every bin link the tree should have, keyed by location (rules 1-3, without disk checks)."""
     reporter = reporter or Reporter()
     paths = sorted(
@@ -78,7 +80,13 @@ def plan_bins(desired: Mapping[str, LockEntry], reporter: Reporter | None = None
             continue
         bins, problems = normalize_bin(entry.name, dict(declared), None)
         for problem in problems:
-            reporter.event(Warned(code="bin-dropped", message=f"{entry.name}: {problem}", package=entry.name))
+            reporter.event(
+                Warned(
+                    code="bin-dropped",
+                    message=f"{entry.name}: {problem}",
+                    package=entry.name,
+                )
+            )
         bin_dir = f"{container_of(path)}/.bin"
         for name, target in sorted(bins.items()):
             location = f"{bin_dir}/{name}"
@@ -93,17 +101,23 @@ def plan_bins(desired: Mapping[str, LockEntry], reporter: Reporter | None = None
                     )
                 )
                 continue
-            out[location] = BinLink(location, posixpath.relpath(file, bin_dir), path, file)
+            out[location] = BinLink(
+                location, posixpath.relpath(file, bin_dir), path, file
+            )
     return out
 
 
-def link_bins(project: Path, desired: Mapping[str, LockEntry], *, reporter: Reporter | None = None) -> BinResult:
+def link_bins(
+    project: Path, desired: Mapping[str, LockEntry], *, reporter: Reporter | None = None
+) -> BinResult:
     """Make every ``.bin`` folder in the tree match ``desired`` (rules 4-5)."""
     reporter = reporter or Reporter()
     wanted: dict[str, dict[str, BinLink]] = {}
     for link in plan_bins(desired, reporter).values():
         if _target_ok(project, link, desired, reporter):
-            wanted.setdefault(posixpath.dirname(link.location), {})[posixpath.basename(link.location)] = link
+            wanted.setdefault(posixpath.dirname(link.location), {})[
+                posixpath.basename(link.location)
+            ] = link
     folders = {"node_modules/.bin"} | set(wanted)
     for path, entry in desired.items():
         if path and not entry.link:
@@ -125,7 +139,9 @@ def link_bins(project: Path, desired: Mapping[str, LockEntry], *, reporter: Repo
     return BinResult(linked=tuple(linked), removed=tuple(removed), kept=kept)
 
 
-def _target_ok(project: Path, link: BinLink, desired: Mapping[str, LockEntry], reporter: Reporter) -> bool:
+def _target_ok(
+    project: Path, link: BinLink, desired: Mapping[str, LockEntry], reporter: Reporter
+) -> bool:
     name = desired[link.package].name
     full = project / link.file
     try:
@@ -134,7 +150,11 @@ def _target_ok(project: Path, link: BinLink, desired: Mapping[str, LockEntry], r
         st = None
     if st is None or not stat.S_ISREG(st.st_mode):
         reporter.event(
-            Warned(code="bin-missing", message=f"{name}: bin target {link.file} is not a file; not linked", package=name)
+            Warned(
+                code="bin-missing",
+                message=f"{name}: bin target {link.file} is not a file; not linked",
+                package=name,
+            )
         )
         return False
     want = st.st_mode | ((st.st_mode & 0o444) >> 2)
@@ -149,7 +169,9 @@ def _target_ok(project: Path, link: BinLink, desired: Mapping[str, LockEntry], r
     return True
 
 
-def _reconcile(project: Path, folder: str, links: dict[str, BinLink]) -> tuple[int, list[str], list[str]]:
+def _reconcile(
+    project: Path, folder: str, links: dict[str, BinLink]
+) -> tuple[int, list[str], list[str]]:
     full = project / folder
     try:
         mode = os.lstat(full).st_mode
@@ -174,14 +196,18 @@ def _reconcile(project: Path, folder: str, links: dict[str, BinLink]) -> tuple[i
         _delete(entry.path)
         removed.append(f"{folder}/{name}")
     for name, link in sorted(links.items()):
-        entry = present.get(name)
-        if entry is not None and entry.is_symlink() and os.readlink(entry.path) == link.target:
+        there = present.get(name)
+        if (
+            there is not None
+            and there.is_symlink()
+            and os.readlink(there.path) == link.target
+        ):
             kept += 1
             continue
         tmp = f"{full}/{TEMP_PREFIX}{secrets.token_hex(6)}"
         os.symlink(link.target, tmp)
-        if entry is not None and entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)
+        if there is not None and there.is_dir(follow_symlinks=False):
+            shutil.rmtree(there.path)
         os.rename(tmp, f"{full}/{name}")
         linked.append(link.location)
     if not links and not os.listdir(full):

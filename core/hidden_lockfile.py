@@ -26,7 +26,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from weir.core.errors import InputError
-from weir.core.lockfile import LockEntry, Lockfile, dumps_lockfile, loads_lockfile, write_atomic
+from weir.core.lockfile import (
+    LockEntry,
+    Lockfile,
+    dumps_lockfile,
+    loads_lockfile,
+    write_atomic,
+)
 
 HIDDEN_LOCKFILE = "node_modules/.package-lock.json"
 
@@ -72,9 +78,15 @@ def forget_hidden_lockfile(project: Path) -> None:
         pass
 
 
-def _consistent(project: Path, packages: Mapping[str, LockEntry], lock_time: int) -> bool:
+def _consistent(
+    project: Path, packages: Mapping[str, LockEntry], lock_time: int
+) -> bool:
     seen: set[str] = set()
-    pending = ["node_modules"] + [f"{p}/node_modules" for p, e in packages.items() if not e.link and "node_modules/" not in p]
+    pending = ["node_modules"] + [
+        f"{p}/node_modules"
+        for p, e in packages.items()
+        if not e.link and "node_modules/" not in p
+    ]
     while pending:
         rel = pending.pop()
         try:
@@ -97,15 +109,22 @@ def _consistent(project: Path, packages: Mapping[str, LockEntry], lock_time: int
             else:
                 children = [entry]
             for child in children:
-                child_path = f"{rel}/{entry.name}/{child.name}" if child is not entry else path
+                child_path = (
+                    f"{rel}/{entry.name}/{child.name}" if child is not entry else path
+                )
                 if child.is_symlink():
                     if child_path not in packages:
                         return False
                     seen.add(child_path)
                 elif child.is_dir(follow_symlinks=False):
-                    if child_path not in packages or child.stat(follow_symlinks=False).st_mtime_ns > lock_time:
+                    if (
+                        child_path not in packages
+                        or child.stat(follow_symlinks=False).st_mtime_ns > lock_time
+                    ):
                         return False
                     seen.add(child_path)
                     pending.append(f"{child_path}/node_modules")
-    wanted = {p for p, e in packages.items() if "node_modules/" in p and not e.in_bundle}
+    wanted = {
+        p for p, e in packages.items() if "node_modules/" in p and not e.in_bundle
+    }
     return wanted <= seen

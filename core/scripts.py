@@ -75,12 +75,16 @@ class ScriptsResult:
     failed_optional: tuple[str, ...]  # paths
 
 
-def lifecycle(project: Path, path: str, events: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def lifecycle(
+    project: Path, path: str, events: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
     """The scripts ``path``'s package.json declares for ``events``, with the implicit gyp build."""
     folder = project / path if path else project
     try:
         manifest = read_package_json(folder / "package.json")
-    except InputError:  # a broken dependency manifest declares nothing, as npm treats it
+    except (
+        InputError
+    ):  # a broken dependency manifest declares nothing, as npm treats it
         return ()
     scripts = dict(manifest.scripts)
     if (
@@ -96,7 +100,12 @@ def lifecycle(project: Path, path: str, events: tuple[str, ...]) -> tuple[tuple[
 
 def is_trusted(entry: LockEntry, trusted: Collection[str]) -> bool:
     """Rule 2: listed by name and fetched from a registry."""
-    if entry.name not in trusted or entry.link or not entry.resolved or not entry.version:
+    if (
+        entry.name not in trusted
+        or entry.link
+        or not entry.resolved
+        or not entry.version
+    ):
         return False
     url = urlsplit(entry.resolved)
     bare = split_scope(entry.name)[1]
@@ -105,9 +114,15 @@ def is_trusted(entry: LockEntry, trusted: Collection[str]) -> bool:
     )
 
 
-def script_paths(desired: Mapping[str, LockEntry], changed: Collection[str], trusted: Collection[str]) -> set[str]:
+def script_paths(
+    desired: Mapping[str, LockEntry], changed: Collection[str], trusted: Collection[str]
+) -> set[str]:
     """Changed packages whose scripts will run: the linker gives them private copies."""
-    return {p for p in changed if desired[p].has_install_script and is_trusted(desired[p], trusted)}
+    return {
+        p
+        for p in changed
+        if desired[p].has_install_script and is_trusted(desired[p], trusted)
+    }
 
 
 def build_order(desired: Mapping[str, LockEntry]) -> list[str]:
@@ -117,9 +132,18 @@ def build_order(desired: Mapping[str, LockEntry]) -> list[str]:
     dependents: dict[str, list[str]] = {p: [] for p in nodes}
     for path in nodes:
         entry = desired[path]
-        for name in {**entry.dependencies, **entry.optional_dependencies, **entry.peer_dependencies}:
+        for name in {
+            **entry.dependencies,
+            **entry.optional_dependencies,
+            **entry.peer_dependencies,
+        }:
             found = _resolve(desired, path, name)
-            if found is not None and found in deps and found != path and found not in deps[path]:
+            if (
+                found is not None
+                and found in deps
+                and found != path
+                and found not in deps[path]
+            ):
                 deps[path].add(found)
                 dependents[found].append(path)
 
@@ -170,15 +194,27 @@ def run_scripts(
         scripts = lifecycle(project, path, DEPENDENCY_EVENTS)
         if not scripts:
             continue
-        pkg = PackageScripts(path, entry.name, entry.version or "", scripts, entry.optional or entry.dev_optional)
+        pkg = PackageScripts(
+            path,
+            entry.name,
+            entry.version or "",
+            scripts,
+            entry.optional or entry.dev_optional,
+        )
         if is_trusted(entry, trusted):
             runnable.append(pkg)
         else:
             blocked.append(pkg)
-            reporter.event(ScriptsBlocked(package=entry.name, events=tuple(e for e, _ in scripts)))
+            reporter.event(
+                ScriptsBlocked(package=entry.name, events=tuple(e for e, _ in scripts))
+            )
     root_scripts = lifecycle(project, "", ROOT_EVENTS)
     if root_scripts:
-        runnable.append(PackageScripts("", root.name or project.name, root.version or "", root_scripts))
+        runnable.append(
+            PackageScripts(
+                "", root.name or project.name, root.version or "", root_scripts
+            )
+        )
     ran: list[tuple[str, str]] = []
     failed: list[str] = []
     for pkg in runnable:
@@ -205,7 +241,9 @@ def run_scripts(
                 spec=pkg.version or None,
                 hint=f"read the output above; the script ran in {project / pkg.path if pkg.path else project}",
             )
-    return ScriptsResult(ran=tuple(ran), blocked=tuple(blocked), failed_optional=tuple(failed))
+    return ScriptsResult(
+        ran=tuple(ran), blocked=tuple(blocked), failed_optional=tuple(failed)
+    )
 
 
 def _run_one(
@@ -225,7 +263,9 @@ def _run_one(
         ),
         INIT_CWD=str(project),
     )
-    env["PATH"] = os.pathsep.join([*_bin_dirs(project, folder), env.get("PATH", os.defpath)])
+    env["PATH"] = os.pathsep.join(
+        [*_bin_dirs(project, folder), env.get("PATH", os.defpath)]
+    )
     started = time.perf_counter()
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     with subprocess.Popen(
@@ -242,7 +282,14 @@ def _run_one(
             tail.append(line)
             reporter.event(LogLine(level="info", message=f"{pkg.name} {event}: {line}"))
         code = proc.wait()
-    reporter.event(ScriptRan(package=pkg.name, event=event, exit_code=code, elapsed=time.perf_counter() - started))
+    reporter.event(
+        ScriptRan(
+            package=pkg.name,
+            event=event,
+            exit_code=code,
+            elapsed=time.perf_counter() - started,
+        )
+    )
     return code, list(tail)
 
 

@@ -32,7 +32,10 @@ class Store:
     ) -> tuple[LockEntry, LinkSource]:
         folder = self.root / f"{name.replace('/', '+')}@{version}"
         doc = {"name": name, "version": version, **(manifest or {})}
-        contents = {"package.json": json.dumps(doc), **(files or {"index.js": f"// {name}@{version}\n"})}
+        contents = {
+            "package.json": json.dumps(doc),
+            **(files or {"index.js": f"// {name}@{version}\n"}),
+        }
         listing = []
         for rel, text in sorted(contents.items()):
             target = folder / rel
@@ -48,7 +51,9 @@ class Store:
             "integrity": f"sha512-{name}-{version}",
             **(lock or {}),
         }
-        return entry_from_json(path, raw), LinkSource(folder, listing if listed else None)
+        return entry_from_json(path, raw), LinkSource(
+            folder, listing if listed else None
+        )
 
 
 def tree(

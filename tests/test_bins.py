@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from linkkit import Store, tree
 from weir.core.bins import link_bins
 from weir.core.events import Recorder, Warned
@@ -31,9 +30,24 @@ def materialize(project: Path, desired, sources, mode="hardlink") -> Recorder:
     return rec
 
 
-def tool(store: Store, path: str, name: str, bins: dict[str, str], *, version="1.0.0", exe=True):
+def tool(
+    store: Store,
+    path: str,
+    name: str,
+    bins: dict[str, str],
+    *,
+    version="1.0.0",
+    exe=True,
+):
     files = {target: "#!/bin/sh\necho hi\n" for target in set(bins.values())}
-    return store.package(path, name, version, files, executable=tuple(files) if exe else (), lock={"bin": bins})
+    return store.package(
+        path,
+        name,
+        version,
+        files,
+        executable=tuple(files) if exe else (),
+        lock={"bin": bins},
+    )
 
 
 def test_bins_are_relative_executable_symlinks(store: Store, project: Path) -> None:
@@ -46,12 +60,18 @@ def test_bins_are_relative_executable_symlinks(store: Store, project: Path) -> N
     tsc = project / "node_modules/.bin/tsc"
     assert os.readlink(tsc) == "../typescript/bin/tsc"
     assert os.access(tsc, os.X_OK)
-    assert os.readlink(project / "node_modules/a/node_modules/.bin/bee") == "../b/cli.js"
+    assert (
+        os.readlink(project / "node_modules/a/node_modules/.bin/bee") == "../b/cli.js"
+    )
     assert not (project / "node_modules/.bin/bee").exists()
 
 
-def test_non_executable_hardlinked_target_is_copied_not_chmodded(store: Store, project: Path) -> None:
-    desired, sources = tree(tool(store, "node_modules/t", "t", {"t": "run.js"}, exe=False))
+def test_non_executable_hardlinked_target_is_copied_not_chmodded(
+    store: Store, project: Path
+) -> None:
+    desired, sources = tree(
+        tool(store, "node_modules/t", "t", {"t": "run.js"}, exe=False)
+    )
     materialize(project, desired, sources, "hardlink")
     linked = project / "node_modules/t/run.js"
     cached = sources["node_modules/t"].dir / "run.js"
@@ -71,14 +91,24 @@ def test_conflict_first_by_path_wins_as_npm(store: Store, project: Path) -> None
     assert len(conflicts) == 1 and conflicts[0].package == "tool"
 
 
-def test_escaping_bins_are_dropped_with_warnings(store: Store, project: Path, tmp_path: Path) -> None:
+def test_escaping_bins_are_dropped_with_warnings(
+    store: Store, project: Path, tmp_path: Path
+) -> None:
     (tmp_path / "outside.sh").write_text("#!/bin/sh\n")
     entry, source = store.package(
         "node_modules/evil",
         "evil",
         "1.0.0",
         {"ok.js": "x"},
-        lock={"bin": {"../../x": "ok.js", "abs": "/etc/passwd", "up": "../../../outside.sh", "gone": "nope.js", "fine": "ok.js"}},
+        lock={
+            "bin": {
+                "../../x": "ok.js",
+                "abs": "/etc/passwd",
+                "up": "../../../outside.sh",
+                "gone": "nope.js",
+                "fine": "ok.js",
+            }
+        },
     )
     desired, sources = tree((entry, source))
     rec = materialize(project, desired, sources)
@@ -96,7 +126,9 @@ def test_scoped_string_bin_normalizes_to_bare_name(store: Store, project: Path) 
     assert os.readlink(project / "node_modules/.bin/x") == "../@scope/x/cli.js"
 
 
-def test_removing_a_package_removes_its_bins_and_rerun_is_quiet(store: Store, project: Path) -> None:
+def test_removing_a_package_removes_its_bins_and_rerun_is_quiet(
+    store: Store, project: Path
+) -> None:
     a = tool(store, "node_modules/a", "a", {"aa": "a.js"})
     b = tool(store, "node_modules/b", "b", {"bb": "b.js"})
     desired, sources = tree(a, b)
@@ -114,11 +146,18 @@ def test_workspace_link_gets_bins(store: Store, project: Path) -> None:
     ws = project / "packages/cli"
     ws.mkdir(parents=True)
     (ws / "main.js").write_text("#!/usr/bin/env node\n")
-    (ws / "package.json").write_text('{"name":"cli","version":"0.0.1","bin":{"mycli":"main.js"}}')
+    (ws / "package.json").write_text(
+        '{"name":"cli","version":"0.0.1","bin":{"mycli":"main.js"}}'
+    )
     desired, sources = tree(
         extra=(
-            entry_from_json("packages/cli", {"name": "cli", "version": "0.0.1", "bin": {"mycli": "main.js"}}),
-            entry_from_json("node_modules/cli", {"resolved": "packages/cli", "link": True}),
+            entry_from_json(
+                "packages/cli",
+                {"name": "cli", "version": "0.0.1", "bin": {"mycli": "main.js"}},
+            ),
+            entry_from_json(
+                "node_modules/cli", {"resolved": "packages/cli", "link": True}
+            ),
         )
     )
     materialize(project, desired, sources)

@@ -32,13 +32,23 @@ import shutil
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from weir.core.errors import FilesystemError
 from weir.core.events import Linked, Removed, Reporter
 from weir.core.hidden_lockfile import forget_hidden_lockfile
-from weir.core.linker.modes import LinkMode, RequestedMode, place_tree, probe_mode, walk_files
+from weir.core.linker.modes import (
+    LinkMode,
+    RequestedMode,
+    place_tree,
+    probe_mode,
+    walk_files,
+)
 from weir.core.linker.plan import TEMP_PREFIX, LinkPlan, container_of, link_target
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +80,9 @@ def execute_link(
     """Make ``node_modules`` match the plan. Raises FilesystemError naming the path on failure."""
     reporter = reporter or Reporter()
     if not plan.touches_disk:
-        return LinkResult(mode=None, linked=(), removed=(), kept=len(plan.keep), files=0)
+        return LinkResult(
+            mode=None, linked=(), removed=(), kept=len(plan.keep), files=0
+        )
     run = _Run(plan.project)
     try:
         run.real_dirs("node_modules")
@@ -87,23 +99,38 @@ def execute_link(
         for path in plan.changes:
             entry = plan.desired[path]
             if entry.link:
-                run.swap(path, lambda tmp: os.symlink(link_target(entry), tmp), path in replacing)
+                run.swap(
+                    path, partial(os.symlink, link_target(entry)), path in replacing
+                )
                 used, count = "symlink", 0
             else:
                 assert resolved is not None
                 source = sources[path]
-                files = source.files if source.files is not None else walk_files(str(source.dir))
-                want: LinkMode = "copy" if resolved == "hardlink" and path in copy_paths else resolved
-                outcome: list[LinkMode] = []
-                run.swap(
+                files = (
+                    source.files
+                    if source.files is not None
+                    else walk_files(str(source.dir))
+                )
+                want: LinkMode = (
+                    "copy"
+                    if resolved == "hardlink" and path in copy_paths
+                    else resolved
+                )
+                used = run.swap(
                     path,
-                    lambda tmp: outcome.append(place_tree(str(source.dir), tmp, files, want)),
+                    partial(_place, str(source.dir), files, want),
                     path in replacing,
                 )
-                used, count = outcome[0], len(files)
+                count = len(files)
             total += count
             reporter.event(
-                Linked(package=entry.name, version=entry.version or "", location=path, files=count, mode=used)
+                Linked(
+                    package=entry.name,
+                    version=entry.version or "",
+                    location=path,
+                    files=count,
+                    mode=used,
+                )
             )
     except OSError as e:
         raise FilesystemError(
@@ -119,16 +146,22 @@ def execute_link(
     )
 
 
-def _resolve_mode(mode: RequestedMode, plan: LinkPlan, sources: Mapping[str, LinkSource]) -> LinkMode:
+def _resolve_mode(
+    mode: RequestedMode, plan: LinkPlan, sources: Mapping[str, LinkSource]
+) -> LinkMode:
     if mode != "auto":
         return mode
     for path in plan.changes:
         if plan.desired[path].link:
             continue
         source = sources[path]
-        files = source.files if source.files is not None else walk_files(str(source.dir))
+        files = (
+            source.files if source.files is not None else walk_files(str(source.dir))
+        )
         if files:
-            return probe_mode(str(source.dir / files[0][0]), str(plan.project / "node_modules"))
+            return probe_mode(
+                str(source.dir / files[0][0]), str(plan.project / "node_modules")
+            )
     return "copy"
 
 
@@ -163,20 +196,23 @@ class _Run:
         self.checked.add(rel)
 
     def temp(self, path: str) -> Path:
-        return self.project / container_of(path) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        return (
+            self.project / container_of(path) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        )
 
-    def swap(self, path: str, build: Callable[[str], object], replacing: bool) -> None:
+    def swap(self, path: str, build: Callable[[str], _T], replacing: bool) -> _T:
         """Build ``path`` at a temp name with ``build(tmp)``, then put it in place (rule 1)."""
         self.real_dirs(posixpath.dirname(path))
         tmp = self.temp(path)
         try:
-            build(str(tmp))
+            built = build(str(tmp))
             if replacing:
                 self.discard(path)
             os.rename(tmp, self.project / path)
         except BaseException:
             _delete(tmp)
             raise
+        return built
 
     def discard(self, path: str) -> None:
         """Rename ``path`` aside, then delete it: it vanishes in one step."""
@@ -186,6 +222,12 @@ class _Run:
         except FileNotFoundError:
             return
         _delete(aside)
+
+
+def _place(
+    src: str, files: Sequence[tuple[str, bool]], mode: LinkMode, dst: str
+) -> LinkMode:
+    return place_tree(src, dst, files, mode)
 
 
 def _delete(path: Path) -> None:

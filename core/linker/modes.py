@@ -34,7 +34,14 @@ RequestedMode = Literal["auto", "clone", "hardlink", "copy"]
 FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Errors that mean "this filesystem cannot clone", as opposed to a real I/O failure.
-_NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EXDEV, errno.ENOSYS, errno.EBADF}
+_NO_CLONE = {
+    errno.EOPNOTSUPP,
+    errno.ENOTTY,
+    errno.EINVAL,
+    errno.EXDEV,
+    errno.ENOSYS,
+    errno.EBADF,
+}
 _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 
 
@@ -110,7 +117,12 @@ def probe_mode(sample: str, target_dir: str) -> LinkMode:
             os.link(sample, probe)
             return "hardlink"
         except OSError as e:
-            if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+            if e.errno not in (
+                errno.EXDEV,
+                errno.EPERM,
+                errno.EMLINK,
+                errno.EOPNOTSUPP,
+            ):
                 raise
         finally:
             try:
@@ -136,7 +148,9 @@ def walk_files(root: str) -> list[tuple[str, bool]]:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(rel)
                 elif entry.is_file(follow_symlinks=False):
-                    out.append((rel, bool(entry.stat(follow_symlinks=False).st_mode & 0o111)))
+                    out.append(
+                        (rel, bool(entry.stat(follow_symlinks=False).st_mode & 0o111))
+                    )
     out.sort()
     return out
 
@@ -155,7 +169,9 @@ def directories_of(files: Sequence[tuple[str, bool]]) -> list[str]:
     return sorted(dirs)
 
 
-def place_tree(src: str, dst: str, files: Sequence[tuple[str, bool]], mode: LinkMode) -> LinkMode:
+def place_tree(
+    src: str, dst: str, files: Sequence[tuple[str, bool]], mode: LinkMode
+) -> LinkMode:
     """Create the new directory ``dst`` holding ``files`` from ``src``.
 
     Returns the mode actually used: ``mode``, or ``copy`` if EXDEV forced it (rule 3).

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-
 from weir.core.errors import FilesystemError, InputError
 from weir.core.lockfile import LockEntry
 
@@ -98,7 +97,9 @@ def link_target(entry: LockEntry) -> str:
 
 
 def plan_link(
-    project: Path, desired: Mapping[str, LockEntry], current: Mapping[str, LockEntry] | None
+    project: Path,
+    desired: Mapping[str, LockEntry],
+    current: Mapping[str, LockEntry] | None,
 ) -> LinkPlan:
     """Diff ``desired`` against ``node_modules`` as found (and as ``current`` describes it)."""
     root_nm = project / "node_modules"
