@@ -74,8 +74,9 @@ def plan_bins(
     for path in paths:
         entry = desired[path]
         declared = entry.bin
-        if entry.link and not declared and entry.resolved in desired:
-            declared = desired[entry.resolved].bin
+        target = desired.get(entry.resolved) if entry.link and entry.resolved else None
+        if not declared and target is not None:
+            declared = target.bin
         if not declared:
             continue
         bins, problems = normalize_bin(entry.name, dict(declared), None)
