@@ -17,9 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from semver_oracle import NodeSemver, ensure_installed  # noqa: E402
-
-from weir.core import semver  # noqa: E402
+from semver_oracle import NodeSemver, ensure_installed
+from weir.core import semver
 
 VERSION = "1.2.3-beta.4+build.5"
 RANGE = ">=1.2.0 <1.3.0 || ^2.3.0-rc.1"
@@ -41,19 +40,37 @@ def main() -> None:
     node = NodeSemver(ensure_installed())
     try:
         cases = [
-            ("parse", {"fn": "parse", "version": VERSION}, 200_000,
-             lambda: semver.parse(VERSION)),
-            ("parse (cold, uncached)", {"fn": "parse", "version": VERSION}, 50_000,
-             lambda: semver._parse_cached.__wrapped__(VERSION, False)),
-            ("satisfies", {"fn": "satisfies", "version": "2.4.1", "range": RANGE}, 100_000,
-             lambda: semver.satisfies("2.4.1", RANGE)),
-            ("max_satisfying, 500 versions", {"fn": "maxSatisfying", "versions": VERSIONS, "range": MAX_RANGE}, 300,
-             lambda: semver.max_satisfying(VERSIONS, MAX_RANGE)),
+            (
+                "parse",
+                {"fn": "parse", "version": VERSION},
+                200_000,
+                lambda: semver.parse(VERSION),
+            ),
+            (
+                "parse (cold, uncached)",
+                {"fn": "parse", "version": VERSION},
+                50_000,
+                lambda: semver._parse_cached.__wrapped__(VERSION, False),
+            ),
+            (
+                "satisfies",
+                {"fn": "satisfies", "version": "2.4.1", "range": RANGE},
+                100_000,
+                lambda: semver.satisfies("2.4.1", RANGE),
+            ),
+            (
+                "max_satisfying, 500 versions",
+                {"fn": "maxSatisfying", "versions": VERSIONS, "range": MAX_RANGE},
+                300,
+                lambda: semver.max_satisfying(VERSIONS, MAX_RANGE),
+            ),
         ]
         assert semver.max_satisfying(VERSIONS, MAX_RANGE) == node.ask(
             "maxSatisfying", versions=VERSIONS, range=MAX_RANGE
         )
-        print(f"npm semver {node.ask('version')} on node vs weir.core.semver, µs per call")
+        print(
+            f"npm semver {node.ask('version')} on node vs weir.core.semver, µs per call"
+        )
         print(f"{'operation':<32}{'weir':>10}{'npm':>10}{'weir/npm':>10}")
         for name, question, number, fn in cases:
             ours = per_call_us(fn, number)

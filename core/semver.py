@@ -87,7 +87,9 @@ _COMPARATOR_RE = (
     re.compile(rf"{_GTLT}{_WS}?({_FULL_PLAIN})"),
     re.compile(rf"{_GTLT}{_WS}?({_LOOSE_PLAIN})"),
 )
-_XRANGE_RE = tuple(re.compile(rf"{_GTLT}{_WS}?{_xrange_plain(lo)}") for lo in (False, True))
+_XRANGE_RE = tuple(
+    re.compile(rf"{_GTLT}{_WS}?{_xrange_plain(lo)}") for lo in (False, True)
+)
 _TILDE_RE = tuple(re.compile(rf"~>?{_xrange_plain(lo)}") for lo in (False, True))
 _CARET_RE = tuple(re.compile(rf"\^{_xrange_plain(lo)}") for lo in (False, True))
 _HYPHEN_RE = tuple(
@@ -110,7 +112,9 @@ _ZEROS_RE = re.compile(r"0*")
 _PREFIX_RUN_RE = re.compile(rf"[v={_WS[1:-1]}]*")
 _CANDIDATE_RE = re.compile(rf"[<>v=0-9xX*{_WS[1:-1]}]")
 # where a version ends once the operator-joining scan has found one (LOOSEPLAIN | XRANGEPLAIN)
-_LOOSE_TAIL_RE = re.compile(rf"({_NUM_LOOSE})\.({_NUM_LOOSE})\.({_NUM_LOOSE}){_PRE_LOOSE}?{_BUILD}?")
+_LOOSE_TAIL_RE = re.compile(
+    rf"({_NUM_LOOSE})\.({_NUM_LOOSE})\.({_NUM_LOOSE}){_PRE_LOOSE}?{_BUILD}?"
+)
 _XRANGE_TAIL_RE = re.compile(_xrange_plain(False)[len(f"[v={_WS[1:-1]}]*") :])
 _DIGIT_STRING_RE = re.compile(r"[0-9]+")
 
@@ -151,11 +155,20 @@ class Version:
             text += "-" + ".".join(str(i) for i in self.prerelease)
         object.__setattr__(self, "_text", text)
         if self.prerelease:
-            key = (self.major, self.minor, self.patch, 0, tuple(_id_key(i) for i in self.prerelease))
+            key = (
+                self.major,
+                self.minor,
+                self.patch,
+                0,
+                tuple(_id_key(i) for i in self.prerelease),
+            )
         else:
             key = (self.major, self.minor, self.patch, 1, ())
         object.__setattr__(self, "_key", key)
-        odd = any(isinstance(i, str) and _DIGIT_STRING_RE.fullmatch(i) for i in self.prerelease)
+        odd = any(
+            isinstance(i, str) and _DIGIT_STRING_RE.fullmatch(i)
+            for i in self.prerelease
+        )
         object.__setattr__(self, "_odd", odd)
 
     def __str__(self) -> str:
@@ -366,16 +379,20 @@ class Range:
     Build one with ``parse_range`` (cached); ``test`` is the hot path.
     """
 
-    __slots__ = ("sets", "loose", "include_prerelease", "_compiled")
+    __slots__ = ("_compiled", "include_prerelease", "loose", "sets")
 
     def __init__(
-        self, sets: tuple[tuple[Comparator, ...], ...], *, loose: bool, include_prerelease: bool
+        self,
+        sets: tuple[tuple[Comparator, ...], ...],
+        *,
+        loose: bool,
+        include_prerelease: bool,
     ) -> None:
         self.sets = sets
         self.loose = loose
         self.include_prerelease = include_prerelease
-        compiled = [_compile_set(s) for s in sets]
-        self._compiled = None if any(c is None for c in compiled) else tuple(compiled)
+        compiled = [c for s in sets if (c := _compile_set(s)) is not None]
+        self._compiled = tuple(compiled) if len(compiled) == len(sets) else None
 
     def __str__(self) -> str:
         """npm's canonical form (``Range.range``): '' means any version."""
@@ -388,15 +405,22 @@ class Range:
         """Whether ``version`` satisfies this range, by npm's rules."""
         if self._compiled is not None and not version._odd:
             k = version._key
+            # None: no prerelease rule applies; else the tuple a set must carry
+            main = (
+                (version.major, version.minor, version.patch)
+                if version.prerelease and not self.include_prerelease
+                else None
+            )
             for cs in self._compiled:
-                if cs.low is not None and not (k > cs.low or (cs.low_inclusive and k == cs.low)):
+                low, high = cs.low, cs.high
+                if low is not None and not (k > low or (cs.low_inclusive and k == low)):
                     continue
-                if cs.high is not None and not (k < cs.high or (cs.high_inclusive and k == cs.high)):
+                if high is not None and not (
+                    k < high or (cs.high_inclusive and k == high)
+                ):
                     continue
-                if version.prerelease and not self.include_prerelease:
-                    if (version.major, version.minor, version.patch) not in cs.prerelease_tuples:
-                        continue
-                return True
+                if main is None or main in cs.prerelease_tuples:
+                    return True
             return False
         return any(self._test_set_exact(s, version) for s in self.sets)
 
@@ -406,7 +430,9 @@ class Range:
         if version.prerelease and not self.include_prerelease:
             main = (version.major, version.minor, version.patch)
             return any(
-                ver is not None and ver.prerelease and (ver.major, ver.minor, ver.patch) == main
+                ver is not None
+                and ver.prerelease
+                and (ver.major, ver.minor, ver.patch) == main
                 for _, ver in comps
             )
         return True
@@ -425,7 +451,9 @@ class Range:
 
     def _satisfiable(self, comps: tuple[Comparator, ...]) -> bool:
         return all(
-            self._comps_intersect(comps[j], comps[i]) for j in range(len(comps) - 1, 0, -1) for i in range(j)
+            self._comps_intersect(comps[j], comps[i])
+            for j in range(len(comps) - 1, 0, -1)
+            for i in range(j)
         )
 
     def _comps_intersect(self, a: Comparator, b: Comparator) -> bool:
@@ -447,14 +475,18 @@ class Range:
         av, bv = _value(a), _value(b)
         if self.include_prerelease and _NULL_VALUE in (av, bv):
             return False
-        if not self.include_prerelease and (av.startswith("<0.0.0") or bv.startswith("<0.0.0")):
+        if not self.include_prerelease and (
+            av.startswith("<0.0.0") or bv.startswith("<0.0.0")
+        ):
             return False
         if aop[0] == bop[0]:
             return True
         if aver._text == bver._text and "=" in aop and "=" in bop:
             return True
         c = aver._cmp(bver)
-        return (c < 0 and aop[0] == ">" and bop[0] == "<") or (c > 0 and aop[0] == "<" and bop[0] == ">")
+        return (c < 0 and aop[0] == ">" and bop[0] == "<") or (
+            c > 0 and aop[0] == "<" and bop[0] == ">"
+        )
 
 
 # --- desugaring, step by step as npm does it
@@ -657,7 +689,9 @@ def _make_comparator(tok: str, loose: bool) -> Comparator:
     return ("" if op == "=" else op, ver)
 
 
-def _parse_alternative(part: str, loose: bool, include_prerelease: bool) -> list[Comparator]:
+def _parse_alternative(
+    part: str, loose: bool, include_prerelease: bool
+) -> list[Comparator]:
     """One ``||`` alternative to its comparators (npm's Range.parseRange)."""
     if "+" in part:
         part = _BUILD_STRIP_RE.sub("", part)
@@ -671,9 +705,13 @@ def _parse_alternative(part: str, loose: bool, include_prerelease: bool) -> list
         part = _TILDE_TRIM_RE.sub(r"\1~", part)
     if "^" in part:
         part = _CARET_TRIM_RE.sub(r"\1^", part)
-    desugared = " ".join(_desugar_token(t, loose, include_prerelease) for t in part.split(" "))
+    desugared = " ".join(
+        _desugar_token(t, loose, include_prerelease) for t in part.split(" ")
+    )
     gte0 = _GTE0_RE[include_prerelease]
-    tokens = ["" if gte0.fullmatch(t := _js_trim(c)) else t for c in _split_ws(desugared)]
+    tokens = [
+        "" if gte0.fullmatch(t := _js_trim(c)) else t for c in _split_ws(desugared)
+    ]
     if loose:
         tokens = [t for t in tokens if t == "" or _COMPARATOR_RE[True].fullmatch(t)]
     comps = [_make_comparator(t, loose) for t in tokens]
@@ -689,10 +727,15 @@ def _parse_alternative(part: str, loose: bool, include_prerelease: bool) -> list
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
-def _parse_range_cached(text: str, loose: bool, include_prerelease: bool) -> Range | None:
+def _parse_range_cached(
+    text: str, loose: bool, include_prerelease: bool
+) -> Range | None:
     raw = _WS_RUN_RE.sub(" ", _js_trim(text))
     try:
-        sets = [_parse_alternative(_js_trim(p), loose, include_prerelease) for p in raw.split("||")]
+        sets = [
+            _parse_alternative(_js_trim(p), loose, include_prerelease)
+            for p in raw.split("||")
+        ]
     except _Invalid:
         return None
     sets = [s for s in sets if s]
@@ -706,10 +749,16 @@ def _parse_range_cached(text: str, loose: bool, include_prerelease: bool) -> Ran
                 if len(s) == 1 and s[0][1] is None:
                     sets = [s]
                     break
-    return Range(tuple(tuple(s) for s in sets), loose=loose, include_prerelease=include_prerelease)
+    return Range(
+        tuple(tuple(s) for s in sets),
+        loose=loose,
+        include_prerelease=include_prerelease,
+    )
 
 
-def parse_range(range_: object, *, loose: bool = False, include_prerelease: bool = False) -> Range | None:
+def parse_range(
+    range_: object, *, loose: bool = False, include_prerelease: bool = False
+) -> Range | None:
     """The parsed range, or None when npm's ``new Range`` would throw. Cached."""
     if isinstance(range_, Range):
         if range_.loose == loose and range_.include_prerelease == include_prerelease:
@@ -720,7 +769,9 @@ def parse_range(range_: object, *, loose: bool = False, include_prerelease: bool
     return _parse_range_cached(range_, loose, include_prerelease)
 
 
-def valid_range(range_: object, *, loose: bool = False, include_prerelease: bool = False) -> str | None:
+def valid_range(
+    range_: object, *, loose: bool = False, include_prerelease: bool = False
+) -> str | None:
     """npm's canonical form of the range (``*`` for any version), or None if invalid."""
     r = parse_range(range_, loose=loose, include_prerelease=include_prerelease)
     return None if r is None else (str(r) or "*")
@@ -738,7 +789,11 @@ def satisfies(
 
 
 def _best_satisfying(
-    versions: Iterable[str], range_: object, loose: bool, include_prerelease: bool, want: int
+    versions: Iterable[str],
+    range_: object,
+    loose: bool,
+    include_prerelease: bool,
+    want: int,
 ) -> str | None:
     r = parse_range(range_, loose=loose, include_prerelease=include_prerelease)
     if r is None:
@@ -755,14 +810,22 @@ def _best_satisfying(
 
 
 def max_satisfying(
-    versions: Iterable[str], range_: object, *, loose: bool = False, include_prerelease: bool = False
+    versions: Iterable[str],
+    range_: object,
+    *,
+    loose: bool = False,
+    include_prerelease: bool = False,
 ) -> str | None:
     """The highest of ``versions`` satisfying ``range_`` (first of equals), or None."""
     return _best_satisfying(versions, range_, loose, include_prerelease, 1)
 
 
 def min_satisfying(
-    versions: Iterable[str], range_: object, *, loose: bool = False, include_prerelease: bool = False
+    versions: Iterable[str],
+    range_: object,
+    *,
+    loose: bool = False,
+    include_prerelease: bool = False,
 ) -> str | None:
     """The lowest of ``versions`` satisfying ``range_`` (first of equals), or None."""
     return _best_satisfying(versions, range_, loose, include_prerelease, -1)

@@ -21,7 +21,11 @@ def valid(version, loose):
 
 def parts(version, loose):
     v = semver.parse(version, loose=loose)
-    return None if v is None else (v.major, v.minor, v.patch, list(v.prerelease), list(v.build))
+    return (
+        None
+        if v is None
+        else (v.major, v.minor, v.patch, list(v.prerelease), list(v.build))
+    )
 
 
 def compare(a, b, loose):
@@ -33,20 +37,30 @@ def compare_build(a, b, loose):
 
 
 def satisfies(version, range_, loose, include_prerelease):
-    return semver.satisfies(version, range_, loose=loose, include_prerelease=include_prerelease)
+    return semver.satisfies(
+        version, range_, loose=loose, include_prerelease=include_prerelease
+    )
 
 
 def valid_range(range_, loose, include_prerelease):
-    return semver.valid_range(range_, loose=loose, include_prerelease=include_prerelease)
+    return semver.valid_range(
+        range_, loose=loose, include_prerelease=include_prerelease
+    )
 
 
 def max_satisfying(versions, range_, loose, include_prerelease):
-    return semver.max_satisfying(versions, range_, loose=loose, include_prerelease=include_prerelease)
+    return semver.max_satisfying(
+        versions, range_, loose=loose, include_prerelease=include_prerelease
+    )
 
 
 def min_satisfying(versions, range_, loose, include_prerelease):
-    return semver.min_satisfying(versions, range_, loose=loose, include_prerelease=include_prerelease)
+    return semver.min_satisfying(
+        versions, range_, loose=loose, include_prerelease=include_prerelease
+    )
 
 
 def intersects(range_a, range_b, loose, include_prerelease):
-    return semver.intersects(range_a, range_b, loose=loose, include_prerelease=include_prerelease)
+    return semver.intersects(
+        range_a, range_b, loose=loose, include_prerelease=include_prerelease
+    )

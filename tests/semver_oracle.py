@@ -71,7 +71,15 @@ def ensure_installed(cache_dir: Path = CACHE_DIR) -> Path:
     manifest = cache_dir / "node_modules" / "semver" / "package.json"
     if not manifest.exists():
         subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(cache_dir), SEMVER_SPEC],
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(cache_dir),
+                SEMVER_SPEC,
+            ],
             check=True,
             capture_output=True,
             timeout=300,

@@ -10,7 +10,6 @@ import dataclasses
 import re
 
 import pytest
-
 from weir.core import semver
 from weir.core.semver import Range, Version
 
@@ -81,7 +80,9 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("text", "loose", "normalized"), VALID)
-def test_valid_versions_normalize_like_npm(text: str, loose: bool, normalized: str) -> None:
+def test_valid_versions_normalize_like_npm(
+    text: str, loose: bool, normalized: str
+) -> None:
     assert semver.valid(text, loose=loose) == normalized
     v = semver.parse(text, loose=loose)
     assert v is not None and str(v) == normalized
@@ -102,7 +103,9 @@ def test_invalid_versions_are_rejected(text: str, loose: bool) -> None:
         ("v01.2.3-00", True, (1, 2, 3, (0,), ())),
     ],
 )
-def test_version_fields_hold_numbers_and_strings_as_npm_does(text: str, loose: bool, parts: tuple) -> None:
+def test_version_fields_hold_numbers_and_strings_as_npm_does(
+    text: str, loose: bool, parts: tuple
+) -> None:
     v = semver.parse(text, loose=loose)
     assert v is not None
     assert (v.major, v.minor, v.patch, v.prerelease, v.build) == parts
@@ -192,7 +195,9 @@ def test_compare_build_breaks_ties_on_build(a: str, b: str, expect: int) -> None
 
 
 def test_sort_versions_orders_and_drops_invalid() -> None:
-    got = semver.sort_versions(["1.10.0", "junk", "1.2.0", "1.2.0-rc.1", "v0.9.0", "1.2"])
+    got = semver.sort_versions(
+        ["1.10.0", "junk", "1.2.0", "1.2.0-rc.1", "v0.9.0", "1.2"]
+    )
     assert got == ["v0.9.0", "1.2.0-rc.1", "1.2.0", "1.10.0"]
 
 
@@ -418,7 +423,9 @@ CANONICAL = [
 
 
 @pytest.mark.parametrize(("rng", "loose", "ip", "expect"), CANONICAL)
-def test_valid_range_gives_npm_canonical_form(rng: str, loose: bool, ip: bool, expect: str | None) -> None:
+def test_valid_range_gives_npm_canonical_form(
+    rng: str, loose: bool, ip: bool, expect: str | None
+) -> None:
     assert semver.valid_range(rng, loose=loose, include_prerelease=ip) == expect
 
 
@@ -437,7 +444,17 @@ def test_parse_range_is_cached_and_keeps_comparators_as_op_version_tuples() -> N
 
 # --- max / min satisfying -------------------------------------------------------------
 
-MANY = ["1.0.0", "1.2.0", "1.2.3", "1.3.0-beta.1", "1.3.0", "2.0.0-rc.1", "2.0.0", "2.1.0", "junk"]
+MANY = [
+    "1.0.0",
+    "1.2.0",
+    "1.2.3",
+    "1.3.0-beta.1",
+    "1.3.0",
+    "2.0.0-rc.1",
+    "2.0.0",
+    "2.1.0",
+    "junk",
+]
 
 
 @pytest.mark.parametrize(
@@ -453,12 +470,16 @@ MANY = ["1.0.0", "1.2.0", "1.2.3", "1.3.0-beta.1", "1.3.0", "2.0.0-rc.1", "2.0.0
         ("not a range", False, None, None),
     ],
 )
-def test_max_and_min_satisfying(rng: str, ip: bool, best: str | None, least: str | None) -> None:
+def test_max_and_min_satisfying(
+    rng: str, ip: bool, best: str | None, least: str | None
+) -> None:
     assert semver.max_satisfying(MANY, rng, include_prerelease=ip) == best
     assert semver.min_satisfying(MANY, rng, include_prerelease=ip) == least
 
 
-def test_max_satisfying_keeps_the_first_of_equal_versions_and_returns_the_input_string() -> None:
+def test_max_satisfying_keeps_the_first_of_equal_versions_and_returns_the_input_string() -> (
+    None
+):
     assert semver.max_satisfying(["1.2.3+a", "v1.2.3", "1.2.3+b"], "1.x") == "1.2.3+a"
     assert semver.max_satisfying(["=1.2.3", "1.2.2"], "^1", loose=True) == "=1.2.3"
     assert semver.max_satisfying([], "*") is None
@@ -493,7 +514,18 @@ def test_intersects(a: str, b: str, ip: bool, a_b: bool, b_a: bool) -> None:
 
 # --- invalid input never raises, hostile input stays linear ---------------------------
 
-STRANGE = [None, False, 0, 1.5, float("nan"), ["1.2.3"], {"v": 1}, re.compile("1.2.3"), b"1.2.3", object()]
+STRANGE = [
+    None,
+    False,
+    0,
+    1.5,
+    float("nan"),
+    ["1.2.3"],
+    {"v": 1},
+    re.compile("1.2.3"),
+    b"1.2.3",
+    object(),
+]
 
 
 @pytest.mark.parametrize("thing", STRANGE, ids=repr)
@@ -512,7 +544,20 @@ def test_non_strings_are_invalid_everywhere(thing: object) -> None:
 
 @pytest.mark.parametrize(
     "junk",
-    ["||||", "- - -", "^~>=<", "1.2.3 - - 4", ">=v", "~>", "x.x.x.x", "1.2.3-+", "\x00", "😀 1.2.3", "<<1", ">=>=1"],
+    [
+        "||||",
+        "- - -",
+        "^~>=<",
+        "1.2.3 - - 4",
+        ">=v",
+        "~>",
+        "x.x.x.x",
+        "1.2.3-+",
+        "\x00",
+        "😀 1.2.3",
+        "<<1",
+        ">=>=1",
+    ],
 )
 def test_junk_never_raises(junk: str) -> None:
     for loose in (False, True):
@@ -537,7 +582,20 @@ def test_half_a_million_zeros_are_an_invalid_comparator() -> None:
 
 
 @pytest.mark.parametrize(
-    "unit", ["v", "=", "> ", "~ ", "||", "1.", "1 - 2 ", "1.2.3-a.", "9" * 300 + ".", "+a.", "0a"]
+    "unit",
+    [
+        "v",
+        "=",
+        "> ",
+        "~ ",
+        "||",
+        "1.",
+        "1 - 2 ",
+        "1.2.3-a.",
+        "9" * 300 + ".",
+        "+a.",
+        "0a",
+    ],
 )
 def test_hostile_ranges_finish(unit: str) -> None:
     rng = unit * (100_000 // len(unit))
@@ -551,4 +609,7 @@ def test_long_hostile_versions_are_rejected() -> None:
     assert semver.parse(" " * 500_000 + "1.2.3" + " " * 500_000) is None
     assert semver.parse("1.2.3-" + "a." * 300_000 + "a") is None
     assert semver.parse("1" * 500_000 + ".0.0", loose=True) is None
-    assert semver.satisfies("1.2.3-" + "0" * 500_000, "*", include_prerelease=True) is False
+    assert (
+        semver.satisfies("1.2.3-" + "0" * 500_000, "*", include_prerelease=True)
+        is False
+    )

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from semver_oracle import NodeSemver, OracleUnavailable, ensure_installed, options
-
 from weir.core import semver
 
 pytestmark = pytest.mark.network
@@ -29,7 +28,9 @@ def node() -> Iterator[NodeSemver]:
     except OracleUnavailable as e:
         pytest.skip(str(e))
     oracle = NodeSemver(cache_dir)
-    assert oracle.ask("version").startswith("7.8."), "the oracle must be npm's semver 7.8.x"
+    assert oracle.ask("version").startswith("7.8."), (
+        "the oracle must be npm's semver 7.8.x"
+    )
     yield oracle
     oracle.close()
 
@@ -40,7 +41,10 @@ def _settings(n: int) -> settings:
         deadline=None,
         derandomize=True,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.function_scoped_fixture,
+        ],
     )
 
 
@@ -48,15 +52,40 @@ def _settings(n: int) -> settings:
 
 number = st.one_of(
     st.sampled_from(["0", "1", "2", "3"]),
-    st.sampled_from(["00", "01", "10", "999", "9007199254740991", "9007199254740992", "123456789012345678901"]),
+    st.sampled_from(
+        [
+            "00",
+            "01",
+            "10",
+            "999",
+            "9007199254740991",
+            "9007199254740992",
+            "123456789012345678901",
+        ]
+    ),
 )
 x_char = st.sampled_from(["x", "X", "*"])
 part = st.one_of(number, number, number, x_char)
 pre_id = st.sampled_from(
-    ["alpha", "beta", "rc", "0", "1", "2", "01", "-", "a-b", "0a", "beta-1", "9007199254740993"]
+    [
+        "alpha",
+        "beta",
+        "rc",
+        "0",
+        "1",
+        "2",
+        "01",
+        "-",
+        "a-b",
+        "0a",
+        "beta-1",
+        "9007199254740993",
+    ]
 )
 prerelease = st.lists(pre_id, min_size=1, max_size=3).map(".".join)
-build = st.lists(st.sampled_from(["build", "001", "sha", "1", "x"]), min_size=1, max_size=2).map(".".join)
+build = st.lists(
+    st.sampled_from(["build", "001", "sha", "1", "x"]), min_size=1, max_size=2
+).map(".".join)
 pre_sep = st.sampled_from(["-", "-", "-", ""])  # "" is loose-only: 1.2.3beta
 
 
@@ -77,7 +106,9 @@ def version_text(draw: st.DrawFn, parts_min: int = 3) -> str:
 
 versions = version_text()
 ws = st.sampled_from(["", "", " ", "  ", "\t", " \n "])
-operator = st.sampled_from(["", "", "=", "<", ">", "<=", ">=", "~", "~>", "^", "v", "=v", ">=v", "< ="])
+operator = st.sampled_from(
+    ["", "", "=", "<", ">", "<=", ">=", "~", "~>", "^", "v", "=v", ">=v", "< ="]
+)
 
 
 @st.composite
@@ -104,11 +135,20 @@ def comparator_set(draw: st.DrawFn) -> str:
 @st.composite
 def range_text(draw: st.DrawFn) -> str:
     sets = draw(st.lists(comparator_set(), min_size=1, max_size=3))
-    text = "".join(s + (draw(ws) + "||" + draw(ws) if i < len(sets) - 1 else "") for i, s in enumerate(sets))
-    return draw(st.sampled_from(["", "", " "])) + text + draw(st.sampled_from(["", "", " "]))
+    text = "".join(
+        s + (draw(ws) + "||" + draw(ws) if i < len(sets) - 1 else "")
+        for i, s in enumerate(sets)
+    )
+    return (
+        draw(st.sampled_from(["", "", " "]))
+        + text
+        + draw(st.sampled_from(["", "", " "]))
+    )
 
 
-ranges = st.one_of(range_text(), range_text(), range_text(), st.sampled_from(["", "*", "x", "||", " "]))
+ranges = st.one_of(
+    range_text(), range_text(), range_text(), st.sampled_from(["", "*", "x", "||", " "])
+)
 flags = st.tuples(st.booleans(), st.booleans())
 
 
@@ -117,7 +157,9 @@ flags = st.tuples(st.booleans(), st.booleans())
 
 @_settings(2000)
 @given(v=versions, r=ranges, f=flags)
-def test_satisfies_valid_and_valid_range_agree_with_npm(node: NodeSemver, v: str, r: str, f: tuple[bool, bool]) -> None:
+def test_satisfies_valid_and_valid_range_agree_with_npm(
+    node: NodeSemver, v: str, r: str, f: tuple[bool, bool]
+) -> None:
     loose, ip = f
     opts = options(loose, ip)
     want = node.ask_many(
@@ -132,7 +174,9 @@ def test_satisfies_valid_and_valid_range_agree_with_npm(node: NodeSemver, v: str
         semver.valid(v, loose=loose),
         semver.valid_range(r, loose=loose, include_prerelease=ip),
     ]
-    assert got == want, f"satisfies/valid/validRange({v!r}, {r!r}, loose={loose}, includePrerelease={ip})"
+    assert got == want, (
+        f"satisfies/valid/validRange({v!r}, {r!r}, loose={loose}, includePrerelease={ip})"
+    )
 
 
 @_settings(800)
@@ -167,4 +211,6 @@ def test_max_min_satisfying_and_intersects_agree_with_npm(
         semver.min_satisfying(vs, r, loose=loose, include_prerelease=ip),
         semver.intersects(r, r2, loose=loose, include_prerelease=ip),
     ]
-    assert got == want, f"max/minSatisfying({vs!r}, {r!r}) / intersects({r!r}, {r2!r}), loose={loose}, includePrerelease={ip}"
+    assert got == want, (
+        f"max/minSatisfying({vs!r}, {r!r}) / intersects({r!r}, {r2!r}), loose={loose}, includePrerelease={ip}"
+    )
