@@ -1,0 +1,220 @@
+"""Phases, rounds and each tool's workspace: what state a timed run starts from.
+
+Rules:
+- Phases: p1 resolve (no lockfile, empty cache), p2 warm resolve (no
+  lockfile, metadata cache warm), p3 cold install (lockfile, empty cache, no
+  node_modules), p4 warm link (lockfile, warm cache, no node_modules), p5 no-op
+  (everything present), and ``tui`` (weir only: p4's state under a
+  pseudo-terminal, ``--reporter plain`` against ``--tui``).
+- A workspace remembers what its cache has seen. A warm phase whose state is
+  missing (its phase not selected, or the run before it failed) gets an
+  untimed priming run first; a failed priming is that run's failure.
+- One warm-up round is run and thrown away, then N rounds; the tool order
+  is reversed every other round so no tool always runs right after another.
+- A failure is recorded with its exit code and output tail, never raised:
+  the other tools go on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import measure
+from .tools import ALL, Context, Tool, make_lockfile
+
+PHASES = ("p1", "p2", "p3", "p4", "p5", "tui")
+DESCRIPTIONS = {
+    "p1": "resolve: no lockfile, empty cache (lockfile-only mode)",
+    "p2": "warm resolve: no lockfile, warm metadata cache (lockfile-only mode)",
+    "p3": "cold install: lockfile, empty cache, no node_modules",
+    "p4": "warm link: lockfile, warm cache, no node_modules",
+    "p5": "no-op: lockfile, cache and node_modules all present",
+    "tui": "weir TUI overhead: p4 under a pseudo-terminal, --reporter plain vs --tui",
+}
+RESOLVE_PHASES = ("p1", "p2")
+DROP_PHASES = ("p3", "p4")
+TUI_VARIANTS = ("weir plain", "weir --tui")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    phase: str
+    tool: str
+    round: int
+    ok: bool
+    exit_code: int
+    wall: float
+    user: float
+    sys: float
+    max_rss_kb: int
+    net_lo_rx: int
+    net_ext_rx: int
+    cache_bytes: int
+    cache_files: int
+    node_modules_bytes: int
+    node_modules_files: int
+    caches_dropped: bool
+    error: str  # output tail when not ok
+
+
+@dataclass(slots=True)
+class Workspace:
+    """One tool's project and cache folders for one fixture and registry."""
+
+    tool: Tool
+    root: Path
+    ctx: Context
+    lockfiles: Path  # package.json + the tool's lockfile, made in setup
+    seen: set[str] = field(default_factory=set)  # "resolve" / "install" since the cache was wiped
+    installed: bool = False
+
+    @property
+    def project(self) -> Path:
+        return self.root / "project"
+
+    def wipe_cache(self) -> None:
+        measure.remove(self.ctx.cache)
+        self.ctx.cache.mkdir(parents=True)
+        self.seen.clear()
+
+    def bare_project(self) -> None:
+        measure.remove(self.project)
+        self.project.mkdir(parents=True)
+        shutil.copy(self.lockfiles / "package.json", self.project / "package.json")
+        self.installed = False
+
+    def locked_project(self) -> None:
+        measure.remove(self.project)
+        shutil.copytree(self.lockfiles, self.project)
+        self.installed = False
+
+    def command(self, phase: str, variant: str = "") -> list[str]:
+        if phase in RESOLVE_PHASES:
+            return self.tool.resolve(self.ctx)
+        cmd = self.tool.install(self.ctx)
+        if variant == "weir --tui":
+            cmd = [arg for arg in cmd if arg not in ("--reporter", "plain")] + ["--tui"]
+        return cmd
+
+    def execute(self, phase: str, variant: str = "", pty: bool = False) -> measure.Measured:
+        return measure.run(self.command(phase, variant), self.project, self.tool.env(self.ctx),
+                           pty=pty)
+
+    def settle(self, phase: str, ok: bool) -> None:
+        if not ok:
+            self.seen.clear()
+            self.installed = False
+        elif phase in RESOLVE_PHASES:
+            self.seen.add("resolve")
+        else:
+            self.seen.add("install")
+            self.installed = True
+
+    def prepare(self, phase: str) -> str | None:
+        """Bring the workspace to ``phase``'s starting state; a priming failure's text."""
+        if phase == "p1":
+            self.wipe_cache()
+            self.bare_project()
+        elif phase == "p2":
+            if "resolve" not in self.seen:
+                failure = self._prime("p1")
+                if failure:
+                    return failure
+            self.bare_project()
+        elif phase == "p3":
+            self.wipe_cache()
+            self.locked_project()
+        elif phase in ("p4", "tui"):
+            if "install" not in self.seen:
+                failure = self._prime("p3")
+                if failure:
+                    return failure
+            self.locked_project()
+        elif phase == "p5" and not self.installed:
+            return self._prime("p3")
+        return None
+
+    def _prime(self, phase: str) -> str | None:
+        self.prepare(phase)
+        result = self.execute(phase)
+        self.settle(phase, result.exit_code == 0)
+        if result.exit_code != 0:
+            return f"priming ({phase}) failed, exit {result.exit_code}: {result.output_tail}"
+        return None
+
+
+@dataclass(slots=True)
+class Plan:
+    phases: list[str]
+    tools: list[str]
+    rounds: int
+    drop_caches: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def setup_workspaces(tools: list[str], fixture: Path, work: Path, registry: str) -> dict[str, Workspace]:
+    """Fresh folders for each tool, and each tool's lockfile made once."""
+    spaces: dict[str, Workspace] = {}
+    for name in tools:
+        tool = ALL[name]
+        root = work / name
+        measure.remove(root)
+        ctx = Context(registry=registry, cache=root / "cache", home=root / "home")
+        ctx.home.mkdir(parents=True)
+        space = Workspace(tool, root, ctx, root / "lockfile")
+        try:
+            make_lockfile(tool, fixture, space.lockfiles, Context(registry, root / "setup-cache", ctx.home))
+        except RuntimeError as exc:  # the tool still runs p1/p2; p3-p5 will fail visibly
+            print(f"bench: {exc}", file=sys.stderr)
+        measure.remove(root / "setup-cache")
+        spaces[name] = space
+    return spaces
+
+
+def _timed(space: Workspace, phase: str, label: str, rnd: int, drop: bool, plan: Plan) -> Run:
+    failure = space.prepare(phase)
+    dropped = False
+    if failure is None and drop:
+        reason = measure.drop_caches()
+        dropped = reason is None
+        if reason and reason not in plan.warnings:
+            plan.warnings.append(reason)
+            print(f"bench: {reason}", file=sys.stderr)
+    if failure is not None:
+        return Run(phase, label, rnd, False, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, dropped, failure)
+    variant = label if phase == "tui" else ""
+    result = space.execute(phase, variant, pty=phase == "tui")
+    ok = result.exit_code == 0
+    space.settle(phase, ok)
+    cache = measure.disk_use(space.ctx.cache)
+    modules = measure.disk_use(space.project / "node_modules")
+    return Run(phase, label, rnd, ok, result.exit_code, result.wall, result.user, result.sys,
+               result.max_rss_kb, result.net_lo_rx, result.net_ext_rx, cache.bytes, cache.files,
+               modules.bytes, modules.files, dropped, "" if ok else result.output_tail)
+
+
+def run_plan(plan: Plan, spaces: dict[str, Workspace],
+             progress: Callable[[Run], None] = lambda run: None) -> list[Run]:
+    """The warm-up round (discarded) and the measured rounds, interleaved."""
+    runs: list[Run] = []
+    for rnd in range(plan.rounds + 1):
+        order = plan.tools if rnd % 2 == 0 else plan.tools[::-1]
+        for phase in plan.phases:
+            if phase == "tui":
+                if "weir" not in spaces:
+                    continue
+                labels = list(TUI_VARIANTS if rnd % 2 == 0 else TUI_VARIANTS[::-1])
+                pairs = [(spaces["weir"], label) for label in labels]
+            else:
+                pairs = [(spaces[name], name) for name in order]
+            for space, label in pairs:
+                run = _timed(space, phase, label, rnd, plan.drop_caches and phase in DROP_PHASES,
+                             plan)
+                progress(run)
+                if rnd > 0:
+                    runs.append(run)
+    return runs

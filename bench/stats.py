@@ -1,0 +1,69 @@
+"""Medians, ranges and ratios over the recorded runs (failed runs excluded)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from .runner import Run
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    phase: str
+    tool: str
+    runs: int
+    failures: int
+    wall: float | None  # medians; None when no run succeeded
+    wall_min: float | None
+    wall_max: float | None
+    user: float | None
+    sys: float | None
+    max_rss_kb: float | None
+    net_ext_rx: float | None
+    net_lo_rx: float | None
+    cache_bytes: float | None
+    cache_files: float | None
+    node_modules_bytes: float | None
+    node_modules_files: float | None
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def summarize(runs: list[Run]) -> list[Summary]:
+    """One Summary per (phase, tool), in the order they first ran."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.phase, run.tool), []).append(run)
+    out = []
+    for (phase, tool), group in groups.items():
+        ok = [r for r in group if r.ok]
+
+        def med(attr: str, ok: list[Run] = ok) -> float | None:
+            return _median([float(getattr(r, attr)) for r in ok])
+
+        walls = [r.wall for r in ok]
+        out.append(Summary(
+            phase, tool, len(group), len(group) - len(ok), med("wall"),
+            min(walls) if walls else None, max(walls) if walls else None,
+            med("user"), med("sys"), med("max_rss_kb"), med("net_ext_rx"), med("net_lo_rx"),
+            med("cache_bytes"), med("cache_files"), med("node_modules_bytes"),
+            med("node_modules_files"),
+        ))
+    return out
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator`` (times as slow); None when either is missing or 0."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def ratios(summaries: list[Summary], phase: str) -> dict[str, dict[str, float | None]]:
+    """For one phase: ratios[tool][peer] = tool's median wall / peer's median wall."""
+    walls = {s.tool: s.wall for s in summaries if s.phase == phase}
+    return {tool: {peer: ratio(walls[tool], walls[peer]) for peer in walls if peer != tool}
+            for tool in walls}
