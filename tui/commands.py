@@ -16,8 +16,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from typing import TYPE_CHECKING
+
 from weir.core.errors import EXIT_OK, WeirError
-from weir.core.events import Failed, Fanout, NdjsonWriter, Reporter
+
+if TYPE_CHECKING:
+    from weir.core.events import Reporter
 
 
 def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
@@ -67,6 +71,8 @@ def _run_engine(
     """Run ``job`` under the reporter the flags and the terminal ask for."""
     import anyio
 
+    from weir.core.events import Fanout, NdjsonWriter
+
     with _trace_file(getattr(args, "trace", None)) as trace:
         extra: list[Reporter] = [NdjsonWriter(trace)] if trace is not None else []
         mode = getattr(args, "reporter", "auto")
@@ -87,8 +93,6 @@ def _run_engine(
 
 
 def run_install(args: argparse.Namespace, project: Path) -> int:
-    from weir.core.install import InstallOptions, install
-
     command = args.command
     ci = command in ("ci", "clean-install")
     removing = command in ("remove", "rm", "uninstall", "un")
@@ -101,6 +105,8 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         if (project / "package.json").is_file() and is_noop(project, omit=omit or _omit_from_env()):
             sys.stderr.write("up to date: nothing to install\n")
             return EXIT_OK
+
+    from weir.core.install import InstallOptions, install
 
     options = InstallOptions(
         project=project,
@@ -115,6 +121,8 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         link_mode=args.link_mode,
         cli_config=cli,
     )
+
+    from weir.core.events import Failed
 
     async def job(reporter: Reporter) -> int:
         try:
