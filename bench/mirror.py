@@ -46,6 +46,13 @@ ABBREVIATED_VERSION_FIELDS = (
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 
+def modified(doc: dict) -> str | None:
+    """``time.modified``, or the latest publish time when the document lacks it."""
+    times = doc.get("time") or {}
+    stamps = [v for k, v in times.items() if isinstance(v, str) and k != "created"]
+    return times.get("modified") or max(stamps, default=None)
+
+
 def abbreviate(doc: dict) -> dict:
     """The install form of a whole packument, as npmjs derives it."""
     versions = {}
@@ -57,7 +64,7 @@ def abbreviate(doc: dict) -> dict:
         versions[version] = short
     return {
         "name": doc.get("name"),
-        "modified": doc.get("time", {}).get("modified"),
+        "modified": modified(doc),
         "dist-tags": doc.get("dist-tags", {}),
         "versions": versions,
     }
@@ -112,8 +119,7 @@ class Mirror:
             if not path.is_file():
                 return None
             doc = rehost(orjson.loads(gzip.decompress(path.read_bytes())), base)
-            modified = doc.get("time", {}).get("modified")
-            body = _body(orjson.dumps(abbreviate(doc) if abbreviated else doc), modified)
+            body = _body(orjson.dumps(abbreviate(doc) if abbreviated else doc), modified(doc))
             self.bodies[key] = body
         return body
 
