@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -36,15 +36,18 @@ from weir.core.decision import Decision
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, first_weir_error
 from weir.core.fetch import TarballFetcher
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
-from weir.core.http import Http
 from weir.core.integrity import pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
-from weir.core.manifest_store import ManifestStore
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
-from weir.core.registry import Registry
 from weir.core.resolver import resolve
 from weir.core.selection import installed_paths
 from weir.core.spec import parse_arg
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from weir.core.http import Http, Sink
+    from weir.core.registry import Full, ManifestDone, Registry
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
@@ -73,6 +76,46 @@ class InstallResult:
     removed: int
     blocked_scripts: tuple[str, ...]
     elapsed: float
+
+
+class _Network:
+    """The HTTP client and registry, built on first use.
+
+    A warm install from a lockfile needs neither (every tarball is in the
+    content store and the tree comes from the lockfile), so it never pays
+    for importing and starting aiohttp.
+    """
+
+    def __init__(self, config: Config, reporter: ev.Reporter) -> None:
+        self.config = config
+        self.reporter = reporter
+        self._http: Http | None = None
+        self._registry: Registry | None = None
+
+    @property
+    def http(self) -> Http:
+        if self._http is None:
+            from weir.core.http import Http
+
+            self._http = Http(self.config, self.reporter)
+        return self._http
+
+    async def execute(self, job: Full, *, job_id: int) -> ManifestDone:
+        """The registry's job interface (the resolver's only way to the network)."""
+        if self._registry is None:
+            from weir.core.manifest_store import ManifestStore
+            from weir.core.registry import Registry
+
+            self._registry = Registry(self.http, ManifestStore(self.config.cache), self.config, self.reporter)
+        return await self._registry.execute(job, job_id=job_id)
+
+    async def download(self, url: str, *, job_id: int | None = None, sink_factory: Callable[[], Sink]) -> int:
+        """The HTTP client's streaming download, for the tarball fetcher."""
+        return await self.http.download(url, job_id=job_id, sink_factory=sink_factory)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
 
 
 class _Phase:
@@ -123,16 +166,15 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     )
     raw_pkg, indent = _read_raw(pkg_path)
     lock = read_lockfile(project)
-    http = Http(config, reporter)
+    network = _Network(config, reporter)
     try:
         if options.ci:
             desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
         else:
             new_raw = _edit_manifest(raw_pkg, options, config)
             root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
-            registry = Registry(http, ManifestStore(config.cache), config, reporter)
             with _Phase(reporter, "resolve"):
-                resolution = await resolve(root, project, registry=registry, config=config, reporter=reporter, lockfile=lock)
+                resolution = await resolve(root, project, registry=network, config=config, reporter=reporter, lockfile=lock)
             desired, decisions = resolution.lockfile, resolution.decisions
             new_raw = _save_resolved_specs(new_raw, options, config, desired)
             desired = _with_root_deps(desired, new_raw)
@@ -140,15 +182,15 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             _write_manifest(pkg_path, raw_pkg, new_raw, indent)
             write_lockfile(project, desired)
             return _finish(reporter, started, desired, decisions, None, 0, 0, ())
-        return await _materialize(options, config, http, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent)
+        return await _materialize(options, config, network, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent)
     finally:
-        await http.aclose()
+        await network.aclose()
 
 
 async def _materialize(
     options: InstallOptions,
     config: Config,
-    http: Http,
+    network: _Network,
     reporter: ev.Reporter,
     started: float,
     desired: Lockfile,
@@ -169,7 +211,7 @@ async def _materialize(
     registry_paths = [p for p in wanted if not install_set[p].link and not install_set[p].in_bundle]
 
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(http, config, reporter, install_set, registry_paths)
+        entries = await _fetch_all(network, config, reporter, install_set, registry_paths)
 
     with _Phase(reporter, "link"):
         if options.ci:
@@ -197,7 +239,7 @@ async def _materialize(
 
 
 async def _fetch_all(
-    http: Http,
+    network: _Network,
     config: Config,
     reporter: ev.Reporter,
     install_set: Mapping[str, LockEntry],
@@ -207,7 +249,7 @@ async def _fetch_all(
 
     Two paths with the same integrity share one fetch.
     """
-    fetcher = TarballFetcher(http, ContentStore(config.cache), reporter, concurrency=config.maxsockets)
+    fetcher = TarballFetcher(network, ContentStore(config.cache), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
     by_key: dict[tuple[str, str], list[str]] = {}
     for path in paths:
         entry = install_set[path]

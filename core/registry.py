@@ -31,7 +31,6 @@ from urllib.parse import quote
 
 from weir.core import events as ev
 from weir.core.errors import NetworkError, ResolveError, WeirError
-from weir.core.http import Http, Response
 from weir.core.manifest_store import ManifestStore, StoredManifest
 from weir.core.names import escape_for_url
 from weir.core.packument import (
@@ -43,6 +42,7 @@ from weir.core.packument import (
 )
 
 if TYPE_CHECKING:
+    from weir.core.http import Http, Response
     from weir.core.config import Config
 
 __all__ = ["ABBREVIATED", "Full", "ManifestDone", "ManifestJob", "Registry", "VersionDoc"]
