@@ -33,6 +33,7 @@ from weir.core import events as ev
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry
 from weir.core.decision import Decision
+from weir.core.decisions_store import save_decisions
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, first_weir_error
 from weir.core.fetch import TarballFetcher
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
@@ -181,6 +182,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
         if options.lockfile_only:
             _write_manifest(pkg_path, raw_pkg, new_raw, indent)
             write_lockfile(project, desired)
+            save_decisions(project, desired, decisions, cache_dir=config.cache)
             return _finish(reporter, started, desired, decisions, None, 0, 0, ())
         return await _materialize(options, config, network, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent)
     finally:
@@ -233,6 +235,8 @@ async def _materialize(
 
     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
     write_lockfile(project, desired)
+    if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
+        save_decisions(project, desired, decisions)
     write_hidden_lockfile(project, install_set)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
