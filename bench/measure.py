@@ -9,7 +9,9 @@ Rules:
   other processes' traffic counts too.
 - Disk use counts each inode once (pnpm/bun hardlink out of their stores).
 - With a pseudo-terminal the child's stdin/stdout/stderr are the pty's slave
-  and its output is drained and dropped, as a terminal would show it.
+  and its output is drained and dropped, as a terminal would show it. A
+  full-screen app that stays open when done is quit by typing ``q`` the
+  moment its ``quit_on`` marker appears on the screen.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ def drop_caches() -> str | None:
     return None
 
 
-def _drain(fd: int, sink: bytearray) -> None:
+def _drain(fd: int, sink: bytearray, quit_on: bytes | None) -> None:
+    window = b""
     while True:
         try:
             chunk = os.read(fd, 65536)
@@ -111,10 +114,15 @@ def _drain(fd: int, sink: bytearray) -> None:
             return
         sink.extend(chunk)
         del sink[:-STDERR_TAIL]
+        if quit_on is not None:
+            window = window[-len(quit_on):] + chunk
+            if quit_on in window:
+                os.write(fd, b"q")
+                quit_on = None
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], pty: bool = False,
-        timeout: float = 1800) -> Measured:
+        quit_on: bytes | None = None, timeout: float = 1800) -> Measured:
     require_gnu_time()
     with tempfile.NamedTemporaryFile("r", prefix="bench-time-", suffix=".txt") as report:
         full = [str(GNU_TIME), "-v", "-o", report.name, *cmd]
@@ -127,7 +135,8 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], pty: bool = False,
             proc = subprocess.Popen(full, cwd=cwd, env=env, stdin=slave, stdout=slave,
                                     stderr=slave, start_new_session=True)
             os.close(slave)
-            reader = threading.Thread(target=_drain, args=(master, output), daemon=True)
+            reader = threading.Thread(target=_drain, args=(master, output, quit_on),
+                                      daemon=True)
             reader.start()
             try:
                 code = proc.wait(timeout)

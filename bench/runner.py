@@ -38,6 +38,7 @@ DESCRIPTIONS = {
 RESOLVE_PHASES = ("p1", "p2")
 DROP_PHASES = ("p3", "p4")
 TUI_VARIANTS = ("weir plain", "weir --tui")
+TUI_DONE_MARKER = b"Where to look next"  # on weir's Summary screen, which stays open until q
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,12 @@ class Workspace:
         return cmd
 
     def execute(self, phase: str, variant: str = "", pty: bool = False) -> measure.Measured:
-        return measure.run(self.command(phase, variant), self.project, self.tool.env(self.ctx),
-                           pty=pty)
+        env = self.tool.env(self.ctx)
+        if pty:
+            env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+        quit_on = TUI_DONE_MARKER if variant == "weir --tui" else None
+        return measure.run(self.command(phase, variant), self.project, env, pty=pty,
+                           quit_on=quit_on, timeout=300 if pty else 1800)
 
     def settle(self, phase: str, ok: bool) -> None:
         if not ok:
