@@ -19,16 +19,17 @@ SCRIPTS = ("semver_micro.py", "packument_decode.py", "extract_micro.py", "link_m
 TIMEOUT = 900
 
 
-def run_micro(results: Path, date: str) -> tuple[Path, Path]:
+def run_micro(results: Path, date: str, folder: Path = BENCH) -> tuple[Path, Path]:
+    """Run each script of SCRIPTS found in ``folder``; write ``<date>-micro.{md,json}``."""
     entries = []
     for script in SCRIPTS:
-        path = BENCH / script
+        path = folder / script
         if not path.is_file():
             continue
         print(f"micro: {script}", flush=True)
         start = time.perf_counter()
         try:
-            done = subprocess.run([sys.executable, str(path)], cwd=BENCH.parent, capture_output=True,
+            done = subprocess.run([sys.executable, str(path)], cwd=folder.parent, capture_output=True,
                                   text=True, timeout=TIMEOUT)
             code, output = done.returncode, done.stdout + done.stderr
         except subprocess.TimeoutExpired as exc:

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from bench import measure, report, stats
 from bench.cli import parse_run_args
+from bench.micro import run_micro
 from bench.mirror import CORGI, Mirror, make_app
 from bench.runner import Run
 from bench.snapshot import locked_packages, packument_file, tarball_file
@@ -203,3 +204,20 @@ async def test_mirror_answers_like_npmjs_from_the_snapshot(snapshot):
         async with session.get(base + "@s/a/-/../../../etc/passwd.tgz") as r:
             assert r.status == 404
     assert "left-pad" in mirror.misses
+
+
+# micro-benchmarks
+
+def test_micro_runs_the_scripts_that_exist_and_files_their_output(tmp_path):
+    scripts = tmp_path / "bench"
+    scripts.mkdir()
+    (scripts / "semver_micro.py").write_text("print('satisfies: 0.8 us/op')\n")
+    (scripts / "link_micro.py").write_text("import sys; print('no fixture'); sys.exit(3)\n")
+    (scripts / "unrelated.py").write_text("raise SystemExit('must not run')\n")
+    md, js = run_micro(tmp_path / "results", "2026-01-02", scripts)
+    doc = json.loads(js.read_text())
+    assert [(e["script"], e["exit_code"]) for e in doc["scripts"]] == [
+        ("semver_micro.py", 0), ("link_micro.py", 3)]
+    text = md.read_text()
+    assert "## semver_micro.py: ok" in text and "satisfies: 0.8 us/op" in text
+    assert "## link_micro.py: FAILED (exit 3)" in text
