@@ -148,7 +148,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], pty: bool = False,
             os.close(master)
         else:
             try:
-                done = subprocess.run(full, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                done = subprocess.run(full, check=False, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       timeout=timeout)
                 code, output[:] = done.returncode, done.stdout[-STDERR_TAIL:]

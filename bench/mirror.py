@@ -92,7 +92,7 @@ class Body:
 def _body(payload: bytes, modified: str | None) -> Body:
     last_modified = None
     if modified:
-        stamp = datetime.fromisoformat(modified.replace("Z", "+00:00"))
+        stamp = datetime.fromisoformat(modified)
         last_modified = email.utils.format_datetime(stamp, usegmt=True)
     return Body(
         plain=payload,

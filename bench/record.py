@@ -76,7 +76,7 @@ async def _fetch_all(jobs: list[tuple[str, Path, bool]]) -> list[str]:
                     async with session.get(url, headers=headers) as response:
                         response.raise_for_status()
                         body = await response.read()
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     failures.append(f"{url}: {exc}")
                     continue
                 _write_atomic(dest, gzip.compress(body, 6) if compress else body)

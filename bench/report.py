@@ -55,12 +55,12 @@ def markdown(meta: dict[str, Any], runs: list[Run]) -> str:
     lines = [
         f"# weir bench: {meta['fixture']} fixture, {meta['registry']} registry, {meta['date']}",
         "",
-        f"Machine: {meta['machine']['summary']}. "
-        + "Versions: " + ", ".join(f"{t} {v}" for t, v in meta["versions"].items()) + ".",
-        f"Method: one warm-up round, then {meta['rounds']} interleaved rounds (tool order "
-        "reversed every other round); median wall seconds, failures excluded; "
-        f"`--ignore-scripts` everywhere; page cache dropped before p3/p4: "
-        f"{'yes' if meta['drop_caches'] else 'no'}.",
+        (f"Machine: {meta['machine']['summary']}. "
+         + "Versions: " + ", ".join(f"{t} {v}" for t, v in meta["versions"].items()) + "."),
+        (f"Method: one warm-up round, then {meta['rounds']} interleaved rounds (tool order "
+         "reversed every other round); median wall seconds, failures excluded; "
+         f"`--ignore-scripts` everywhere; page cache dropped before p3/p4: "
+         f"{'yes' if meta['drop_caches'] else 'no'}."),
         "",
         "| phase | " + " | ".join(tools) + " |",
         "|---" * (len(tools) + 1) + "|",
@@ -78,8 +78,8 @@ def markdown(meta: dict[str, Any], runs: list[Run]) -> str:
             lines.append(f"| {phase} | " + " | ".join(_x(row.get(p)) for p in peers) + " |")
     for phase in meta["phases"]:
         lines += ["", f"## {phase}: {DESCRIPTIONS[phase]}", "",
-                  "| tool | wall (min–max) | user | sys | peak RSS MB | net MB ext / lo "
-                  "| cache MB / files | node_modules MB / files | ok |",
+                  ("| tool | wall (min–max) | user | sys | peak RSS MB | net MB ext / lo "
+                   "| cache MB / files | node_modules MB / files | ok |"),
                   "|---|---|---|---|---|---|---|---|---|"]
         for s in summaries:
             if s.phase != phase:

@@ -68,7 +68,7 @@ class Tool:
 
 
 def _output(cmd: list[str]) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
     return (done.stdout.strip() or done.stderr.strip()).splitlines()[-1] if done.returncode == 0 \
         else f"unavailable (exit {done.returncode})"
 
@@ -136,7 +136,7 @@ def make_lockfile(tool: Tool, fixture: Path, dest: Path, ctx: Context) -> None:
         cmd = [str(peers.peer_binary("pnpm")), "import"]  # registry: npm_config_registry
     else:
         cmd = _bun(["--lockfile-only"])(ctx)
-    done = subprocess.run(cmd, cwd=dest, env=tool.env(ctx), capture_output=True, text=True)
+    done = subprocess.run(cmd, check=False, cwd=dest, env=tool.env(ctx), capture_output=True, text=True)
     if done.returncode != 0 or not (dest / tool.lockfile).is_file():
         raise RuntimeError(f"{tool.name}: making {tool.lockfile} failed: "
                            f"{(done.stdout + done.stderr)[-800:]}")
