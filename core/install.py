@@ -34,10 +34,10 @@ from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry
 from weir.core.decision import Decision
 from weir.core.decisions_store import save_decisions
-from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, first_weir_error
+from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
 from weir.core.fetch import TarballFetcher
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
-from weir.core.integrity import pick
+from weir.core.integrity import Integrity, pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
 from weir.core.resolver import resolve
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from weir.core.http import Http, Sink
+    from weir.core.packument import VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
@@ -168,23 +169,38 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     raw_pkg, indent = _read_raw(pkg_path)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
+    fetcher = TarballFetcher(network, ContentStore(config.cache), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
     try:
-        if options.ci:
-            desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
-        else:
-            new_raw = _edit_manifest(raw_pkg, options, config)
-            root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
-            with _Phase(reporter, "resolve"):
-                resolution = await resolve(root, project, registry=network, config=config, reporter=reporter, lockfile=lock)
-            desired, decisions = resolution.lockfile, resolution.decisions
-            new_raw = _save_resolved_specs(new_raw, options, config, desired)
-            desired = _with_root_deps(desired, new_raw)
-        if options.lockfile_only:
-            _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-            write_lockfile(project, desired)
-            save_decisions(project, desired, decisions, cache_dir=config.cache)
-            return _finish(reporter, started, desired, decisions, None, 0, 0, ())
-        return await _materialize(options, config, network, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent)
+        async with anyio.create_task_group() as prefetch_group:
+            prefetch = None if options.lockfile_only else _Prefetch(prefetch_group, fetcher)
+            if options.ci:
+                desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
+            else:
+                new_raw = _edit_manifest(raw_pkg, options, config)
+                root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
+                with _Phase(reporter, "resolve"):
+                    resolution = await resolve(
+                        root,
+                        project,
+                        registry=network,
+                        config=config,
+                        reporter=reporter,
+                        lockfile=lock,
+                        on_pin=prefetch.pin if prefetch is not None else None,
+                    )
+                desired, decisions = resolution.lockfile, resolution.decisions
+                new_raw = _save_resolved_specs(new_raw, options, config, desired)
+                desired = _with_root_deps(desired, new_raw)
+            if options.lockfile_only:
+                _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+                write_lockfile(project, desired)
+                save_decisions(project, desired, decisions, cache_dir=config.cache)
+                return _finish(reporter, started, desired, decisions, None, 0, 0, ())
+            result = await _materialize(
+                options, config, fetcher, prefetch, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent
+            )
+            prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
+            return result
     finally:
         await network.aclose()
 
@@ -192,7 +208,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
 async def _materialize(
     options: InstallOptions,
     config: Config,
-    network: _Network,
+    fetcher: TarballFetcher,
+    prefetch: _Prefetch | None,
     reporter: ev.Reporter,
     started: float,
     desired: Lockfile,
@@ -213,7 +230,7 @@ async def _materialize(
     registry_paths = [p for p in wanted if not install_set[p].link and not install_set[p].in_bundle]
 
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(network, config, reporter, install_set, registry_paths)
+        entries = await _fetch_all(fetcher, prefetch, reporter, install_set, registry_paths)
 
     with _Phase(reporter, "link"):
         if options.ci:
@@ -243,17 +260,18 @@ async def _materialize(
 
 
 async def _fetch_all(
-    network: _Network,
-    config: Config,
+    fetcher: TarballFetcher,
+    prefetch: _Prefetch | None,
     reporter: ev.Reporter,
     install_set: Mapping[str, LockEntry],
     paths: list[str],
 ) -> dict[str, StoreEntry]:
     """Every tarball verified and extracted into the content store, keyed by install path.
 
-    Two paths with the same integrity share one fetch.
+    Two paths with the same tarball share one fetch; a download the resolver
+    already started (pipelined) is awaited instead of started again, provided
+    it was checked against the same integrity the lockfile records.
     """
-    fetcher = TarballFetcher(network, ContentStore(config.cache), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
     by_key: dict[tuple[str, str], list[str]] = {}
     for path in paths:
         entry = install_set[path]
@@ -270,15 +288,69 @@ async def _fetch_all(
     async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
         entry = install_set[paths_for_key[0]]
         integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
-        reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
-        stored = await fetcher.fetch(entry.name, entry.version or "", key[0], integrity, job_id=job_id)
+        stored = await prefetch.wait(key[0], str(integrity)) if prefetch is not None else None
+        if stored is None:
+            reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
+            stored = await fetcher.fetch(entry.name, entry.version or "", key[0], integrity, job_id=job_id)
         for p in paths_for_key:
             results[p] = stored
 
     async with anyio.create_task_group() as tg:
         for n, (key, group) in enumerate(sorted(by_key.items())):
-            tg.start_soon(one, 1_000_000 + n, key, group)
+            tg.start_soon(one, _FETCH_JOB_IDS + n, key, group)
     return results
+
+
+_FETCH_JOB_IDS = 1_000_000  # tarball job ids, apart from the resolver's manifest job ids
+_PREFETCH_JOB_IDS = 2_000_000
+
+
+class _Prefetch:
+    """Tarball downloads started as the resolver pins versions (pipelining, as bun does).
+
+    Only a hint: a pinned copy may be pruned later (then its download is
+    cancelled with the group), and a failure here is not reported; the
+    fetch stage retries that tarball itself and reports its own error.
+    """
+
+    def __init__(self, group: anyio.abc.TaskGroup, fetcher: TarballFetcher) -> None:
+        self.group = group
+        self.fetcher = fetcher
+        self._pending: dict[str, tuple[str, anyio.Event, list[StoreEntry]]] = {}
+        self._next_id = _PREFETCH_JOB_IDS
+
+    def pin(self, name: str, version: str, manifest: VersionManifest) -> None:
+        url = manifest.dist.tarball
+        if not url or url in self._pending:
+            return
+        try:
+            integrity = pick(None, manifest.dist.integrity, manifest.dist.shasum, package=name, version=version)
+        except WeirError:
+            return  # the fetch stage reports it with the lockfile's context
+        done = anyio.Event()
+        box: list[StoreEntry] = []
+        self._pending[url] = (str(integrity), done, box)
+        self._next_id += 1
+        self.group.start_soon(self._run, name, version, url, integrity, self._next_id, done, box)
+
+    async def _run(
+        self, name: str, version: str, url: str, integrity: Integrity, job_id: int, done: anyio.Event, box: list[StoreEntry]
+    ) -> None:
+        try:
+            self.fetcher.reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{name}@{version}", lane="prefetch"))
+            box.append(await self.fetcher.fetch(name, version, url, integrity, job_id=job_id))
+        except WeirError:
+            pass
+        finally:
+            done.set()
+
+    async def wait(self, url: str, integrity: str) -> StoreEntry | None:
+        """The prefetched entry for ``url`` if one was started against ``integrity``."""
+        pending = self._pending.get(url)
+        if pending is None or pending[0] != integrity:
+            return None
+        await pending[1].wait()
+        return pending[2][0] if pending[2] else None
 
 
 def _finish(

@@ -25,7 +25,7 @@ import heapq
 import itertools
 import os
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,7 +39,7 @@ from weir.core.errors import InputError, ResolveError, WeirError
 from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
 from weir.core.overrides import OverrideSet, build_overrides
 from weir.core.package_json import PackageJson, normalize_bin, read_package_json
-from weir.core.packument import Packument
+from weir.core.packument import Packument, VersionManifest
 from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
 from weir.core.registry import Full, ManifestDone
@@ -48,6 +48,9 @@ from weir.core.spec import Spec, parse_spec, unsupported_git_error
 __all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
 
 MAX_IN_FLIGHT = 64
+
+
+OnPin = Callable[[str, str, "VersionManifest"], None]
 
 
 class RegistryLike(Protocol):
@@ -479,7 +482,8 @@ class _Loop:
                 self.seen.discard(edge_in.source)
                 self.push(edge_in.source)
         self.push(placed)
-        self._platform_check(placed)
+        if self._platform_check(placed) and self.on_pin is not None and placed.manifest is not None and placed.version:
+            self.on_pin(placed.package_name, placed.version, placed.manifest)
         for peer_edge in list(placed.edges_out.values()):
             if not peer_edge.peer or peer_edge.valid:
                 continue
@@ -489,6 +493,7 @@ class _Loop:
             self.place_dep(peer, peer_edge, entry=entry or edge)
 
     placement: dict[int, Placement]
+    on_pin: OnPin | None = None
 
     def requirements_for_pin(self, placed: Node, edge: Edge) -> None:
         why = self.why.get(id(placed))
@@ -502,11 +507,16 @@ class _Loop:
             )
         )
 
-    def _platform_check(self, node: Node) -> None:
+    def _platform_check(self, node: Node) -> bool:
+        """True when this machine can install the node. npm says nothing when it
+        skips another platform's optional package, so this is a debug line, not a warning."""
         m = node.manifest
         if m is None or plat.supported(m.os, m.cpu, m.libc):
-            return
-        self._warn("optional-skipped", f"{node.package_name}@{node.version} is for os {list(m.os)} cpu {list(m.cpu)}; the installer will skip it", node.name)
+            return True
+        self.reporter.event(
+            ev.LogLine(level="debug", message=f"{node.package_name}@{node.version} is for os {list(m.os)} cpu {list(m.cpu)}; the installer will skip it")
+        )
+        return False
 
     def _warn(self, code: str, message: str, package: str | None) -> None:
         self.warnings.append(message)
@@ -707,9 +717,16 @@ async def resolve(
     reporter: ev.Reporter | None = None,
     lockfile: Lockfile | None = None,
     update: Iterable[str] = frozenset(),
+    on_pin: OnPin | None = None,
 ) -> Resolution:
-    """Build the ideal tree for ``root`` (seeded from ``lockfile``) and return it as a Lockfile."""
+    """Build the ideal tree for ``root`` (seeded from ``lockfile``) and return it as a Lockfile.
+
+    ``on_pin(name, version, manifest)`` is called for each registry package as it
+    is placed, so the installer can start its tarball download while resolution
+    goes on; a pinned copy may still be pruned later, so it is only a hint.
+    """
     loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update))
+    loop.on_pin = on_pin
     loop.placement = {}
     loop.build_root(lockfile)
     failure: WeirError | None = None
