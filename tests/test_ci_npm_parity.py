@@ -50,30 +50,66 @@ def caches(tmp_path_factory: pytest.TempPathFactory) -> Caches:
 
 def clean_env() -> dict[str, str]:
     """The caller's npm_config_* must not steer either tool (a test run under `npm test` sets many)."""
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")
+    }
     env["CI"] = "true"
     return env
 
 
 def npm(project: Path, caches: Caches, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = ["npm", *args, "--ignore-scripts", "--no-audit", "--no-fund", "--cache", str(caches.npm),
-           "--registry", NPM_REGISTRY, "--omit-lockfile-registry-resolved=false"]
-    out = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=clean_env(), timeout=300)
+    cmd = [
+        "npm",
+        *args,
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--cache",
+        str(caches.npm),
+        "--registry",
+        NPM_REGISTRY,
+        "--omit-lockfile-registry-resolved=false",
+    ]
+    out = subprocess.run(
+        cmd,
+        cwd=project,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=300,
+    )
     assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}"
     return out
 
 
 def weir(project: Path, caches: Caches, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", NPM_REGISTRY,
-           "--cache", str(caches.weir), "-C", str(project)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), timeout=300)
-    assert out.returncode == 0, f"weir {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "weir.tui.cli",
+        *args,
+        "--registry",
+        NPM_REGISTRY,
+        "--cache",
+        str(caches.weir),
+        "-C",
+        str(project),
+    ]
+    out = subprocess.run(
+        cmd, check=False, capture_output=True, text=True, env=clean_env(), timeout=300
+    )
+    assert out.returncode == 0, (
+        f"weir {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
+    )
     return out
 
 
 def twin(name: str, tmp_path: Path, tool: str) -> Path:
     project = tmp_path / tool / name
-    shutil.copytree(REAL_CI / name, project, ignore=shutil.ignore_patterns("entries.json"))
+    shutil.copytree(
+        REAL_CI / name, project, ignore=shutil.ignore_patterns("entries.json")
+    )
     return project
 
 
@@ -82,7 +118,9 @@ class Tree:
     """What a user can observe of a node_modules folder."""
 
     packages: dict[str, str]  # "node_modules/a/node_modules/@s/b" -> version
-    files: dict[str, tuple[Any, ...]]  # path -> (size, executable, sha1) or ("link", target)
+    files: dict[
+        str, tuple[Any, ...]
+    ]  # path -> (size, executable, sha1) or ("link", target)
     bins: dict[str, str]  # ".bin" entry -> link target
     recorded: dict[str, str]  # node_modules/.package-lock.json: path -> version
 
@@ -95,7 +133,11 @@ def package_dirs(node_modules: Path) -> list[Path]:
     for entry in sorted(node_modules.iterdir()):
         if entry.name.startswith("."):
             continue
-        candidates = sorted(entry.iterdir()) if entry.name.startswith("@") and not entry.is_symlink() else [entry]
+        candidates = (
+            sorted(entry.iterdir())
+            if entry.name.startswith("@") and not entry.is_symlink()
+            else [entry]
+        )
         for pkg in candidates:
             if (pkg / "package.json").is_file():
                 found.append(pkg)
@@ -107,7 +149,9 @@ def package_dirs(node_modules: Path) -> list[Path]:
 def read_tree(project: Path) -> Tree:
     node_modules = project / "node_modules"
     packages = {
-        str(p.relative_to(project)): json.loads((p / "package.json").read_text())["version"]
+        str(p.relative_to(project)): json.loads((p / "package.json").read_text())[
+            "version"
+        ]
         for p in package_dirs(node_modules)
     }
     files: dict[str, tuple[Any, ...]] = {}
@@ -122,7 +166,11 @@ def read_tree(project: Path) -> Tree:
             if stat.S_ISLNK(st.st_mode):
                 files[rel] = ("link", os.readlink(path))
             else:
-                files[rel] = (st.st_size, bool(st.st_mode & 0o111), hashlib.sha1(path.read_bytes()).hexdigest())
+                files[rel] = (
+                    st.st_size,
+                    bool(st.st_mode & 0o111),
+                    hashlib.sha1(path.read_bytes()).hexdigest(),
+                )
     bins = {
         rel.removeprefix("node_modules/.bin/"): value[1]
         for rel, value in files.items()
@@ -130,7 +178,10 @@ def read_tree(project: Path) -> Tree:
     }
     hidden = project / HIDDEN_LOCKFILE
     recorded = (
-        {p: e.get("version", "") for p, e in json.loads(hidden.read_text())["packages"].items()}
+        {
+            p: e.get("version", "")
+            for p, e in json.loads(hidden.read_text())["packages"].items()
+        }
         if hidden.is_file()
         else {}
     )
@@ -138,7 +189,9 @@ def read_tree(project: Path) -> Tree:
 
 
 def differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+    return {
+        k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+    }
 
 
 def assert_same_tree(npm_tree: Tree, weir_tree: Tree) -> None:
@@ -146,14 +199,25 @@ def assert_same_tree(npm_tree: Tree, weir_tree: Tree) -> None:
     assert differences(npm_tree.packages, weir_tree.packages) == {}
     assert differences(npm_tree.bins, weir_tree.bins) == {}
     diff = differences(npm_tree.files, weir_tree.files)
-    assert not diff, f"{len(diff)} files differ, first ones: {dict(list(diff.items())[:20])}"
+    assert not diff, (
+        f"{len(diff)} files differ, first ones: {dict(list(diff.items())[:20])}"
+    )
     assert differences(npm_tree.recorded, weir_tree.recorded) == {}
 
 
 def npm_ls_clean(project: Path) -> None:
-    out = subprocess.run(["npm", "ls", "--all", "--offline"], cwd=project, capture_output=True, text=True,
-                         env=clean_env(), timeout=120)
-    assert out.returncode == 0, f"npm ls --all on weir's tree:\n{out.stdout}\n{out.stderr}"
+    out = subprocess.run(
+        ["npm", "ls", "--all", "--offline"],
+        cwd=project,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+    )
+    assert out.returncode == 0, (
+        f"npm ls --all on weir's tree:\n{out.stdout}\n{out.stderr}"
+    )
 
 
 def node_loads(project: Path, entries: dict[str, Any]) -> None:
@@ -161,13 +225,22 @@ def node_loads(project: Path, entries: dict[str, Any]) -> None:
     manifest = json.loads((project / "package.json").read_text())
     direct = {*manifest.get("dependencies", {}), *manifest.get("devDependencies", {})}
     listed = [*entries["require"], *entries["import"], *entries["skip"]]
-    assert sorted(listed) == sorted(direct), "entries.json must name every direct dependency once"
+    assert sorted(listed) == sorted(direct), (
+        "entries.json must name every direct dependency once"
+    )
     scripts = [
         ["node", "-e", "".join(f"require({n!r});" for n in entries["require"])],
-        ["node", "--input-type=module", "-e", "".join(f"await import({n!r});" for n in entries["import"])],
+        [
+            "node",
+            "--input-type=module",
+            "-e",
+            "".join(f"await import({n!r});" for n in entries["import"]),
+        ],
     ]
     for cmd in scripts:
-        out = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            cmd, cwd=project, check=False, capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, f"{cmd[-1]}\n{out.stderr}"
 
 
@@ -179,9 +252,11 @@ def test_weir_ci_equals_npm_ci(name: str, tmp_path: Path, caches: Caches) -> Non
 
     weir_tree = read_tree(by_weir)
     assert_same_tree(read_tree(by_npm), weir_tree)
-    assert (by_weir / "package-lock.json").read_bytes() == (REAL_CI / name / "package-lock.json").read_bytes(), (
-        "ci must not rewrite the lockfile"
-    )
+    assert (by_weir / "package-lock.json").read_bytes() == (
+        REAL_CI / name / "package-lock.json"
+    ).read_bytes(), "ci must not rewrite the lockfile"
     npm_ls_clean(by_weir)
     node_loads(by_weir, json.loads((REAL_CI / name / "entries.json").read_text()))
-    print(f"{name}: {len(weir_tree.packages)} packages, {len(weir_tree.files)} files identical")
+    print(
+        f"{name}: {len(weir_tree.packages)} packages, {len(weir_tree.files)} files identical"
+    )
