@@ -26,12 +26,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
-
 from weir.core.decision import Decision
 from weir.core.events import _decode_record, _encode
 from weir.core.lockfile import Lockfile, dumps_lockfile, write_atomic
 
-__all__ = ["DECISIONS_FILE", "lockfile_sha256", "save_decisions", "load_decisions"]
+__all__ = ["DECISIONS_FILE", "load_decisions", "lockfile_sha256", "save_decisions"]
 
 DECISIONS_FILE = "node_modules/.weir/decisions.json"
 FORMAT = 1
