@@ -638,11 +638,10 @@ def _flags(node: Node, raw: dict[str, Any]) -> None:
 
 
 def _funding(value: Any) -> Any:
-    """npm writes a bare funding URL as ``{"url": ...}`` (also inside a list)."""
+    """npm writes a bare funding URL as ``{"url": ...}``; a list it writes as published,
+    bare URLs included (uuid@10: ``["https://github.com/sponsors/broofa", ...]``)."""
     if isinstance(value, str):
         return {"url": value}
-    if isinstance(value, list):
-        return [{"url": v} if isinstance(v, str) else v for v in value]
     return value
 
 

@@ -268,3 +268,16 @@ async def test_loopback_registry_each_packument_once_and_same_bytes_under_jitter
     assert len(outputs) == 1
     for i in range(12):
         assert len(registry.packument_requests(f"m{i}")) <= 2  # once per run, two runs
+
+
+async def test_funding_bare_url_becomes_an_object_but_a_list_is_kept_as_published(tmp_path: Path) -> None:
+    # What npm 11 writes for ms-like and uuid@10-like packuments.
+    reg = FakeRegistry()
+    reg.add("one", "1.0.0", funding="https://github.com/sponsors/one")
+    reg.add("many", "1.0.0", funding=["https://github.com/sponsors/a", {"type": "github", "url": "https://b.test"}])
+    res = await run(reg, {"dependencies": {"one": "1", "many": "1"}}, tmp_path)
+    assert res.lockfile.packages["node_modules/one"].raw["funding"] == {"url": "https://github.com/sponsors/one"}
+    assert res.lockfile.packages["node_modules/many"].raw["funding"] == [
+        "https://github.com/sponsors/a",
+        {"type": "github", "url": "https://b.test"},
+    ]
