@@ -288,7 +288,7 @@ async def _fetch_all(
     async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
         entry = install_set[paths_for_key[0]]
         integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
-        stored = await prefetch.wait(key[0], str(integrity)) if prefetch is not None else None
+        stored = await prefetch.wait(key[0], _strongest(integrity)) if prefetch is not None else None
         if stored is None:
             reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
             stored = await fetcher.fetch(entry.name, entry.version or "", key[0], integrity, job_id=job_id)
@@ -305,18 +305,25 @@ _FETCH_JOB_IDS = 1_000_000  # tarball job ids, apart from the resolver's manifes
 _PREFETCH_JOB_IDS = 2_000_000
 
 
+def _strongest(integrity: Integrity) -> str:
+    """What makes two integrities the same tarball: their strongest digests (the packument adds
+    a sha1 shasum the lockfile does not record; comparing whole strings never matched)."""
+    return " ".join(str(h) for h in integrity.digests(integrity.algorithm))
+
+
 class _Prefetch:
     """Tarball downloads started as the resolver pins versions (pipelining, as bun does).
 
     Only a hint: a pinned copy may be pruned later (then its download is
-    cancelled with the group), and a failure here is not reported; the
-    fetch stage retries that tarball itself and reports its own error.
+    cancelled with the group). A failure is kept, not raised here: the fetch
+    stage re-raises it when it needs the same tarball under the same
+    integrity, so a dead registry costs one bounded set of retries, not two.
     """
 
     def __init__(self, group: anyio.abc.TaskGroup, fetcher: TarballFetcher) -> None:
         self.group = group
         self.fetcher = fetcher
-        self._pending: dict[str, tuple[str, anyio.Event, list[StoreEntry]]] = {}
+        self._pending: dict[str, tuple[str, anyio.Event, list[StoreEntry | WeirError]]] = {}
         self._next_id = _PREFETCH_JOB_IDS
 
     def pin(self, name: str, version: str, manifest: VersionManifest) -> None:
@@ -328,29 +335,40 @@ class _Prefetch:
         except WeirError:
             return  # the fetch stage reports it with the lockfile's context
         done = anyio.Event()
-        box: list[StoreEntry] = []
-        self._pending[url] = (str(integrity), done, box)
+        box: list[StoreEntry | WeirError] = []
+        self._pending[url] = (_strongest(integrity), done, box)
         self._next_id += 1
         self.group.start_soon(self._run, name, version, url, integrity, self._next_id, done, box)
 
     async def _run(
-        self, name: str, version: str, url: str, integrity: Integrity, job_id: int, done: anyio.Event, box: list[StoreEntry]
+        self,
+        name: str,
+        version: str,
+        url: str,
+        integrity: Integrity,
+        job_id: int,
+        done: anyio.Event,
+        box: list[StoreEntry | WeirError],
     ) -> None:
         try:
             self.fetcher.reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{name}@{version}", lane="prefetch"))
             box.append(await self.fetcher.fetch(name, version, url, integrity, job_id=job_id))
-        except WeirError:
-            pass
+        except WeirError as error:
+            box.append(error)
         finally:
             done.set()
 
     async def wait(self, url: str, integrity: str) -> StoreEntry | None:
-        """The prefetched entry for ``url`` if one was started against ``integrity``."""
+        """The prefetched entry for ``url`` if one was started against ``integrity``; its error if it failed."""
         pending = self._pending.get(url)
         if pending is None or pending[0] != integrity:
             return None
         await pending[1].wait()
-        return pending[2][0] if pending[2] else None
+        if not pending[2]:
+            return None
+        if isinstance(pending[2][0], WeirError):
+            raise pending[2][0]
+        return pending[2][0]
 
 
 def _finish(
