@@ -195,3 +195,25 @@ def events(stdout: str) -> list[dict[str, Any]]:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+
+
+def base_template(registry: LoopbackRegistry, root: Path) -> Path:
+    """A sandbox at ``root`` with base@1.0.0 installed: copy it per test with ``from_template``
+    (one install per module instead of one per test)."""
+    publish_base(registry)
+    Sandbox(root, registry).install_base()
+    return root
+
+
+def from_template(template: Path, tmp_path: Path, registry: LoopbackRegistry) -> Sandbox:
+    """A fresh sandbox in ``tmp_path`` holding a copy of the template's project and cache."""
+    for part in ("project", "cache"):
+        copy_tree(template / part, tmp_path / part)
+    return Sandbox(tmp_path, registry)
+
+
+def with_dep(box: Sandbox, name: str, spec: str = "1.0.0", npmrc: str = "") -> State:
+    """Add ``name@spec`` to the base project's package.json; returns the state before the run."""
+    box.write_project(dict(BASE, dependencies=dict(BASE["dependencies"], **{name: spec})), npmrc)
+    box.mark_outside()
+    return State.of(box.project)
