@@ -221,13 +221,15 @@ async def _materialize(
 ) -> InstallResult:
     from weir.core.bins import link_bins
     from weir.core.linker import LinkSource, execute_link, plan_link
+    from weir.core.linker.plan import is_managed
     from weir.core.scripts import run_scripts, script_paths
 
     project = options.project
     raw_packages = {path: entry.raw for path, entry in desired.packages.items()}
     wanted = installed_paths(raw_packages, config.omit)
     install_set = {p: desired.packages[p] for p in wanted}
-    registry_paths = [p for p in wanted if not install_set[p].link and not install_set[p].in_bundle]
+    # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to fetch.
+    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and not install_set[p].in_bundle]
 
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, prefetch, reporter, install_set, registry_paths)
