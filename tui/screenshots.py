@@ -67,6 +67,7 @@ async def shoot(name: str, model: RunModel, mode: str, action: Callable[[Pilot[i
     app = WeirApp(model, mode=mode, title=title)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await pilot.pause()  # a DataTable sizes its columns one refresh after its rows arrive
         if action is not None:
             await action(pilot)
             await pilot.pause()

@@ -25,5 +25,4 @@ class ModelScreen(Screen[None]):
         """Redraw from the model; called at most at the app's poll rate."""
 
     def on_screen_resume(self) -> None:
-        # After the first refresh, so a freshly composed screen has its widgets mounted.
-        self.call_after_refresh(self.show, self.model)
+        self.show(self.model)

@@ -20,8 +20,8 @@ def compact_lines(model: RunModel) -> Group:
     counts = Text(
         f"resolved {s.resolved} ({s.hit} hit, {s.revalidated} revalidated, {s.miss} miss) · "
         f"downloaded {human_bytes(s.bytes_downloaded)} · linked {s.linked}/{s.resolved}"
-        + (f" · {s.retries} retries" if s.retries else "")
-        + (f" · {s.errors} errors" if s.errors else "")
+        + (f" · retries {s.retries}" if s.retries else "")
+        + (f" · errors {s.errors}" if s.errors else "")
     )
     lines = [counts]
     for job in model.in_flight()[:JOBS_SHOWN]:

@@ -35,6 +35,7 @@ def link_text(model: RunModel) -> Text:
 
 class LiveScreen(ModelScreen):
     CSS_PATH = "live.tcss"
+    AUTO_FOCUS = "#jobs"  # Enter on a job opens it in Why
     BINDINGS = [Binding("v", "cycle_level", "Log level")]
 
     def compose(self) -> ComposeResult:
@@ -57,7 +58,7 @@ class LiveScreen(ModelScreen):
         series = model.throughput_series()
         recent = series[-4:]
         self.query_one("#spark-label", Static).update(
-            f"throughput {human_bytes(sum(recent) / len(recent))}/s (last second; graph: last 10 s)"
+            f"throughput {human_bytes(sum(recent) / len(recent))}/s · last 10 s:"
         )
         self.query_one("#spark", Sparkline).data = series
         self.query_one("#queue", Static).update(queue_text(model))

@@ -16,6 +16,7 @@ from weir.tui.whynot import decision_view, why_not
 
 class WhyScreen(ModelScreen):
     CSS_PATH = "why.tcss"
+    AUTO_FOCUS = "#packages"  # letters stay screen keys (w, n, s, l); "/" moves to the search
     BINDINGS = [Binding("slash", "focus_search", "Search"), Binding("escape", "focus_list", "List", show=False)]
 
     def __init__(self) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from weir.tui.model import JobRow, RunModel, slowness
 from weir.tui.plain import human_bytes
 
-COLUMNS = ("kind", "package", "lane", "state", "elapsed", "bytes", "note")
+COLUMNS = ("kind", "package", "note", "state", "elapsed", "bytes", "lane")
 STATE_WORDS = {"waiting": "waiting for first byte", "running": "running", "queued": "queued",
                "connecting": "connecting", "receiving": "receiving"}
 SHOWN = 40
@@ -25,8 +25,8 @@ def _cells(job: JobRow, now: float) -> tuple[object, ...]:
     size = ""
     if job.bytes or job.total:
         size = human_bytes(job.bytes) + (f" / {human_bytes(job.total)}" if job.total else "")
-    return (job.kind, Text(job.package, style=style), job.lane, STATE_WORDS.get(job.state, job.state),
-            f"{age:.1f}s" if job.started_at is not None else "", size, Text(note, style=style))
+    return (job.kind, Text(job.package, style=style), Text(note, style=style), STATE_WORDS.get(job.state, job.state),
+            f"{age:.1f}s" if job.started_at is not None else "", size, job.lane)
 
 
 class JobsTable(DataTable[object]):

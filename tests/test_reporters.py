@@ -1,0 +1,94 @@
+"""The plain and ndjson reporters on the committed synthetic trace."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from weir.core import events as ev
+from weir.core.stats import Statistics, Tally
+from weir.tui.ndjson import open_trace, stdout_reporter
+from weir.tui.plain import PlainReporter, summary
+
+TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
+
+
+@pytest.fixture(scope="module")
+def events() -> list[ev.Event]:
+    with TRACE.open("rb") as stream:
+        return list(ev.read_trace(stream))
+
+
+def plain_output(events: list[ev.Event]) -> list[str]:
+    out = io.StringIO()
+    reporter = PlainReporter(out)
+    for e in events:
+        reporter.event(e)
+    return out.getvalue().splitlines()
+
+
+def test_plain_ends_with_the_summary_line(events: list[ev.Event]) -> None:
+    last = plain_output(events)[-1]
+    assert last.startswith("resolved 49 (31 hit, 1 stale, 9 revalidated, 1 updated, 7 miss)")
+    assert "downloaded 6.7 MB" in last
+    assert "linked 49 (hardlink)" in last
+    assert "1 retry" in last and "4 warnings" in last
+    assert last.endswith("in 11.6 s")
+
+
+def test_plain_prints_phases_warnings_and_slow_requests_only(events: list[ev.Event]) -> None:
+    lines = plain_output(events)
+    assert [line for line in lines if line.endswith("…")] == ["resolve…", "fetch…", "extract…", "link…", "scripts…"]
+    slow = [line for line in lines if line.startswith("slow request")]
+    assert len(slow) == 4  # typescript, qs, get-intrinsic manifests; iconv-lite's tarball
+    assert any("typescript took 5.3 s on registry.npmjs.org" in line and "first byte 5300 ms" in line for line in slow)
+    assert any("iconv-lite-0.4.24.tgz" in line and "body 5400 ms" in line for line in slow)
+    assert "warn deprecated inflight@1.0.6: This module is not supported, and leaks memory. Use lru-cache instead." in lines
+    assert any(line.startswith("warn optional-skipped fsevents@2.3.3") for line in lines)
+    assert "blocked install scripts of esbuild@0.23.1: postinstall" in lines
+    assert any(line.startswith("retry https://registry.npmjs.org/mime-db: 503") for line in lines)
+    assert len(lines) < 25  # no per-package chatter
+
+
+def test_summary_omits_empty_parts() -> None:
+    line = summary(Statistics(resolved=3, hit=3, linked=3, link_mode="copy", bytes_downloaded=0), 0.42)
+    assert line == "resolved 3 (3 hit) · downloaded 0 B · linked 3 (copy) in 0.4 s"
+
+
+def test_plain_reports_a_failed_job() -> None:
+    out = io.StringIO()
+    PlainReporter(out).event(ev.JobFinished(job_id=1, kind="tarball", package="left-pad@1.3.0", ok=False,
+                                            elapsed=0.1, error="integrity mismatch"))
+    assert out.getvalue() == "error tarball left-pad@1.3.0: integrity mismatch\n"
+
+
+def test_trace_file_round_trips_every_event(events: list[ev.Event], tmp_path: Path) -> None:
+    path = tmp_path / "t.ndjson"
+    with open_trace(path) as writer:
+        for e in events:
+            writer.event(e)
+    with path.open("rb") as stream:
+        assert list(ev.read_trace(stream)) == events
+
+
+def test_stdout_reporter_writes_one_json_line_per_event(events: list[ev.Event], monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buffer))
+    reporter = stdout_reporter()
+    for e in events[:50]:
+        reporter.event(e)
+    reporter.close()
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 50
+    assert [ev.from_json(line) for line in lines] == events[:50]
+
+
+def test_trace_tally_counts(events: list[ev.Event]) -> None:
+    tally = Tally()
+    for e in events:
+        tally.event(e)
+    s = tally.statistics()
+    assert (s.resolved, s.linked, s.retries, s.scripts_blocked, s.warnings) == (49, 49, 1, 1, 4)

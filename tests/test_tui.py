@@ -1,0 +1,171 @@
+"""Pilot tests of the Textual app, driven by the committed synthetic trace (no wall clock)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from weir.core import events as ev
+from weir.core.stats import Tally
+from weir.tui.app import WeirApp
+from weir.tui.replay import load_trace, replay_app
+from weir.tui.screens.live import LiveScreen
+from weir.tui.screens.network import NetworkScreen
+from weir.tui.screens.summary import SummaryScreen
+from weir.tui.screens.why import WhyScreen
+from weir.tui.screenshots import model_until
+from weir.tui.whynot import why_not
+
+TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # Textual runs on asyncio
+
+
+@pytest.fixture(scope="module")
+def events() -> list[ev.Event]:
+    return load_trace(TRACE)
+
+
+def text_of(widget: Static) -> str:
+    """What the widget shows, as plain text (wide enough that nothing wraps)."""
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(widget.content)
+    return " ".join(line.strip() for line in console.export_text().splitlines())
+
+
+async def test_keys_move_between_screens(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LiveScreen)
+        for key, screen in (("w", WhyScreen), ("n", NetworkScreen), ("s", SummaryScreen), ("l", LiveScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, screen), key
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_why_search_narrows_the_list(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events), mode="why")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        options = app.screen.query_one("#packages", OptionList)
+        assert options.option_count == 49
+        await pilot.press("slash", *"mime")
+        await pilot.pause()
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
+            "mime-db@1.52.0", "mime-types@2.1.35", "mime@1.6.0",
+        ]
+
+
+async def test_why_panel_shows_rule_requirement_rejections_and_nesting(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events), mode="why")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.open_why("express")
+        await pilot.pause()
+        detail = text_of(app.screen.query_one("#detail", Static))
+        assert "express@4.21.2" in detail and "rule: latest-in-range" in detail
+        assert "^4.21.0" in detail and "my-app" in detail
+        assert "5.0.1" in detail and "5.0.1 does not satisfy ^4.21.0" in detail
+        assert "5.0.0-beta.3" in detail and "prerelease" in detail
+        app.open_why("debug@2.6.9")
+        await pilot.pause()
+        detail = text_of(app.screen.query_one("#detail", Static))
+        assert "node_modules/express/node_modules/debug" in detail
+        assert "nested" in detail and "debug@4.3.7, required by my-app" in detail
+
+
+async def test_why_not_names_the_requirement_that_excludes_a_version(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events), mode="why")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.open_why("debug@2.6.9")
+        await pilot.pause()
+        await pilot.click("#whynot")
+        await pilot.press(*"3.0.0", "enter")
+        await pilot.pause()
+        answer = text_of(app.screen.query_one("#answer", Static))
+        assert answer == "debug@3.0.0 is excluded by: my-app › express@4.21.2 asks for debug@2.6.9 (prod)."
+
+
+def test_why_not_reports_recorded_verdicts(events: list[ev.Event]) -> None:
+    decisions = model_until(events).decisions
+    assert why_not(decisions["semver@7.6.3"], "7.6.4") == (
+        "semver@7.6.4 was considered and rejected: engines (engines: node >=22 (running 20.18.0))."
+    )
+    assert why_not(decisions["express@4.21.2"], "4.21.2").startswith("express@4.21.2 is the chosen version")
+    assert why_not(decisions["express@4.21.2"], "4.21.0").startswith(
+        "every requirement allows express@4.21.0, but 4.21.2 was preferred"
+    )
+    assert why_not(decisions["express@4.21.2"], "4.20.0") == (
+        "express@4.20.0 is excluded by: my-app asks for express@^4.21.0 (prod)."
+    )
+
+
+async def test_enter_on_a_slow_request_opens_why(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events), mode="network")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#slowest", DataTable)
+        table.focus()
+        await pilot.press("enter")  # the slowest: iconv-lite's tarball
+        await pilot.pause()
+        assert isinstance(app.screen, WhyScreen)
+        assert app.screen.selected == "iconv-lite@0.4.24"
+
+
+async def test_live_marks_slow_jobs_in_words(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events, 1005.2))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#jobs", DataTable)
+        rows = {str(table.get_row_at(i)[1]): table.get_row_at(i) for i in range(table.row_count)}
+        assert str(rows["typescript"][2]) == "very slow"
+        assert str(rows["get-intrinsic"][2]) == "slow"
+        assert rows["typescript"][3] == "waiting for first byte"
+
+
+async def test_log_level_changes_while_running(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        log = app.screen.query_one("#log")
+        info_lines = len(log.lines)
+        await pilot.press("v", "v")  # info -> warning -> error
+        await pilot.pause()
+        assert log.level == "error" and len(log.lines) == 0
+        await pilot.press("v")  # -> debug: everything, including the .bin line
+        await pilot.pause()
+        assert len(log.lines) > info_lines
+
+
+async def test_replay_survives_resize_and_ends_with_the_traced_counters(events: list[ev.Event]) -> None:
+    direct = Tally()
+    for e in events:
+        direct.event(e)
+    app = replay_app(events, speed=40)  # the 11.6 s trace in about 0.3 s
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.05)
+        await pilot.resize_terminal(120, 36)
+        while not app.done:
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert isinstance(app.screen, SummaryScreen)
+        assert app.model.statistics() == direct.statistics()
+        assert app.exit_code == 0
+        await pilot.resize_terminal(80, 24)
+        for key in "lwns":
+            await pilot.press(key)
+            await pilot.pause()
