@@ -202,3 +202,18 @@ def test_offline_after_a_warm_run_makes_no_request(app: Path, cache_dir: Path, s
     assert out.returncode == 0, out.stderr
     assert len(small_graph.requests) == requests
     assert node_require(app, "a") == "a@1.0.0"
+
+
+def test_workspaces_install_and_ci(project: Callable[..., Path], cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    # Workspace folders are the project's own: linked, never fetched (they have no resolved URL).
+    app = project({"name": "mono", "version": "1.0.0", "private": True, "workspaces": ["packages/*"]})
+    for name, deps in (("lib", {"a": "^1.0.0"}), ("web", {"lib": "^1.0.0", "c": "^1.0.0"})):
+        (app / "packages" / name).mkdir(parents=True)
+        (app / "packages" / name / "package.json").write_text(json.dumps({"name": name, "version": "1.0.0", "dependencies": deps}))
+        (app / "packages" / name / "index.js").write_text(f"module.exports = 'ws-{name}'")
+    for command in ("install", "ci"):
+        out = weir(app, cache_dir, small_graph, command)
+        assert out.returncode == 0, out.stderr
+        assert os.readlink(app / "node_modules/web") == "../packages/web"
+        assert node_require(app, "lib") == "ws-lib"
+        npm_ls_clean(app)
