@@ -9,7 +9,8 @@ Rules this module holds:
 2. At most ``config.maxsockets`` requests per host run at once; the time a
    request waits for its turn is reported as ``queued_ms``.
 3. Credentials come from ``config.auth_for(url)`` for the URL first asked
-   for. They are never sent to another host: a redirect to another host
+   for, else from the URL's own ``user:pass@`` (sent as Basic auth, never in
+   the URL). They are never sent to another host: a redirect to another host
    drops them (and any caller-given Authorization), and a redirect from
    https to http while carrying them is refused. Redirects are followed here,
    at most ``MAX_REDIRECTS``.
@@ -28,6 +29,7 @@ Rules this module holds:
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import email.utils
 import itertools
@@ -38,6 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import unquote_to_bytes
 
 import aiohttp
 import anyio
@@ -119,6 +122,20 @@ def redirect_target(current: str, location: str, *, carries_auth: bool) -> str:
             hint="the registry or a proxy downgraded the connection; check the registry URL",
         )
     return str(target)
+
+
+def _split_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without ``user:pass@`` and those credentials as Basic auth (npm uses them so).
+
+    The transport refuses a URL with credentials next to an Authorization
+    header, and a URL with credentials would carry them past rule 3, so
+    they never stay in the URL that is sent.
+    """
+    parsed = httpx.URL(url)
+    if not parsed.userinfo:
+        return url, {}
+    pair = base64.b64encode(unquote_to_bytes(parsed.userinfo)).decode("ascii")
+    return str(parsed.copy_with(userinfo=b"")), {"authorization": f"Basic {pair}"}
 
 
 def _retry_after(value: str | None) -> float:
@@ -313,8 +330,9 @@ class Http:
         progress: bool,
     ) -> httpx.Response:
         """One attempt: the request and its redirects, with credentials kept to their host."""
+        url, from_url = _split_userinfo(url)
         origin = _host(url)
-        auth = {k.lower(): v for k, v in self.config.auth_for(url).items()}
+        auth = {k.lower(): v for k, v in (self.config.auth_for(url) or from_url).items()}
         caller = {k.lower(): v for k, v in extra.items()}
         current = url
         for _ in range(MAX_REDIRECTS + 1):
