@@ -207,6 +207,19 @@ class VersionPinned(Event):
 
 @record
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionRecorded(Event):
+    """The finished why-record of one install path, sent once resolution is done.
+
+    Requirements are only complete when the whole tree is known, so the loop
+    sends the final Decision here rather than inside ``VersionPinned``.
+    """
+
+    location: str
+    decision: Any
+
+
+@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueDepth(Event):
     """Sampled by the loop when its queue changes much; the live view also polls statistics()."""
 

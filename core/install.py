@@ -169,7 +169,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     raw_pkg, indent = _read_raw(pkg_path)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
-    fetcher = TarballFetcher(network, ContentStore(config.cache), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
+    fetcher = TarballFetcher(network, ContentStore(config.cache, deep=options.ci), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
     try:
         async with anyio.create_task_group() as prefetch_group:
             prefetch = None if options.lockfile_only else _Prefetch(prefetch_group, fetcher)
@@ -189,6 +189,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         on_pin=prefetch.pin if prefetch is not None else None,
                     )
                 desired, decisions = resolution.lockfile, resolution.decisions
+                for location, decision in decisions.items():
+                    reporter.event(ev.DecisionRecorded(location=location, decision=decision))
                 new_raw = _save_resolved_specs(new_raw, options, config, desired)
                 desired = _with_root_deps(desired, new_raw)
             if options.lockfile_only:

@@ -217,3 +217,43 @@ def test_workspaces_install_and_ci(project: Callable[..., Path], cache_dir: Path
         assert os.readlink(app / "node_modules/web") == "../packages/web"
         assert node_require(app, "lib") == "ws-lib"
         npm_ls_clean(app)
+
+
+async def _replayed_counters(trace: Path) -> tuple[object, object]:
+    from weir.core.events import read_trace
+    from weir.core.stats import Tally
+    from weir.tui.replay import replay_app
+
+    events = list(read_trace(trace.read_bytes().splitlines()))
+    direct = Tally()
+    for e in events:
+        direct.event(e)
+    app = replay_app(events, speed=0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        while not app.done:
+            await pilot.pause(0.05)
+        return app.model.statistics(), direct.statistics()
+
+
+def test_recorded_trace_replays_to_the_same_counters(app: Path, cache_dir: Path, small_graph: LoopbackRegistry, tmp_path: Path) -> None:
+    import anyio
+
+    from weir.core.events import DecisionRecorded, RunFinished, read_trace
+
+    trace = tmp_path / "install.ndjson"
+    out = weir(app, cache_dir, small_graph, "install", "--trace", str(trace))
+    assert out.returncode == 0, out.stderr
+    events = list(read_trace(trace.read_bytes().splitlines()))
+    assert isinstance(events[-1], RunFinished)
+    assert {e.location for e in events if isinstance(e, DecisionRecorded)} >= {"node_modules/a", "node_modules/b/node_modules/c"}
+    replayed, direct = anyio.run(_replayed_counters, trace)
+    assert replayed == direct
+    assert direct.linked == 6  # a, b, nested c, c, tool, @scope/pkg
+
+
+def test_errors_are_printed_once(project: Callable[..., Path], cache_dir: Path, registry: LoopbackRegistry) -> None:
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"nope": "^1.0.0"}})
+    out = weir(app, cache_dir, registry, "install")
+    assert out.returncode == 4
+    assert out.stderr.count("nope") >= 1
+    assert out.stderr.count("E404") == 1, out.stderr

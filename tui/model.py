@@ -175,6 +175,9 @@ class RunModel(ev.Reporter):
                 self.decisions[f"{e.name}@{e.version}"] = e.decision
             second = int(e.at - self.started_at)
             self.pins[second] = self.pins.get(second, 0) + 1
+        elif isinstance(e, ev.DecisionRecorded):
+            if isinstance(e.decision, Decision):
+                self.decisions[f"{e.decision.name}@{e.decision.version}"] = e.decision
         elif isinstance(e, ev.QueueDepth):
             self.queue = (e.demand, e.prefetch, e.in_flight)
         elif isinstance(e, ev.Warned):

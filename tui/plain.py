@@ -82,8 +82,7 @@ class PlainReporter(ev.Reporter):
             self._line(f"blocked install scripts of {e.package}: {', '.join(e.events)}")
         elif isinstance(e, ev.JobFinished) and not e.ok:
             self._line(f"error {e.kind} {e.package}: {e.error or 'failed'}")
-        elif isinstance(e, ev.Failed):
-            self._line(f"error {e.code}" + (f" {e.package}" if e.package else "") + f": {e.message}")
+        # ev.Failed is not printed: the CLI prints every error once, whatever the reporter.
         elif isinstance(e, ev.LogLine) and e.level == "error":
             self._line(f"error: {e.message}")
         elif isinstance(e, ev.RunFinished):
