@@ -1,0 +1,100 @@
+"""Events are data: every type round-trips through ndjson exactly, and the Reporter seam is a no-op."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+
+from weir.core import events as ev
+from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement
+from weir.core.stats import Tally
+
+DECISION = Decision(
+    name="c",
+    version="1.1.0",
+    rule="highest-in-range",
+    requirements=(Requirement(spec="^1.0.0", kind="prod", path=("app", "b@1.0.0")),),
+    candidates=(Candidate(version="2.0.0", verdict="outside-range", detail="^1.0.0"), Candidate(version="1.1.0", verdict="chosen")),
+    placement=Placement(location="node_modules/b/node_modules/c", hoisted=False, reason="nested: node_modules/c is c@2.0.0", blocker="node_modules/c"),
+    metadata=Metadata(cache_status="revalidated", elapsed_ms=12.5, retries=1),
+)
+
+_SAMPLES: dict[str, object] = {
+    "str": "x",
+    "int": 3,
+    "float": 1.5,
+    "bool": True,
+}
+
+
+def _sample(f: dataclasses.Field[object]) -> object:
+    hint = str(f.type)
+    if f.name == "decision":
+        return DECISION
+    if hint.startswith("tuple"):
+        return ("a", "b")
+    for key, value in (("Phase", "link"), ("JobKind", "tarball"), ("Lane", "prefetch"), ("CacheStatus", "revalidated"), ("RequestState", "receiving"), ("Literal", "info")):
+        if key in hint:
+            return value
+    for key, value in _SAMPLES.items():
+        if hint.startswith(key):
+            return value
+    return "x"
+
+
+def _instance(cls: type) -> ev.Event:
+    kwargs = {f.name: _sample(f) for f in dataclasses.fields(cls) if f.name != "at"}
+    return cls(at=12.25, **kwargs)
+
+
+@pytest.mark.parametrize("cls", ev.event_types(), ids=lambda c: c.__name__)
+def test_every_event_round_trips_through_ndjson(cls: type) -> None:
+    event = _instance(cls)
+    again = ev.from_json(ev.to_json(event))
+    assert again == event
+    assert type(again) is cls
+
+
+def test_writer_and_reader_agree_on_a_stream() -> None:
+    events = [_instance(cls) for cls in ev.event_types()]
+    buf = io.BytesIO()
+    writer = ev.NdjsonWriter(buf)
+    for e in events:
+        writer.event(e)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == len(events)
+    assert list(ev.read_trace(lines + [b""])) == events
+
+
+def test_unknown_lines_are_rejected() -> None:
+    with pytest.raises(ValueError, match="not a weir event"):
+        ev.from_json(b'{"type": "Nope"}')
+
+
+def test_events_are_frozen() -> None:
+    event = ev.PhaseStarted(phase="resolve")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.phase = "link"  # type: ignore[misc]
+
+
+def test_base_reporter_ignores_everything_and_fanout_reaches_all() -> None:
+    ev.Reporter().event(ev.PhaseStarted(phase="resolve"))
+    a, b = ev.Recorder(), ev.Recorder()
+    ev.Fanout(a, b).event(ev.PhaseStarted(phase="fetch"))
+    assert a.events == b.events and len(a.events) == 1
+
+
+def test_statistics_snapshot_counts_cache_statuses_and_is_immutable() -> None:
+    tally = Tally()
+    for job, status in enumerate(("hit", "hit", "revalidated", "miss")):
+        tally.event(ev.JobStarted(job_id=job, kind="manifest", package="p"))
+        tally.event(ev.JobFinished(job_id=job, kind="manifest", package="p", ok=True, elapsed=0.1, cache_status=status))  # type: ignore[arg-type]
+    tally.event(ev.Linked(package="p", version="1.0.0", location="node_modules/p", files=7, mode="hardlink"))
+    snap = tally.statistics()
+    assert (snap.hit, snap.revalidated, snap.miss) == (2, 1, 1)
+    assert (snap.linked, snap.files_linked, snap.link_mode) == (1, 7, "hardlink")
+    assert snap.jobs_in_flight == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.hit = 0  # type: ignore[misc]
