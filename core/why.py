@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 from weir.core import platform as plat
@@ -40,7 +40,6 @@ from weir.core.decisions_store import load_decisions
 from weir.core.errors import InputError, ResolveError
 from weir.core.hidden_lockfile import read_hidden_lockfile
 from weir.core.lockfile import (
-    LockEntry,
     Lockfile,
     collation_key,
     name_from_path,
@@ -58,7 +57,9 @@ __all__ = [
     "Source",
     "WhyNot",
     "decisions_from_lockfile",
+    "dependency_specs",
     "explain",
+    "fs_parent",
     "lookup",
     "rejected",
     "requirement_range",
@@ -361,15 +362,15 @@ _FIELDS: tuple[tuple[str, DepKind], ...] = (
 )
 
 
-def _dependency_specs(location: str, entry: LockEntry) -> dict[str, tuple[str, DepKind]]:
+def dependency_specs(location: str, raw: Mapping[str, Any]) -> dict[str, tuple[str, DepKind]]:
     """name → (spec, kind); later fields win, as package.json's do (optional over prod)."""
     out: dict[str, tuple[str, DepKind]] = {}
     top = fs_parent(location) is None
-    meta = entry.raw.get("peerDependenciesMeta") or {}
+    meta = raw.get("peerDependenciesMeta") or {}
     for field_name, kind in _FIELDS:
         if field_name == "devDependencies" and not top:
             continue  # only the root and workspaces install their dev dependencies
-        deps = entry.raw.get(field_name)
+        deps = raw.get(field_name)
         if not isinstance(deps, dict):
             continue
         for dep, spec in deps.items():
@@ -408,7 +409,7 @@ def decisions_from_lockfile(lock: Lockfile, root_name: str) -> dict[str, Decisio
     for location, entry in packages.items():
         if entry.link:
             continue
-        for dep, (spec, kind) in _dependency_specs(location, entry).items():
+        for dep, (spec, kind) in dependency_specs(location, entry.raw).items():
             target = lookup(packages, location, dep)
             if target is None:
                 continue
