@@ -4,8 +4,8 @@ Each tests/fixtures/real-ci/<name>/ holds a package.json, the package-lock.json
 npm 11 wrote for it, and entries.json (which direct dependencies Node can load
 with ``require``, which only with ``import()``, and which have no runtime entry).
 Both tools install that lockfile into twin copies of the project; the two
-node_modules must be the same tree: the same package folders at the same
-versions, the same files byte for byte (size, sha1, executable bit), the same
+node_modules (the project's and each workspace folder's) must be the same tree:
+the same package folders at the same versions, the same files byte for byte (size, sha1, executable bit), the same
 ``.bin`` links, and the same packages recorded in ``node_modules/.package-lock.json``.
 Then npm itself must find weir's tree valid (``npm ls --all``) and Node must load
 every direct dependency from it.
@@ -121,7 +121,7 @@ class Tree:
     files: dict[
         str, tuple[Any, ...]
     ]  # path -> (size, executable, sha1) or ("link", target)
-    bins: dict[str, str]  # ".bin" entry -> link target
+    bins: dict[str, str]  # every .bin entry (top, nested, workspace) -> link target
     recorded: dict[str, str]  # node_modules/.package-lock.json: path -> version
 
 
@@ -146,16 +146,26 @@ def package_dirs(node_modules: Path) -> list[Path]:
     return found
 
 
+def module_roots(project: Path) -> list[Path]:
+    """The node_modules folders an install fills: the project's and each workspace folder's."""
+    lock = json.loads((project / "package-lock.json").read_text())["packages"]
+    folders = [p for p in sorted(lock) if p and "node_modules/" not in p]
+    return [project / "node_modules", *(project / p / "node_modules" for p in folders)]
+
+
 def read_tree(project: Path) -> Tree:
-    node_modules = project / "node_modules"
+    roots = module_roots(project)
     packages = {
         str(p.relative_to(project)): json.loads((p / "package.json").read_text())[
             "version"
         ]
-        for p in package_dirs(node_modules)
+        for root in roots
+        for p in package_dirs(root)
     }
     files: dict[str, tuple[Any, ...]] = {}
-    for dirpath, dirnames, filenames in os.walk(node_modules):
+    for dirpath, dirnames, filenames in (
+        step for root in roots for step in os.walk(root)
+    ):
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         for name in filenames + links:
             path = Path(dirpath) / name
@@ -172,9 +182,9 @@ def read_tree(project: Path) -> Tree:
                     hashlib.sha1(path.read_bytes()).hexdigest(),
                 )
     bins = {
-        rel.removeprefix("node_modules/.bin/"): value[1]
+        rel: value[1]
         for rel, value in files.items()
-        if rel.startswith("node_modules/.bin/") and value[0] == "link"
+        if Path(rel).parent.name == ".bin" and value[0] == "link"
     }
     hidden = project / HIDDEN_LOCKFILE
     recorded = (

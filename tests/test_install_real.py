@@ -1,6 +1,6 @@
 """npm accepts the lockfile weir writes for real projects (public registry).
 
-For three of the tests/fixtures/real-ci projects, weir resolves package.json
+For four of the tests/fixtures/real-ci projects, weir resolves package.json
 alone (``weir install --lockfile-only``). npm must then take that lockfile as
 its own: ``npm install --package-lock-only`` leaves it byte for byte as it is,
 and ``npm ci`` installs it without complaint. The tree npm builds from weir's
@@ -25,8 +25,9 @@ from test_ci_npm_parity import (
 
 pytestmark = pytest.mark.network
 
-# express-api: dev-only subtree; testing-peers: peer dependencies; swc-native: other platforms' optionals.
-PROJECTS = ("express-api", "swc-native", "testing-peers")
+# express-api: dev-only subtree; swc-native: other platforms' optionals; testing-peers: peer
+# dependencies; workspaces: linked workspace folders with a nested conflicting version.
+PROJECTS = ("express-api", "swc-native", "testing-peers", "workspaces")
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,11 @@ def test_npm_ci_accepts_weirs_lockfile(
     name: str, tmp_path: Path, caches: Caches
 ) -> None:
     by_weir, by_npm = tmp_path / "weir", tmp_path / "npm"
-    by_weir.mkdir()
-    shutil.copy(REAL_CI / name / "package.json", by_weir)
+    shutil.copytree(
+        REAL_CI / name,
+        by_weir,
+        ignore=shutil.ignore_patterns("package-lock.json", "entries.json"),
+    )
     weir(by_weir, caches, "install", "--lockfile-only")
     lockfile = (by_weir / "package-lock.json").read_bytes()
     shutil.copytree(by_weir, by_npm)
