@@ -800,9 +800,15 @@ def _best_satisfying(
         return None
     best: str | None = None
     best_v: Version | None = None
+    test = r.test
     for v in versions:
-        ver = parse(v, loose=loose)
-        if ver is None or not r.test(ver):
+        # the resolver's hot loop: skip parse()'s type dispatch for plain short strings
+        ver = (
+            _parse_cached(v, loose)
+            if type(v) is str and len(v) <= MAX_LENGTH
+            else parse(v, loose=loose)
+        )
+        if ver is None or not test(ver):
             continue
         if best_v is None or best_v._cmp(ver) == -want:
             best, best_v = v, ver

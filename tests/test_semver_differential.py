@@ -214,3 +214,34 @@ def test_max_min_satisfying_and_intersects_agree_with_npm(
     assert got == want, (
         f"max/minSatisfying({vs!r}, {r!r}) / intersects({r!r}, {r2!r}), loose={loose}, includePrerelease={ip}"
     )
+
+
+@_settings(600)
+@given(
+    r=st.text(alphabet="0123.-+ xX*<>=~^|vab\t", max_size=30),
+    v=st.sampled_from(
+        ["1.2.3", "0.0.0", "1.0.0-0", "2.0.0", "1.2.3-a", "0.1.0", "3.0.0-b.1"]
+    ),
+    f=flags,
+)
+def test_character_soup_agrees_with_npm(
+    node: NodeSemver, r: str, v: str, f: tuple[bool, bool]
+) -> None:
+    """Unstructured input: where a hand-written scanner and npm's regexes could part ways."""
+    loose, ip = f
+    opts = options(loose, ip)
+    want = node.ask_many(
+        [
+            {"op": "validRange", "range": r, "options": opts},
+            {"op": "satisfies", "version": v, "range": r, "options": opts},
+            {"op": "valid", "version": r, "options": opts},
+        ]
+    )
+    got = [
+        semver.valid_range(r, loose=loose, include_prerelease=ip),
+        semver.satisfies(v, r, loose=loose, include_prerelease=ip),
+        semver.valid(r, loose=loose),
+    ]
+    assert got == want, (
+        f"validRange/satisfies/valid on {r!r}, loose={loose}, includePrerelease={ip}"
+    )
