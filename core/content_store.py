@@ -19,8 +19,9 @@ Rules this module holds (DESIGN.md rules 4 and 5):
 3. An entry whose manifest is missing, unreadable or does not match the files
    on disk (a file missing, not regular, or of another size) is damaged: it
    is moved aside and rebuilt. This size check runs on every reuse; a deep
-   check (sha1 of every file, and no extra files) runs on demand through
-   ``verify_entry(..., deep=True)``, for ``weir cache verify``.
+   check (sha1 of every file, and no extra files) runs on every reuse when
+   the store is opened with ``deep=True`` (``weir ci`` does: a clean install
+   must not inherit a damaged cache), and through ``verify_entry``.
 4. Several weir processes may share one cache without locks. Each builds in
    its own staging directory; if the rename finds the entry already there
    and sound, the loser discards its copy and uses the winner's. Damaged
@@ -112,7 +113,8 @@ class _Spool:
 
 
 class ContentStore:
-    def __init__(self, cache: Path, *, limits: Limits = LIMITS) -> None:
+    def __init__(self, cache: Path, *, limits: Limits = LIMITS, deep: bool = False) -> None:
+        self.deep = deep  # rule 3's deep check on every reuse (`weir ci` asks for it)
         self.root = cache / "content"
         self.tmp = cache / "tmp"
         self.limits = limits
@@ -258,7 +260,7 @@ class ContentStore:
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        return entry if not verify_entry(entry) else None
+        return entry if not verify_entry(entry, deep=self.deep) else None
 
     def _discard(self, directory: Path) -> None:
         """Move a damaged entry aside, then delete it (rule 4); absent already is fine."""
