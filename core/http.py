@@ -47,7 +47,7 @@ import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from weir.core import events as ev
-from weir.core.errors import NetworkError
+from weir.core.errors import NetworkError, ResolveError
 
 if TYPE_CHECKING:
     from weir.core.config import Config
@@ -242,7 +242,14 @@ class Http:
         """Stream a body into a fresh sink per attempt; returns the bytes written.
 
         A status other than 200 raises NetworkError (after retries where they apply).
+        With ``offline`` nothing is sent: the caller asked for a tarball the cache lacks.
         """
+        if self.config.offline:
+            raise ResolveError(
+                f"{self.config.redact(url)} is not in the cache and --offline forbids fetching it",
+                hint="run once online or drop --offline",
+                code="ENOTCACHED",
+            )
         sinks: list[Sink] = []
         written = [0]
 

@@ -147,9 +147,14 @@ def pick(
     version: str = "",
 ) -> Integrity:
     """Merge lockfile and packument integrity (rules 4 and 5); raise before any download on conflict."""
-    locked = Integrity.parse(lockfile_integrity) if (lockfile_integrity or "").strip() else None
     has_packument = bool((packument_integrity or "").strip() or (shasum or "").strip())
-    published = Integrity.parse(packument_integrity, shasum) if has_packument else None
+    try:
+        locked = Integrity.parse(lockfile_integrity) if (lockfile_integrity or "").strip() else None
+        published = Integrity.parse(packument_integrity, shasum) if has_packument else None
+    except IntegrityError as error:  # parse knows the string, not whose it is
+        if error.package is None and package:
+            error.package, error.spec = package, version or None
+        raise
     if locked is None and published is None:
         raise IntegrityError(
             f"no integrity recorded for {package}@{version}",
