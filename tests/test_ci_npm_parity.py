@@ -5,8 +5,9 @@ npm 11 wrote for it, and entries.json (which direct dependencies Node can load
 with ``require``, which only with ``import()``, and which have no runtime entry).
 Both tools install that lockfile into twin copies of the project; the two
 node_modules (the project's and each workspace folder's) must be the same tree:
-the same package folders at the same versions, the same files byte for byte (size, sha1, executable bit), the same
-``.bin`` links, and the same packages recorded in ``node_modules/.package-lock.json``.
+the same package folders at the same versions, the same files byte for byte
+(size, sha1, executable bit), the same ``.bin`` links, and the same packages
+recorded in ``node_modules/.package-lock.json``.
 Then npm itself must find weir's tree valid (``npm ls --all``) and Node must load
 every direct dependency from it.
 
