@@ -1,0 +1,425 @@
+"""Probe each configured registry and say, in words, what slows it down.
+
+Installs are slow for reasons a user cannot see: a far-away DNS server, a TLS
+handshake through an inspecting proxy, a registry that thinks for a second
+before its first byte, a proxy that strips ETag so nothing ever revalidates.
+This module measures each of those parts separately, the way they had to be
+measured by hand, and turns the numbers into verdicts.
+
+Rules this module holds:
+
+1. Nothing is printed here: ``probe_all`` returns frozen ``ProbeResult``
+   records (measurements plus a tuple of ``Verdict``); the CLI and the TUI
+   render them.
+2. Each registry is probed once, however many scopes point at it. DNS
+   (``getaddrinfo``), TCP connect and the TLS handshake (offering ALPN ``h2``
+   and ``http/1.1``) are timed on a socket of their own; the HTTP requests go
+   through one httpx client (HTTP/2 allowed), one attempt each, no retries,
+   so what is measured is the registry, not weir's backoff.
+3. Credentials come from ``config.auth_for(url)`` for each URL asked for, so
+   a redirect to another host carries none. Every URL and error text in a
+   result has passed through ``config.redact``.
+4. No step waits longer than ``STEP_TIMEOUT_S``: a doctor that hangs on the
+   thing it is diagnosing is no help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from weir.core.config import Config
+from weir.core.http import MAX_REDIRECTS, redirect_target
+from weir.core.names import escape_for_url
+
+__all__ = [
+    "DEFAULT_PACKAGE",
+    "Connection",
+    "Parallel",
+    "ProbeResult",
+    "Transfer",
+    "Verdict",
+    "human_size",
+    "probe_all",
+    "probe_registry",
+]
+
+DEFAULT_PACKAGE = "is-number"  # small, on npmjs forever, and every mirror has it
+PARALLEL = 16
+STEP_TIMEOUT_S = 30.0
+CORGI = "application/vnd.npm.install-v1+json"
+FULL_ACCEPT = "application/json"
+ABBREVIATED_ACCEPT = f"{CORGI}; q=1.0, application/json; q=0.8, */*"
+
+# Thresholds for the verdicts, in milliseconds.
+SLOW_DNS_MS = 200.0
+SLOW_CONNECT_MS = 300.0
+SLOW_TLS_MS = 400.0
+SLOW_FIRST_BYTE_MS = 500.0
+PARALLEL_MATTERS_MS = 50.0  # below this mean request time, parallelism cannot show
+
+Level = Literal["ok", "warn", "bad"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """DNS, TCP and TLS, each timed on a socket opened for this alone."""
+
+    address: str  # ip:port actually connected to
+    dns_ms: float
+    connect_ms: float
+    tls_ms: float | None  # None for http://
+    alpn: str | None  # the protocol the server chose from ("h2", "http/1.1"), None without TLS or ALPN
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One GET: its status, timings and sizes."""
+
+    url: str  # redacted
+    status: int
+    http_version: str
+    first_byte_ms: float  # request sent -> response headers, connection setup excluded
+    body_ms: float
+    wire_bytes: int  # as received (compressed, when it was)
+    size: int  # decoded
+    content_type: str
+    content_encoding: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    requests: int
+    serial_ms: float  # the requests one after another
+    parallel_ms: float  # the same number at once
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    registry: str  # redacted URL
+    scopes: tuple[str, ...]  # "" for the default registry, else "@scope"
+    package: str
+    error: str | None = None  # why the registry could not be reached; None when it answered
+    connection: Connection | None = None
+    full: Transfer | None = None
+    abbreviated: Transfer | None = None
+    etag: bool = False
+    last_modified: bool = False
+    cache_control: str | None = None
+    max_age: int | None = None
+    conditional_status: int | None = None  # answer to a request with the validator it gave; None: no validator
+    tarball: Transfer | None = None
+    parallel: Parallel | None = None
+    verdicts: tuple[Verdict, ...] = ()
+
+    @property
+    def reachable(self) -> bool:
+        return self.error is None
+
+
+class _Unreachable(Exception):
+    pass
+
+
+async def probe_all(config: Config, *, package: str = DEFAULT_PACKAGE, parallel: int = PARALLEL) -> tuple[ProbeResult, ...]:
+    """Probe the default registry and every ``@scope:registry``, one after another
+    (probed together they would slow each other and blur the numbers)."""
+    scopes: dict[str, list[str]] = {config.registry: [""]}
+    for scope, url in sorted(config.scoped_registries.items()):
+        scopes.setdefault(url, []).append(scope)
+    results = []
+    for url, names in scopes.items():
+        results.append(await probe_registry(config, url, scopes=tuple(names), package=package, parallel=parallel))
+    return tuple(results)
+
+
+async def probe_registry(
+    config: Config,
+    url: str,
+    *,
+    scopes: tuple[str, ...] = ("",),
+    package: str = DEFAULT_PACKAGE,
+    parallel: int = PARALLEL,
+) -> ProbeResult:
+    shown = config.redact(url)
+    base = ProbeResult(registry=shown, scopes=scopes, package=package)
+    try:
+        connection = await _connect(config, url)
+    except _Unreachable as exc:
+        return _judged(base, error=config.redact(str(exc)))
+    packument_url = url.rstrip("/") + "/" + escape_for_url(package)
+    async with httpx.AsyncClient(
+        http2=True, verify=_verify(config), timeout=STEP_TIMEOUT_S, follow_redirects=False
+    ) as client:
+        get = _Getter(client, config)
+        try:
+            full, full_body, _ = await get(packument_url, {"accept": FULL_ACCEPT})
+            abbreviated, _, headers = await get(packument_url, {"accept": ABBREVIATED_ACCEPT})
+            conditional = _conditional(headers)
+            conditional_status = None
+            if conditional:
+                answer, _, _ = await get(packument_url, {"accept": ABBREVIATED_ACCEPT, **conditional})
+                conditional_status = answer.status
+            tarball = None
+            tarball_url = _latest_tarball(full_body) if full.status == 200 else None
+            if tarball_url is not None:
+                tarball, _, _ = await get(tarball_url, {})
+            timing = await _parallel(get, packument_url, parallel)
+        except (httpx.HTTPError, OSError) as exc:
+            return _judged(base, error=config.redact(_describe(exc, url)), connection=connection)
+    cache_control = headers.get("cache-control")
+    return _judged(
+        base,
+        connection=connection,
+        full=full,
+        abbreviated=abbreviated,
+        etag="etag" in headers,
+        last_modified="last-modified" in headers,
+        cache_control=cache_control,
+        max_age=_max_age(cache_control),
+        conditional_status=conditional_status,
+        tarball=tarball,
+        parallel=timing,
+    )
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+def _verify(config: Config) -> ssl.SSLContext | bool:
+    if not config.strict_ssl:
+        return False
+    cadata = "\n".join(config.ca) or None
+    return ssl.create_default_context(cafile=config.cafile or None, cadata=cadata)
+
+
+async def _connect(config: Config, url: str) -> Connection:
+    parts = urlsplit(url)
+    https = parts.scheme.lower() == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if https else 80)
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), STEP_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise _Unreachable(f"cannot resolve {host}: {exc}") from None
+    resolved = time.perf_counter()
+    ip = str(infos[0][4][0])
+    address = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), STEP_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc) or type(exc).__name__
+        raise _Unreachable(f"cannot connect to {host} ({address}): {reason}") from None
+    connected = time.perf_counter()
+    tls_ms = alpn = None
+    try:
+        if https:
+            context = _verify(config)
+            if not isinstance(context, ssl.SSLContext):
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            context.set_alpn_protocols(["h2", "http/1.1"])
+            try:
+                await asyncio.wait_for(writer.start_tls(context, server_hostname=host), STEP_TIMEOUT_S)
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                raise _Unreachable(f"TLS handshake with {host} failed: {exc}") from None
+            tls_ms = (time.perf_counter() - connected) * 1000
+            tls = writer.get_extra_info("ssl_object")
+            alpn = tls.selected_alpn_protocol() if tls is not None else None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+    del reader
+    return Connection(
+        address=address,
+        dns_ms=(resolved - started) * 1000,
+        connect_ms=(connected - resolved) * 1000,
+        tls_ms=tls_ms,
+        alpn=alpn,
+    )
+
+
+class _Getter:
+    """One GET, redirects followed by hand so credentials stay with their host (rule 3)."""
+
+    def __init__(self, client: httpx.AsyncClient, config: Config) -> None:
+        self.client = client
+        self.config = config
+
+    async def __call__(self, url: str, headers: Mapping[str, str]) -> tuple[Transfer, bytes, dict[str, str]]:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            auth = self.config.auth_for(current)
+            sent: list[float] = []
+
+            async def trace(name: str, _info: dict[str, Any], sent: list[float] = sent) -> None:
+                if name.endswith("send_request_headers.started"):
+                    sent.append(time.perf_counter())
+
+            request = self.client.build_request(
+                "GET", current, headers={"accept-encoding": "gzip", **headers, **auth}, extensions={"trace": trace}
+            )
+            started = time.perf_counter()
+            response = await self.client.send(request, stream=True)
+            headers_at = time.perf_counter()
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+            done = time.perf_counter()
+            location = response.headers.get("location")
+            if response.status_code in (301, 302, 303, 307, 308) and location:
+                current = redirect_target(current, location, carries_auth=bool(auth))
+                continue
+            transfer = Transfer(
+                url=self.config.redact(current),
+                status=response.status_code,
+                http_version=response.http_version,
+                first_byte_ms=(headers_at - (sent[-1] if sent else started)) * 1000,
+                body_ms=(done - headers_at) * 1000,
+                wire_bytes=response.num_bytes_downloaded,
+                size=len(body),
+                content_type=response.headers.get("content-type", ""),
+                content_encoding=response.headers.get("content-encoding", ""),
+            )
+            return transfer, body, {k.lower(): v for k, v in response.headers.items()}
+        raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+
+def _conditional(headers: Mapping[str, str]) -> dict[str, str]:
+    """The validator the registry gave, as a client would send it back."""
+    if "etag" in headers:
+        return {"if-none-match": headers["etag"]}
+    if "last-modified" in headers:
+        return {"if-modified-since": headers["last-modified"]}
+    return {}
+
+
+def _latest_tarball(body: bytes) -> str | None:
+    try:
+        document = orjson.loads(body)
+        latest = document["dist-tags"]["latest"]
+        tarball = document["versions"][latest]["dist"]["tarball"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return tarball if isinstance(tarball, str) else None
+
+
+async def _parallel(get: _Getter, url: str, n: int) -> Parallel:
+    headers = {"accept": ABBREVIATED_ACCEPT}
+    started = time.perf_counter()
+    for _ in range(n):
+        await get(url, headers)
+    serial = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(get(url, headers) for _ in range(n)))
+    return Parallel(requests=n, serial_ms=serial * 1000, parallel_ms=(time.perf_counter() - started) * 1000)
+
+
+def _max_age(cache_control: str | None) -> int | None:
+    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", cache_control or "", re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def _describe(exc: BaseException, url: str) -> str:
+    host = urlsplit(url).hostname
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{host} did not answer within {STEP_TIMEOUT_S:.0f} s"
+    return f"{host}: {type(exc).__name__}: {exc}" if str(exc) else f"{host}: {type(exc).__name__}"
+
+
+# -- judging ---------------------------------------------------------------------------------
+
+
+def _judged(base: ProbeResult, **measured: Any) -> ProbeResult:
+    result = replace(base, **measured)
+    return replace(result, verdicts=tuple(_verdicts(result)))
+
+
+def human_size(n: float) -> str:
+    if n < 1000:
+        return f"{n:.0f} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f} kB"
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def _verdicts(r: ProbeResult) -> list[Verdict]:
+    if r.error is not None:
+        return [Verdict("bad", f"{r.registry} could not be reached: {r.error}")]
+    out: list[Verdict] = []
+    c = r.connection
+    assert c is not None and r.full is not None and r.abbreviated is not None
+    if r.full.status != 200:
+        out.append(Verdict("bad", f"{r.registry} answered {r.full.status} for {r.package}: try --package NAME "
+                                  "with a package this registry serves"))
+        return out
+    if c.dns_ms >= SLOW_DNS_MS:
+        out.append(Verdict("warn", f"DNS takes {c.dns_ms:.0f} ms: your resolver is slow, not the registry"))
+    if c.connect_ms >= SLOW_CONNECT_MS:
+        out.append(Verdict("warn", f"TCP connect takes {c.connect_ms:.0f} ms: the network path to {r.registry} "
+                                   "is slow or far"))
+    if c.tls_ms is not None and c.tls_ms >= SLOW_TLS_MS:
+        out.append(Verdict("warn", f"TLS handshake {c.tls_ms:.0f} ms (TCP connect {c.connect_ms:.0f} ms): "
+                                   "an inspecting proxy or a far TLS endpoint"))
+    first_byte = r.abbreviated.first_byte_ms
+    if first_byte >= SLOW_FIRST_BYTE_MS:
+        out.append(Verdict("bad", f"first byte takes {first_byte:.0f} ms at {r.registry}: the registry is slow, "
+                                  f"not your network (connect took {c.connect_ms:.0f} ms)"))
+    else:
+        out.append(Verdict("ok", f"first byte in {first_byte:.0f} ms"))
+    size = human_size(r.abbreviated.size)
+    if r.conditional_status == 304:
+        out.append(Verdict("ok", "revalidates (304): warm installs download no metadata"))
+    elif r.conditional_status is None:
+        out.append(Verdict("bad", f"this registry never revalidates: it sends no ETag or Last-Modified, so every "
+                                  f"warm install re-downloads all metadata ({r.package} alone: {size}); "
+                                  "use --prefer-offline"))
+    else:
+        out.append(Verdict("bad", f"this registry never revalidates: it answers {r.conditional_status} to its own "
+                                  f"validator, so every warm install re-downloads all metadata ({r.package} alone: "
+                                  f"{size}); use --prefer-offline"))
+    if r.cache_control is None:
+        out.append(Verdict("warn", "no Cache-Control: nothing says how long metadata stays fresh"))
+    if CORGI in r.abbreviated.content_type and r.abbreviated.size < r.full.size:
+        out.append(Verdict("ok", f"abbreviated documents honoured ({size} instead of {human_size(r.full.size)})"))
+    else:
+        out.append(Verdict("bad", f"abbreviated documents are ignored: packuments arrive whole ({r.package} "
+                                  f"{human_size(r.full.size)})"))
+    if "gzip" in r.abbreviated.content_encoding.lower():
+        out.append(Verdict("ok", "packuments are compressed (gzip)"))
+    else:
+        out.append(Verdict("warn", f"packuments arrive uncompressed ({size} on the wire that gzip would shrink "
+                                   "several times)"))
+    if r.tarball is None or r.tarball.status != 200:
+        status = f"answered {r.tarball.status}" if r.tarball else "has no dist.tarball"
+        out.append(Verdict("bad", f"the latest tarball of {r.package} {status}"))
+    p = r.parallel
+    if p is not None and p.requests > 1:
+        mean = p.serial_ms / p.requests
+        if mean >= PARALLEL_MATTERS_MS and p.parallel_ms * 2 > p.serial_ms:
+            out.append(Verdict("warn", f"{p.requests} requests at once take {p.parallel_ms:.0f} ms, one at a time "
+                                       f"{p.serial_ms:.0f} ms: the registry or a proxy serialises requests"))
+    return out
