@@ -38,6 +38,7 @@ Rules this module holds (DESIGN.md rules 4 and 5):
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -52,7 +53,7 @@ from typing import IO, Any
 
 import anyio
 import orjson
-from weir.core.errors import IntegrityError
+from weir.core.errors import FilesystemError, IntegrityError
 from weir.core.extract import LIMITS, ExtractResult, FileEntry, Limits, extract
 from weir.core.integrity import Hash, Integrity
 
@@ -118,8 +119,15 @@ class ContentStore:
         self.root = cache / "content"
         self.tmp = cache / "tmp"
         self.limits = limits
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # read-only or unwritable cache: a user's problem to fix, not a crash
+            raise FilesystemError(
+                f"cannot write to the cache {cache}: {e.strerror or e}",
+                hint="make the cache directory writable, or point --cache (npm's `cache`) somewhere writable",
+                code=errno.errorcode.get(e.errno or 0, "EFS"),
+            ) from e
         self._locks: dict[str, anyio.Lock] = {}
 
     # -- where entries live -----------------------------------------------------------
