@@ -97,7 +97,7 @@ class Sandbox:
         self.cache = self.root / "cache"
         self.canary = self.root / "canary"
         for d in (self.home, self.project, self.cache, self.canary):
-            d.mkdir(exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True)
         (self.canary / "keep.txt").write_text("must never change\n")
         (self.canary / "node_modules").mkdir(exist_ok=True)
         (self.home / ".bashrc").write_text("# canary\n")

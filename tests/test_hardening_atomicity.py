@@ -1,0 +1,145 @@
+"""Interruption and hostile filesystems through `weir install` (SECURITY.md, "Atomicity").
+
+A run held in a phase by a loopback delay/stall is interrupted when its
+ndjson stream says the phase started; the previous state must be intact and
+the next run must complete. Filesystem faults use real tmpfs mounts (the
+tests run as root in the sandbox): ENOSPC on a 2 MiB tmpfs, EXDEV with the
+cache on another filesystem, EROFS for an unwritable cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hardening_helpers import BASE, Sandbox, State, assert_failed, cache_problems, publish_base, with_dep
+from loopback import LoopbackRegistry
+
+
+@pytest.fixture
+def box(registry: LoopbackRegistry, tmp_path: Path) -> Sandbox:
+    publish_base(registry)
+    registry.add("slow", "1.0.0")
+    b = Sandbox(tmp_path, registry)
+    b.install_base()
+    return b
+
+
+def _wait_for_phase(proc: subprocess.Popen[bytes], phase: str) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["type"] == "PhaseStarted" and event["phase"] == phase:
+            return
+    raise AssertionError(f"weir ended before phase {phase}: {proc.stderr.read() if proc.stderr else ''}")
+
+
+HOLD = {
+    "resolve": lambda r: r.kind == "packument" and r.package == "slow",
+    "fetch": lambda r: r.kind == "tarball" and r.package == "slow",
+}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("phase", list(HOLD))
+def test_interrupted_install_keeps_the_old_state_and_the_next_run_repairs(
+    registry: LoopbackRegistry, box: Sandbox, phase: str, sig: signal.Signals
+) -> None:
+    before = with_dep(box, "slow")
+    registry.fault(HOLD[phase], "stall", seconds=20)
+    proc = box.popen("install")
+    _wait_for_phase(proc, phase)
+    if phase == "fetch":
+        while not registry.tarball_requests("slow"):
+            pass
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, err
+        assert b"previous node_modules and lockfile are intact" in err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert State.of(box.project) == before
+    box.assert_outside_untouched()
+    out = box.weir("install")
+    assert out.returncode == 0, out.stderr
+    assert (box.project / "node_modules/slow/index.js").is_file()
+    assert not cache_problems(box.cache)
+
+
+def test_lockfile_symlink_is_not_written_through(box: Sandbox) -> None:
+    lock = box.project / "package-lock.json"
+    outside = box.canary / "lock.json"
+    outside.write_bytes(lock.read_bytes())
+    lock.unlink()
+    lock.symlink_to(outside)
+    with_dep(box, "slow")
+    out = box.weir("install")
+    assert out.returncode in (0, 9), out.stderr
+    if out.returncode == 9:
+        assert_failed(out, 9, "package-lock.json")
+    box.assert_outside_untouched()
+
+
+def test_two_installers_share_one_cache(registry: LoopbackRegistry, box: Sandbox, tmp_path: Path) -> None:
+    other = Sandbox(tmp_path / "second", registry)
+    other.cache = box.cache
+    for b in (box, other):
+        b.write_project(dict(BASE, dependencies={"base": "1.0.0", "slow": "1.0.0"}))
+    registry.delay_jitter(seed=1, max_seconds=0.05)
+    procs = [b.popen("install") for b in (box, other)]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    for b in (box, other):
+        assert (b.project / "node_modules/slow/index.js").is_file()
+    assert not cache_problems(box.cache)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_full_cache_is_a_clear_error(registry: LoopbackRegistry, box: Sandbox, tmpfs: Path) -> None:
+    registry.add("big", "1.0.0", files={"blob.bin": os.urandom(3 << 20)})
+    box.cache = tmpfs / "cache"
+    before = with_dep(box, "big")
+    out = box.weir("install")
+    assert_failed(out, 9, "big")
+    assert "space" in out.stderr.lower()
+    assert State.of(box.project) == before
+    box.assert_outside_untouched()
+    assert not cache_problems(box.cache)
+
+
+def test_read_only_cache_is_a_clear_error(box: Sandbox, tmpfs: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    box.cache = tmpfs
+    before = with_dep(box, "slow")
+    out = box.weir("install")
+    assert_failed(out, 9)
+    assert str(tmpfs) in out.stderr
+    assert State.of(box.project) == before
+    box.assert_outside_untouched()
+
+
+def test_cache_on_another_filesystem_falls_back_to_copy(box: Sandbox, tmpfs: Path) -> None:
+    box.cache = tmpfs / "cache"
+    with_dep(box, "slow")
+    out = box.weir("install")
+    assert out.returncode == 0, out.stderr
+    assert (box.project / "node_modules/slow/index.js").stat().st_nlink == 1  # a copy, not a cross-device link
+    box.assert_outside_untouched()
+    assert not cache_problems(box.cache)
