@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--speed", type=float, default=1.0, help="playback speed; 0 jumps to the end")
 
     doctor = sub.add_parser("doctor", help="probe each configured registry and say what slows it down")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.add_argument("--package", metavar="NAME", help="probe with this package (default: is-number)")
     _add_common(doctor)
     return parser
 
