@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 
@@ -326,3 +327,18 @@ def test_auto_probe_without_shared_device_copies(
     desired, sources = nested(store)
     _, result, _ = install(project, desired, sources, "auto")
     assert result.mode in ("clone", "copy")
+
+
+def test_hidden_lockfile_without_resolved_is_trusted_by_integrity(store: Store, project: Path) -> None:
+    # npm configured with omit-lockfile-registry-resolved writes no "resolved" in
+    # node_modules/.package-lock.json; a tree it installed is still up to date for weir.
+    desired, sources = nested(store)
+    install(project, desired, sources)
+    hidden = project / HIDDEN_LOCKFILE
+    doc = json.loads(hidden.read_text())
+    for entry in doc["packages"].values():
+        entry.pop("resolved", None)
+    hidden.write_text(json.dumps(doc))
+    plan = plan_link(project, desired, read_hidden_lockfile(project))
+    assert plan.add == plan.replace == plan.remove == ()
+    assert set(plan.keep) == set(desired) - {""}

@@ -188,13 +188,14 @@ def _is_desired(
 
 
 def _same_package(a: LockEntry, b: LockEntry) -> bool:
-    return (a.name, a.version, a.resolved, a.integrity, a.link) == (
-        b.name,
-        b.version,
-        b.resolved,
-        b.integrity,
-        b.link,
-    )
+    """Same name, version and link, then the same bytes: by integrity when both record one
+    (as npm decides; npm with omit-lockfile-registry-resolved writes no ``resolved``),
+    otherwise by ``resolved``."""
+    if (a.name, a.version, a.link) != (b.name, b.version, b.link):
+        return False
+    if a.integrity and b.integrity:
+        return a.integrity == b.integrity
+    return (a.resolved, a.integrity) == (b.resolved, b.integrity)
 
 
 class _Scan:
