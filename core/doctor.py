@@ -37,7 +37,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-
 from weir.core.config import Config
 from weir.core.http import MAX_REDIRECTS, redirect_target
 from weir.core.names import escape_for_url
@@ -224,7 +223,7 @@ async def _connect(config: Config, url: str) -> Connection:
     ip = str(infos[0][4][0])
     address = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), STEP_TIMEOUT_S)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), STEP_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
         reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else str(exc) or type(exc).__name__
         raise _Unreachable(f"cannot connect to {host} ({address}): {reason}") from None
@@ -251,7 +250,6 @@ async def _connect(config: Config, url: str) -> Connection:
             await writer.wait_closed()
         except (OSError, ssl.SSLError):
             pass
-    del reader
     return Connection(
         address=address,
         dns_ms=(resolved - started) * 1000,

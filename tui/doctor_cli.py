@@ -22,9 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-
 from weir.core.config import load_config
-from weir.core.doctor import DEFAULT_PACKAGE, ProbeResult, Transfer, human_size, probe_all
+from weir.core.doctor import (
+    DEFAULT_PACKAGE,
+    ProbeResult,
+    Transfer,
+    human_size,
+    probe_all,
+)
 from weir.core.errors import EXIT_NETWORK, EXIT_OK
 
 _MARKS = {"ok": "ok  ", "warn": "warn", "bad": "BAD "}
@@ -73,7 +78,7 @@ def _section(r: ProbeResult) -> str:
     if c is not None:
         row(f"  DNS          {_ms(c.dns_ms)}  ({c.address})")
         row(f"  TCP connect  {_ms(c.connect_ms)}")
-        row(f"  TLS          " + (f"{_ms(c.tls_ms)}, ALPN {c.alpn or 'none offered back'}" if c.tls_ms is not None
+        row("  TLS          " + (f"{_ms(c.tls_ms)}, ALPN {c.alpn or 'none offered back'}" if c.tls_ms is not None
                                   else "none (http)"))
     if r.full is not None and r.abbreviated is not None:
         row(f"  HTTP         {r.abbreviated.http_version}")
@@ -87,7 +92,7 @@ def _section(r: ProbeResult) -> str:
         control = f'Cache-Control "{r.cache_control}"{max_age}' if r.cache_control is not None else "no Cache-Control"
         row(f"  caching      {validators or 'no ETag, no Last-Modified'}; {control}; {answer}")
         row(f"  compression  {a.content_encoding or 'none'}")
-        row(f"  tarball      " + (f"{r.tarball.url}: {_transfer(r.tarball)}" if r.tarball else "none found"))
+        row("  tarball      " + (f"{r.tarball.url}: {_transfer(r.tarball)}" if r.tarball else "none found"))
     if r.parallel is not None:
         p = r.parallel
         row(f"  parallel     {p.requests} packuments at once {_ms(p.parallel_ms)}, one at a time {_ms(p.serial_ms)}")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from weir.tui.model import RunModel, slowness
 from weir.tui.plain import human_bytes
 from weir.tui.screens.base import ModelScreen
+from weir.tui.screens.network_doctor import DoctorScreen
 
 HOST_COLUMNS = ("host", "requests", "p50", "p95", "max", "statuses", "retries", "bytes", "throughput", "concurrency")
 SLOW_COLUMNS = ("package", "host", "status", "try", "total", "note", "connect", "TLS", "1st byte", "body", "bytes",
@@ -25,6 +27,7 @@ def _ms(seconds: float) -> str:
 
 class NetworkScreen(ModelScreen):
     CSS_PATH = "network.tcss"
+    BINDINGS = [Binding("d", "doctor", "Doctor")]  # noqa: RUF012 - Textual's class-level declaration
 
     def compose(self) -> ComposeResult:
         yield Static("Registry hosts", classes="title")
@@ -58,6 +61,9 @@ class NetworkScreen(ModelScreen):
                             e.cache_status or "-")
         if slowest.row_count:
             slowest.move_cursor(row=min(row, slowest.row_count - 1))
+
+    def action_doctor(self) -> None:
+        self.app.push_screen(DoctorScreen())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "slowest":
