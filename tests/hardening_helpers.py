@@ -120,7 +120,7 @@ class Sandbox:
         cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--cache", str(self.cache), "-C", str(self.project)]
         if registry:
             cmd += ["--registry", self.registry.url]
-        return subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout)
+        return subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
 
     def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         """`weir ARGS --reporter ndjson` started in the background (events on stdout, one per line)."""

@@ -17,7 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hardening_helpers import BASE, Sandbox, State, assert_failed, cache_problems, publish_base, with_dep
+from hardening_helpers import (
+    BASE,
+    Sandbox,
+    State,
+    assert_failed,
+    cache_problems,
+    publish_base,
+    with_dep,
+)
 from loopback import LoopbackRegistry
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hardening_helpers import Sandbox, State, assert_failed, cache_problems, publish_base
+from hardening_helpers import (
+    Sandbox,
+    State,
+    assert_failed,
+    cache_problems,
+    publish_base,
+)
 from loopback import LoopbackRegistry
 
 TOKEN = "s3cr3t-T0KEN-hardening-0123456789"

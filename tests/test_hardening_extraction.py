@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hardening_helpers import BASE, Sandbox, State, assert_failed, cache_problems, events, publish_base
+from hardening_helpers import (
+    BASE,
+    Sandbox,
+    State,
+    assert_failed,
+    cache_problems,
+    events,
+    publish_base,
+)
 from loopback import LoopbackRegistry, TarEntry, build_tar, build_tgz
 from loopback.tarballs import gzip_bytes
 

@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hardening_helpers import Sandbox, State, assert_failed, base_template, cache_problems, from_template, sri
+from hardening_helpers import (
+    Sandbox,
+    State,
+    assert_failed,
+    base_template,
+    cache_problems,
+    from_template,
+    sri,
+)
 from loopback import LoopbackRegistry, package_tarball
 
 
