@@ -12,8 +12,9 @@ It is a no-op when:
 2. the hidden lockfile is at least as new as package.json and
    package-lock.json (an edit since the last install means re-checking);
 3. the hidden lockfile lists exactly the entries this install would put in
-   node_modules (same --omit), each with the same metadata, and each of
-   their folders exists.
+   node_modules (same --omit), each with the same metadata (a missing
+   ``resolved`` beside an integrity counts as the same), and each of their
+   folders exists.
 Anything unreadable simply means "not a no-op": the full install decides.
 """
 
@@ -63,8 +64,20 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
     if sorted(p for p in hidden_packages if p) != wanted:
         return False
     for path in wanted:
-        if hidden_packages[path] != packages[path]:
+        if not _same_entry(hidden_packages[path], packages[path]):
             return False
         if not os.path.isdir(project / path):
             return False
     return True
+
+
+def _same_entry(hidden: object, locked: object) -> bool:
+    """The hidden entry records the lockfile's, except that npm configured with
+    omit-lockfile-registry-resolved leaves ``resolved`` out (the integrity still pins the bytes)."""
+    if hidden == locked:
+        return True
+    if not (isinstance(hidden, dict) and isinstance(locked, dict)):
+        return False
+    if "resolved" in hidden or not hidden.get("integrity"):
+        return False
+    return hidden == {k: v for k, v in locked.items() if k != "resolved"}

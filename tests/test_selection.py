@@ -90,3 +90,16 @@ def test_not_noop_without_hidden_lockfile(tmp_path: Path) -> None:
     assert is_noop(project, omit={"dev"})  # a is a prod dependency: the same tree either way
     (project / "node_modules" / ".package-lock.json").unlink()
     assert not is_noop(project, omit=set())
+
+
+def test_noop_when_npm_left_resolved_out_of_the_hidden_lockfile(tmp_path: Path) -> None:
+    # npm with omit-lockfile-registry-resolved writes node_modules/.package-lock.json without "resolved".
+    project = _installed_project(tmp_path)
+    hidden_path = project / "node_modules" / ".package-lock.json"
+    hidden = json.loads(hidden_path.read_text())
+    del hidden["packages"]["node_modules/a"]["resolved"]
+    hidden_path.write_text(json.dumps(hidden))
+    assert is_noop(project, omit=set())
+    hidden["packages"]["node_modules/a"]["integrity"] = "sha512-other"
+    hidden_path.write_text(json.dumps(hidden))
+    assert not is_noop(project, omit=set())
