@@ -50,7 +50,13 @@ def test_npm_ci_accepts_weirs_lockfile(
     lockfile = (by_weir / "package-lock.json").read_bytes()
     shutil.copytree(by_weir, by_npm)
 
-    npm(by_npm, caches, "install", "--package-lock-only")
+    npm(
+        by_npm,
+        caches,
+        "install",
+        "--package-lock-only",
+        "--omit-lockfile-registry-resolved=false",
+    )
     assert (by_npm / "package-lock.json").read_bytes() == lockfile, (
         "npm rewrote weir's lockfile"
     )
