@@ -167,6 +167,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
         )
     )
     raw_pkg, indent = _read_raw(pkg_path)
+    _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
     fetcher = TarballFetcher(network, ContentStore(config.cache, deep=options.ci), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
@@ -424,6 +425,17 @@ def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
                 code="EUSAGE",
             )
     return lock
+
+
+def _refuse_symlinked_outputs(project: Path) -> None:
+    """Refuse before any work: the final writes would otherwise fail after node_modules changed."""
+    for name in ("package-lock.json", "node_modules"):
+        path = project / name
+        if path.is_symlink():
+            raise FilesystemError(
+                f"{path} is a symlink; weir will not write through it",
+                hint=f"replace the link with a real {'file' if name.endswith('.json') else 'folder'}, then run weir again",
+            )
 
 
 def _remove_node_modules(project: Path) -> None:

@@ -87,9 +87,13 @@ def test_lockfile_symlink_is_not_written_through(box: Sandbox) -> None:
     lock.unlink()
     lock.symlink_to(outside)
     with_dep(box, "slow")
+    before = State.of(box.project)
+    requests = len(box.registry.requests)
     out = box.weir("install")
     assert_failed(out, 9, "package-lock.json", "symlink")
     assert lock.is_symlink()
+    assert State.of(box.project) == before, "refused before any work: node_modules untouched"
+    assert len(box.registry.requests) == requests, "refused before touching the network"
     box.assert_outside_untouched()
 
 
