@@ -22,6 +22,12 @@ Rules this module holds:
    go through a symlink: a lockfile that is a symlink is refused.
 4. Lockfile v1 (npm 6) is not read: it lacks the ``packages`` tree; the error
    says to upgrade it with npm.
+5. A lockfile from a pull request is untrusted input: every ``packages`` key
+   is ``""`` or a relative path of plain segments (no ``..``, ``.``, empty
+   segment, backslash, NUL or leading ``/``), each folder after a
+   ``node_modules/`` is a valid package name, and an entry's ``name`` is a
+   valid package name. Anything else is refused on reading, before a stage
+   can join the key onto the project folder.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from weir.core.errors import FilesystemError, InputError
+from weir.core.names import is_valid_name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,13 +236,49 @@ def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfil
     for path, raw in doc["packages"].items():
         if not isinstance(raw, dict):
             raise InputError(f"{source}: packages[{path!r}] is not an object", code="EJSONPARSE")
-        packages[path] = entry_from_json(path, raw)
+        entry = entry_from_json(path, raw)
+        problem = _key_problem(path)
+        if problem is None and "node_modules/" in path and not is_valid_name(entry.name):
+            problem = f"its name {entry.name!r} is not a valid package name"
+        if problem is not None:
+            raise InputError(
+                f"{source}: packages[{path!r}] is refused: {problem}",
+                package=entry.name or path,
+                hint=f"this lockfile was not written by npm or weir; restore {source} from a trusted commit, "
+                "or delete it and run `weir install`",
+                code="ELOCKFILE",
+            )
+        packages[path] = entry
     return Lockfile(
         name=doc.get("name") if isinstance(doc.get("name"), str) else None,
         version=doc.get("version") if isinstance(doc.get("version"), str) else None,
         lockfile_version=3,
         packages=packages,
     )
+
+
+def _key_problem(path: str) -> str | None:
+    """Why a ``packages`` key could name a folder outside the project (rule 5), or None."""
+    if not path:
+        return None
+    if "\\" in path or "\0" in path:
+        return "the path holds a backslash or NUL"
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return "the path is absolute"
+    segments = path.split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        return "the path has an empty, '.' or '..' segment"
+    i = 0
+    while i < len(segments):
+        if segments[i] != "node_modules":
+            i += 1
+            continue
+        scoped = i + 1 < len(segments) and segments[i + 1].startswith("@")
+        name = "/".join(segments[i + 1 : i + 3 if scoped else i + 2])
+        if not is_valid_name(name):
+            return f"{name!r} after node_modules/ is not a valid package name"
+        i += 1 + name.count("/") + 1
+    return None
 
 
 def read_lockfile(project: Path) -> Lockfile | None:
