@@ -18,6 +18,10 @@ Rules this module holds:
    fresh entry JobStarted/JobFinished with kind ``extract``, Extracted, and
    one Warned (code ``tarball-entry-skipped``) per entry the extractor
    dropped. A failure ends the running job with ``ok=False`` and re-raises.
+4. Tarballs come over http(s) only. A ``resolved`` with another scheme
+   (``file:`` outside the project, ``ftp:``, ``javascript:``) is refused
+   before the store is consulted, so a lockfile cannot point weir at a local
+   file even when the store already holds the bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING
 import anyio
 from weir.core import events as ev
 from weir.core.content_store import ContentStore, Download, StoreEntry
-from weir.core.errors import WeirError
+from weir.core.errors import InputError, WeirError
 from weir.core.integrity import Integrity
 
 if TYPE_CHECKING:
@@ -48,6 +52,14 @@ class TarballFetcher:
     ) -> StoreEntry:
         """The store entry for ``name@version``, downloading and extracting it if the store lacks it."""
         package = f"{name}@{version}"
+        if not resolved_url.startswith(("https://", "http://")):
+            raise InputError(
+                f"{package} resolves to {resolved_url!r}, which is not an http(s) URL; weir fetches tarballs only from registries",
+                package=name,
+                spec=version,
+                hint="restore package-lock.json from a trusted commit, or delete it and run `weir install`",
+                code="ELOCKFILE",
+            )
         report = self.reporter.event
         kind: ev.JobKind = "tarball"
         async with self._limiter:
