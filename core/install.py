@@ -235,7 +235,7 @@ async def _materialize(
     registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and not install_set[p].in_bundle]
 
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(fetcher, prefetch, reporter, install_set, registry_paths)
+        entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
 
     with _Phase(reporter, "link"):
         if options.ci:
@@ -267,6 +267,7 @@ async def _materialize(
 async def _fetch_all(
     fetcher: TarballFetcher,
     prefetch: _Prefetch | None,
+    config: Config,
     reporter: ev.Reporter,
     install_set: Mapping[str, LockEntry],
     paths: list[str],
@@ -287,7 +288,7 @@ async def _fetch_all(
                 hint="delete package-lock.json and run `weir install` to rebuild it",
                 code="ELOCKFILE",
             )
-        by_key.setdefault((entry.resolved, entry.integrity or ""), []).append(path)
+        by_key.setdefault((tarball_url(entry.resolved, entry.name, config), entry.integrity or ""), []).append(path)
     results: dict[str, StoreEntry] = {}
 
     async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
@@ -304,6 +305,23 @@ async def _fetch_all(
         for n, (key, group) in enumerate(sorted(by_key.items())):
             tg.start_soon(one, _FETCH_JOB_IDS + n, key, group)
     return results
+
+
+NPMJS = "https://registry.npmjs.org/"
+
+
+def tarball_url(resolved: str, name: str, config: Config) -> str:
+    """Where to download a locked tarball from (npm's `replace-registry-host=npmjs`).
+
+    A lockfile written against the public registry names registry.npmjs.org
+    in every `resolved`; with another registry configured (a mirror, a
+    corporate proxy) npm fetches the same path from that registry instead,
+    and so does weir. Other hosts are kept as written.
+    """
+    registry = config.registry_for(name)
+    if resolved.startswith(NPMJS) and registry.rstrip("/") + "/" != NPMJS:
+        return registry.rstrip("/") + "/" + resolved[len(NPMJS) :]
+    return resolved
 
 
 _FETCH_JOB_IDS = 1_000_000  # tarball job ids, apart from the resolver's manifest job ids

@@ -257,3 +257,17 @@ def test_errors_are_printed_once(project: Callable[..., Path], cache_dir: Path, 
     assert out.returncode == 4
     assert out.stderr.count("nope") >= 1
     assert out.stderr.count("E404") == 1, out.stderr
+
+
+def test_ci_fetches_npmjs_locked_tarballs_from_the_configured_registry(app: Path, tmp_path: Path, small_graph: LoopbackRegistry) -> None:
+    """npm's replace-registry-host: a lockfile written against registry.npmjs.org installs from a mirror."""
+    assert weir(app, tmp_path / "c1", small_graph, "install", "--lockfile-only").returncode == 0
+    lock = (app / "package-lock.json").read_text()
+    base = small_graph.url.rstrip("/") + "/"
+    (app / "package-lock.json").write_text(lock.replace(base, "https://registry.npmjs.org/"))
+    assert "registry.npmjs.org" in (app / "package-lock.json").read_text()
+    out = weir(app, tmp_path / "c2", small_graph, "ci")
+    assert out.returncode == 0, out.stderr
+    assert small_graph.tarball_requests("a"), "the tarball came from the configured registry"
+    assert "registry.npmjs.org" in (app / "package-lock.json").read_text(), "the lockfile is kept as written"
+    npm_ls_clean(app)
