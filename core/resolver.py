@@ -16,6 +16,9 @@ Rules this module holds (DESIGN rules 1-3, 7):
 5. A failing optional dependency (E404/ETARGET) is dropped with a warning;
    a platform-mismatched one stays in the lockfile (npm records it, the
    installer skips it) with a warning.
+6. A version document must name the package it was asked for: metadata for
+   ``foo`` that calls itself ``bar`` (or ``../x``) is refused (EINTEGRITY),
+   never recorded as an alias nor used for a path.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import anyio
 from weir.core import events as ev
 from weir.core import platform as plat
 from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement, Rule
-from weir.core.errors import InputError, ResolveError, WeirError
+from weir.core.errors import InputError, IntegrityError, ResolveError, WeirError
 from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
 from weir.core.overrides import OverrideSet, build_overrides
 from weir.core.package_json import PackageJson, normalize_bin, read_package_json
@@ -352,6 +355,14 @@ class _Loop:
                 self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
                 raise _Skip from exc
             raise
+        if pick.manifest.name != target.name:
+            raise IntegrityError(
+                f"the registry's metadata for {target.name}@{pick.version} names another package ({pick.manifest.name!r})",
+                package=target.name,
+                spec=pick.version,
+                path=path,
+                hint="the registry answered with another package's metadata; report it to the registry, or check the registry URL",
+            )
         dep = self._dep_node(edge, pick, done)
         if not self.legacy_peer_deps:
             await self._load_peers(dep, edge, dep.peer_set)
