@@ -266,6 +266,7 @@ class Packument:
     dist_tags: dict[str, str]
     versions: Mapping[str, VersionManifest]
     modified: str | None
+    unpublished: str | None = None  # when the package was unpublished (npm's tombstone: time.unpublished)
 
     @property
     def unusable(self) -> dict[str, str]:
@@ -288,7 +289,17 @@ def decode_packument(body: bytes) -> Packument:
         dist_tags=_str_map(wire.dist_tags),
         versions=_LazyVersions(name, dict(wire.versions)),
         modified=modified if isinstance(modified, str) else None,
+        unpublished=_unpublished(wire.time),
     )
+
+
+def _unpublished(time: dict[str, Any]) -> str | None:
+    """npm's tombstone ``{"time": {"unpublished": {"time": ...}}}``: when it happened, or None."""
+    mark = time.get("unpublished")
+    if not mark:
+        return None
+    when = mark.get("time") if isinstance(mark, dict) else None
+    return when if isinstance(when, str) else "an unknown time"
 
 
 def decode_version(body: bytes) -> VersionManifest:

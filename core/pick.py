@@ -14,6 +14,9 @@ Rules this module holds (npm users expect the same version npm would take):
    a 20,000-version packument does not bloat a Decision.
 5. No satisfying version is ETARGET; an unknown tag too. Both name the
    dependent path and list the nearest published versions.
+6. An unpublished package (npm's tombstone packument, no versions and
+   ``time.unpublished``) is E404 saying it was unpublished, not an ETARGET
+   listing no versions.
 """
 
 from __future__ import annotations
@@ -97,6 +100,15 @@ def pick_version(
     name = packument.name
     versions = packument.versions
     tags = packument.dist_tags
+    if packument.unpublished is not None and not versions:
+        raise ResolveError(
+            f"{name} was unpublished ({packument.unpublished}); no version of it can be installed",
+            package=name,
+            spec=wanted,
+            path=path,
+            hint=f"remove {name} from your dependencies or replace it; a dependency that needs it must be updated",
+            code="E404",
+        )
 
     if kind == "tag":
         tagged = tags.get(wanted)
