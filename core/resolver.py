@@ -454,6 +454,20 @@ class _Loop:
             for name, further in own.items():
                 peer_set.setdefault(name, further)
 
+    def _blocked_by(self, dep: Node, blocker: Node) -> str:
+        """Both sides of a placement conflict: what ``dep`` (or its peers) wants, and who holds the blocker."""
+        wants = [
+            f"{n.package_name}@{n.version} wants {e.name}@{e.raw}"
+            for n in (dep, *dep.peer_set.values())
+            for e in n.edges_out.values()
+            if e.name == blocker.name
+        ]
+        holders = [f"{e.source.package_name or e.source.name}@{e.source.version} ({e.raw})" for e in self.tree.edges_in(blocker)]
+        held = f"{blocker.location} is {blocker.package_name}@{blocker.version}"
+        if holders:
+            held += f", required by {', '.join(sorted(holders))}"
+        return "; ".join([*wants, held])
+
     async def _peer_node(self, peer_edge: Edge) -> Node:
         dep = await self.node_from_edge(peer_edge)
         return dep
@@ -470,7 +484,7 @@ class _Loop:
                 blocker = conflict.blocker if conflict is not None else None
                 raise ResolveError(
                     f"cannot place {dep.package_name}@{dep.version}: "
-                    + (f"{blocker.location} is {blocker.package_name}@{blocker.version}" if blocker else "its peers conflict"),
+                    + (self._blocked_by(dep, blocker) if blocker else "its peers conflict"),
                     package=edge.name,
                     spec=edge.raw,
                     path=self._path(edge.source),
