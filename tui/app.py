@@ -15,7 +15,6 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 from textual.app import App
@@ -23,6 +22,7 @@ from textual.binding import Binding
 
 from weir.core import events as ev
 from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
+from weir.tui.inbox import Inbox
 from weir.tui.model import RunModel
 from weir.tui.screens.base import ModelScreen
 from weir.tui.screens.compact import CompactScreen
@@ -33,21 +33,6 @@ from weir.tui.screens.why import WhyScreen
 
 POLL_S = 0.1
 Driver = Callable[[ev.Reporter], Awaitable[int]]
-
-
-class Inbox(ev.Reporter):
-    """What the engine reports into: a deque the app drains on its timer."""
-
-    def __init__(self) -> None:
-        self.pending: deque[ev.Event] = deque()
-
-    def event(self, e: ev.Event) -> None:
-        self.pending.append(e)
-
-    def drain_into(self, model: RunModel) -> None:
-        pending = self.pending
-        while pending:
-            model.event(pending.popleft())
 
 
 class WeirApp(App[int]):
@@ -75,10 +60,11 @@ class WeirApp(App[int]):
         exit_when_done: bool = False,
         clock: Callable[[], float] | None = None,
         title: str = "weir",
+        inbox: Inbox | None = None,
     ) -> None:
         super().__init__()
         self.model = model or RunModel()
-        self.inbox = Inbox()
+        self.inbox = inbox or Inbox()
         self.clock = clock
         self.why_target: str | None = None
         self.exit_code = EXIT_OK if driver is None else EXIT_INTERRUPTED  # until the driver returns
