@@ -24,14 +24,20 @@ def app(mode: str, until: float | None = None) -> WeirApp:
 
 
 async def settle(pilot: Pilot[int]) -> None:
-    """Let the first redraw and the auto-focus land, so focus styling never depends on timing."""
+    """Let the first redraw and the auto-focus land, so focus styling never depends on timing.
+
+    The model is drawn explicitly instead of waiting for the app's 10 Hz timer,
+    whose first tick may come before or after the snapshot on a busy machine.
+    """
+    await pilot.pause()
+    pilot.app.poll()  # type: ignore[attr-defined]
     await pilot.pause()
     screen = pilot.app.screen
     if screen.AUTO_FOCUS:
         screen.query_one(screen.AUTO_FOCUS).focus()
     await pilot.wait_for_scheduled_animations()
-    await pilot.pause()
-    await pilot.pause()  # a DataTable sizes its columns one refresh after its rows arrive
+    for _ in range(3):  # a DataTable sizes its columns one refresh after its rows arrive
+        await pilot.pause()
 
 
 async def open_debug(pilot: Pilot[int]) -> None:
