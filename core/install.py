@@ -255,6 +255,9 @@ async def _materialize(
         everything[""] = desired.packages[""]
         scripts = run_scripts(project, everything, plan.changes, reporter=reporter, ignore_scripts=config.ignore_scripts)
 
+    # Scripts run synchronously, so a Ctrl-C during them is only a pending cancellation: take it
+    # here, before the writes, or the lockfile is written and the run still reports "interrupted".
+    await anyio.lowlevel.checkpoint()
     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
     write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
