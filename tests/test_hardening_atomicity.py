@@ -154,3 +154,57 @@ def test_cache_on_another_filesystem_falls_back_to_copy(box: Sandbox, tmpfs: Pat
     assert (box.project / "node_modules/slow/index.js").stat().st_nlink == 1  # a copy, not a cross-device link
     box.assert_outside_untouched()
     assert not cache_problems(box.cache)
+
+
+# -- interrupted in the link phase and just before the lockfile writes ---------------------------
+
+WIDE_FILES = {f"lib/f{i:04d}.js": f"module.exports = {i};\n" for i in range(2000)}
+POSTINSTALL = {"postinstall": "node -e \"setTimeout(() => {}, 3000)\""}
+
+
+def _assert_old_or_complete(project: Path, before: State) -> None:
+    """Either nothing changed, or the hidden lockfile is absent (incomplete) or records the new tree."""
+    if State.of(project) == before:
+        return
+    hidden = project / "node_modules/.package-lock.json"
+    if hidden.exists():
+        assert "node_modules/wide" in json.loads(hidden.read_text())["packages"], "a stale hidden lockfile claims completeness"
+
+
+def _assert_repaired(box: Sandbox) -> None:
+    out = box.weir("install")
+    assert out.returncode == 0, out.stderr
+    assert not list(box.project.rglob(".weir-tmp-*")), "temp entries survived the repair run"
+    for code in ("require('wide/lib/f1999.js')", "require('base')"):
+        run = subprocess.run(["node", "-e", code], cwd=box.project, capture_output=True, text=True, timeout=30, check=False)
+        assert run.returncode == 0, run.stderr
+    ls = subprocess.run(["npm", "ls", "--all"], cwd=box.project, capture_output=True, text=True, timeout=60, check=False)
+    assert ls.returncode == 0, ls.stdout + ls.stderr
+    assert not cache_problems(box.cache)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("phase", ["link", "scripts"])
+def test_interrupted_link_or_final_writes_leave_old_or_complete_state_and_the_next_run_repairs(
+    registry: LoopbackRegistry, box: Sandbox, phase: str, sig: signal.Signals
+) -> None:
+    registry.add("wide", "1.0.0", files={"index.js": "module.exports = 'wide';\n", **WIDE_FILES})
+    pkg = dict(BASE, dependencies=dict(BASE["dependencies"], wide="1.0.0"))
+    if phase == "scripts":
+        pkg["scripts"] = POSTINSTALL  # holds the run after link and bins, just before the writes
+    box.write_project(pkg)
+    before = State.of(box.project)
+    box.mark_outside()
+    proc = box.popen("install")
+    _wait_for_phase(proc, phase)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    if sig == signal.SIGINT:
+        assert proc.returncode in (0, 130), err  # 0 only if it finished before the signal landed
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    _assert_old_or_complete(box.project, before)
+    if proc.returncode != 0:
+        assert (box.project / "package-lock.json").read_bytes() == before.lockfile  # the lockfile is written last
+    box.assert_outside_untouched()
+    _assert_repaired(box)
