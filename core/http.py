@@ -171,10 +171,15 @@ def _content_length(headers: Mapping[str, str]) -> int | None:
 
 
 def _ssl_context(config: Config) -> ssl.SSLContext | bool:
+    """False skips verification (strict-ssl=false); True is aiohttp's own verified default
+    context (built once when aiohttp is imported, so a plain config costs nothing here);
+    a custom CA gets a context of its own."""
     if not config.strict_ssl:
         return False
     ca = config.ca
     cadata = "\n".join(ca) if isinstance(ca, (list, tuple)) else ca
+    if not config.cafile and not cadata:
+        return True
     return ssl.create_default_context(cafile=config.cafile or None, cadata=cadata or None)
 
 

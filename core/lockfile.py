@@ -32,6 +32,7 @@ Rules this module holds:
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import unicodedata
@@ -101,6 +102,7 @@ for _i, _ch in enumerate("abcdefghijklmnopqrstuvwxyz"):
     _PRIMARY[_ch] = 200 + _i
 
 
+@functools.lru_cache(maxsize=65536)
 def collation_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """A sort key that orders strings as ICU's root collation does for npm's keys.
 

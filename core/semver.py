@@ -302,7 +302,10 @@ def compare_build(a: object, b: object, *, loose: bool = False) -> int | None:
 def sort_versions(versions: Iterable[str], *, loose: bool = False) -> list[str]:
     """The valid strings of ``versions`` in ascending precedence (stable); invalid dropped."""
     parsed = [(p, v) for v in versions if (p := parse(v, loose=loose)) is not None]
-    parsed.sort(key=lambda pv: pv[0])
+    if any(p._odd for p, _ in parsed):
+        parsed.sort(key=lambda pv: pv[0])  # npm's double-precision quirk needs the full comparison
+    else:
+        parsed.sort(key=lambda pv: pv[0]._key)  # plain tuples: no Python-level comparisons
     return [v for _, v in parsed]
 
 

@@ -80,8 +80,6 @@ class PlainReporter(ev.Reporter):
             self._line(f"retry {e.url}: {e.reason} (attempt {e.attempt}, next in {e.delay:.2f} s)")
         elif isinstance(e, ev.ScriptsBlocked):
             self._line(f"blocked install scripts of {e.package}: {', '.join(e.events)}")
-        elif isinstance(e, ev.JobFinished) and not e.ok:
-            self._line(f"error {e.kind} {e.package}: {e.error or 'failed'}")
         # ev.Failed is not printed: the CLI prints every error once, whatever the reporter.
         elif isinstance(e, ev.LogLine) and e.level == "error":
             self._line(f"error: {e.message}")
