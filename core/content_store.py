@@ -217,6 +217,17 @@ class ContentStore:
             _check_package_json(staging / PACKAGE, name, version)
             _write_manifest(staging, name, version, str(download.hash), result)
             entry = self._publish(staging, self.entry_dir(download.hash))
+        except FilesystemError as e:  # name the package: "disk full" alone does not say what was being stored
+            raise FilesystemError(
+                f"cannot store {name}@{version} in the cache: {e.message}", package=name, spec=version, hint=e.hint
+            ) from e
+        except OSError as e:
+            raise FilesystemError(
+                f"cannot store {name}@{version} in the cache at {self.root.parent}: {e.strerror or e}",
+                package=name,
+                spec=version,
+                hint="check free space and permissions of the cache directory",
+            ) from e
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return replace(

@@ -35,12 +35,11 @@ from weir.core.content_store import ContentStore, StoreEntry
 from weir.core.decision import Decision
 from weir.core.decisions_store import save_decisions
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
-from weir.core.fetch import TarballFetcher
+from weir.core.fetch import TarballFetcher, Wanted
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.integrity import Integrity, pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
-from weir.core.resolver import resolve
 from weir.core.selection import installed_paths
 from weir.core.spec import parse_arg
 
@@ -176,7 +175,11 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             prefetch = None if options.lockfile_only else _Prefetch(prefetch_group, fetcher)
             if options.ci:
                 desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
+            elif lock is not None and not options.add and not options.remove and _lockfile_is_the_tree(raw_pkg, lock):
+                desired, decisions, new_raw = lock, {}, raw_pkg
             else:
+                from weir.core.resolver import resolve
+
                 new_raw = _edit_manifest(raw_pkg, options, config)
                 root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
                 with _Phase(reporter, "resolve"):
@@ -293,9 +296,21 @@ async def _fetch_all(
             )
         by_key.setdefault((tarball_url(entry.resolved, entry.name, config), entry.integrity or ""), []).append(path)
     results: dict[str, StoreEntry] = {}
+    jobs = sorted(by_key.items())
+    wanted: list[Wanted] = []
+    for n, (key, group) in enumerate(jobs):
+        entry = install_set[group[0]]
+        if prefetch is None or not prefetch.started(key[0]):
+            integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
+            wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], integrity))
+    reused = await fetcher.reuse_many(wanted)
 
     async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
         entry = install_set[paths_for_key[0]]
+        if job_id in reused:
+            for p in paths_for_key:
+                results[p] = reused[job_id]
+            return
         integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
         stored = await prefetch.wait(key[0], _strongest(integrity)) if prefetch is not None else None
         if stored is None:
@@ -305,7 +320,7 @@ async def _fetch_all(
             results[p] = stored
 
     async with anyio.create_task_group() as tg:
-        for n, (key, group) in enumerate(sorted(by_key.items())):
+        for n, (key, group) in enumerate(jobs):
             tg.start_soon(one, _FETCH_JOB_IDS + n, key, group)
     return results
 
@@ -384,6 +399,9 @@ class _Prefetch:
         finally:
             done.set()
 
+    def started(self, url: str) -> bool:
+        return url in self._pending
+
     async def wait(self, url: str, integrity: str) -> StoreEntry | None:
         """The prefetched entry for ``url`` if one was started against ``integrity``; its error if it failed."""
         pending = self._pending.get(url)
@@ -423,6 +441,30 @@ def _finish(
 # -- weir ci --------------------------------------------------------------------------
 
 
+def _out_of_sync(pkg_raw: Mapping[str, Any], lock: Lockfile) -> tuple[str, list[str]] | None:
+    """The first dependency field where package.json and the lockfile's root entry differ."""
+    root = lock.packages.get("")
+    recorded = root.raw if root is not None else {}
+    for field_name in DEP_FIELDS:
+        want = pkg_raw.get(field_name) or {}
+        have = recorded.get(field_name) or {}
+        if want != have:
+            return field_name, sorted(set(want) ^ set(have) | {k for k in set(want) & set(have) if want[k] != have[k]})
+    return None
+
+
+def _lockfile_is_the_tree(pkg_raw: Mapping[str, Any], lock: Lockfile) -> bool:
+    """A lockfile whose root records exactly package.json's dependencies is the tree, as npm takes it.
+
+    Skipping the resolver then saves its whole cost on the common warm path.
+    Overrides and workspaces are not recorded in the root entry, so a project
+    with either always goes through the resolver (seeded from the lockfile).
+    """
+    if pkg_raw.get("overrides") or pkg_raw.get("workspaces"):
+        return False
+    return _out_of_sync(pkg_raw, lock) is None
+
+
 def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
     if lock is None:
         raise LockfileOutOfSync(
@@ -430,21 +472,18 @@ def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
             hint="run `weir install` to create it, commit it, then use `weir ci`",
             code="EUSAGE",
         )
-    root = lock.packages.get("")
-    recorded = root.raw if root is not None else {}
-    for field_name in DEP_FIELDS:
+    difference = _out_of_sync(pkg.raw, lock)
+    if difference is not None:
+        field_name, changed = difference
         want = pkg.raw.get(field_name) or {}
-        have = recorded.get(field_name) or {}
-        if want != have:
-            changed = sorted(set(want) ^ set(have) | {k for k in set(want) & set(have) if want[k] != have[k]})
-            name = changed[0] if changed else None
-            raise LockfileOutOfSync(
-                f"package.json and package-lock.json are out of sync ({field_name}: {', '.join(changed[:5])})",
-                package=name,
-                spec=want.get(name) if name else None,
-                hint="run `weir install` to update package-lock.json, then commit it",
-                code="EUSAGE",
-            )
+        name = changed[0] if changed else None
+        raise LockfileOutOfSync(
+            f"package.json and package-lock.json are out of sync ({field_name}: {', '.join(changed[:5])})",
+            package=name,
+            spec=want.get(name) if name else None,
+            hint="run `weir install` to update package-lock.json, then commit it",
+            code="EUSAGE",
+        )
     return lock
 
 

@@ -69,7 +69,7 @@ def test_interrupted_install_keeps_the_old_state_and_the_next_run_repairs(
     _, err = proc.communicate(timeout=30)
     if sig == signal.SIGINT:
         assert proc.returncode == 130, err
-        assert b"previous node_modules and lockfile are intact" in err
+        assert b"package-lock.json is unchanged" in err
     else:
         assert proc.returncode == -signal.SIGKILL
     assert State.of(box.project) == before

@@ -35,7 +35,7 @@ EXIT_CODES_HELP = """exit codes:
   7    weir ci: package-lock.json does not match package.json
   8    a lifecycle script failed
   9    filesystem: disk full, permission denied, refusing to write through a symlink
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C): package-lock.json unchanged; the next install completes node_modules
 """
 
 
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(err, args)
         return err.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("weir: interrupted; the previous node_modules and lockfile are intact\n")
+        sys.stderr.write("weir: interrupted; package-lock.json is unchanged, and the next `weir install` repairs node_modules\n")
         return EXIT_INTERRUPTED
 
 

@@ -107,7 +107,7 @@ def run_live(job: Callable[[Reporter], Awaitable[int]], *, full: bool, title: st
     if engine.error is not None:
         raise engine.error
     if not app.done:
-        sys.stderr.write("weir: interrupted; the previous node_modules and lockfile are intact\n")
+        sys.stderr.write("weir: interrupted; package-lock.json is unchanged, and the next `weir install` repairs node_modules\n")
         return EXIT_INTERRUPTED
     if not full:
         print(summary(app.model.statistics(), app.model.elapsed), file=sys.stdout, flush=True)
