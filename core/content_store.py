@@ -217,6 +217,12 @@ class ContentStore:
             _check_package_json(staging / PACKAGE, name, version)
             _write_manifest(staging, name, version, str(download.hash), result)
             entry = self._publish(staging, self.entry_dir(download.hash))
+        except IntegrityError as e:
+            if e.package is not None:
+                raise
+            raise IntegrityError(
+                f"{name}@{version}: {e.message}", package=name, spec=version, hint=e.hint, code=e.code
+            ) from e
         except FilesystemError as e:  # name the package: "disk full" alone does not say what was being stored
             raise FilesystemError(
                 f"cannot store {name}@{version} in the cache: {e.message}", package=name, spec=version, hint=e.hint
