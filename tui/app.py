@@ -15,6 +15,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from textual.app import App
@@ -32,6 +33,7 @@ from weir.tui.screens.summary import SummaryScreen
 from weir.tui.screens.why import WhyScreen
 
 POLL_S = 0.1
+REDRAW_S = 0.25  # at most four redraws a second while the install runs
 Driver = Callable[[ev.Reporter], Awaitable[int]]
 
 
@@ -74,6 +76,7 @@ class WeirApp(App[int]):
         self._start_mode = mode
         self._exit_when_done = exit_when_done
         self._seen = -1
+        self._shown_at = 0.0
         self.title = title
 
     def on_mount(self) -> None:
@@ -102,10 +105,19 @@ class WeirApp(App[int]):
             self.switch_mode("summary")
 
     def poll(self) -> None:
-        """Drain the inbox, advance the clock, redraw the visible screen if anything moved."""
+        """Drain the inbox, advance the clock, redraw the visible screen if anything moved.
+
+        While the install runs, redraws are capped at ``REDRAW_S`` apart: a redraw
+        re-lays out the screen, and on a 2-core machine every millisecond the view
+        spends is one the install does not get.
+        """
         self.inbox.drain_into(self.model)
         if self.clock is not None and not self.done:
             self.model.now = max(self.model.now, self.clock())
+            now = time.monotonic()
+            if now - self._shown_at < REDRAW_S:
+                return
+            self._shown_at = now
         elif self.model.version == self._seen:
             return
         self._seen = self.model.version

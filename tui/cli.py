@@ -166,7 +166,9 @@ def _project(args: argparse.Namespace) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
+    args.argv = raw  # the live view re-runs this very command as its engine process
     try:
         return _dispatch(args)
     except WeirError as err:

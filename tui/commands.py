@@ -68,24 +68,26 @@ def _run_engine(
     *,
     title: str,
 ) -> int:
-    """Run ``job`` under the reporter the flags and the terminal ask for."""
+    """Run ``job`` under the reporter the flags and the terminal ask for.
+
+    The live view runs the same command again as a child process reporting
+    ndjson (see ``weir.tui.live``), so ``job`` itself runs only off the view.
+    """
+    mode = getattr(args, "reporter", "auto")
+    if mode != "ndjson" and (getattr(args, "tui", False) or (mode == "auto" and _is_terminal())):
+        from weir.tui.live import run_live
+
+        return run_live(args.argv, full=bool(getattr(args, "tui", False)), title=title)
+
     import anyio
 
     from weir.core.events import Fanout, NdjsonWriter
 
     with _trace_file(getattr(args, "trace", None)) as trace:
         extra: list[Reporter] = [NdjsonWriter(trace)] if trace is not None else []
-        mode = getattr(args, "reporter", "auto")
         if mode == "ndjson":
-            reporter: Reporter = Fanout(NdjsonWriter(sys.stdout.buffer), *extra)
+            reporter: Reporter = Fanout(NdjsonWriter(sys.stdout.buffer, live=True), *extra)
             return anyio.run(job, reporter)
-        if getattr(args, "tui", False) or (mode == "auto" and _is_terminal()):
-            from weir.tui.live import run_live
-
-            async def live_job(live_reporter: Reporter) -> int:
-                return await job(Fanout(live_reporter, *extra))
-
-            return run_live(live_job, full=bool(getattr(args, "tui", False)), title=title)
         from weir.tui.plain import PlainReporter
 
         plain = PlainReporter(sys.stderr)

@@ -1,114 +1,160 @@
-"""``run_live``: the install job inside the live view (inline panel, or the full app with --tui).
+"""``run_live``: the install inside the live view (inline panel, or the full app with --tui).
 
 Rules this module keeps:
 
-1. The live view must not slow the install. The engine starts first, on its
-   own thread and event loop, before Textual is imported; the app attaches
-   to the engine's inbox once it is up. Textual's start-up, rendering and
-   teardown overlap the install instead of preceding it.
-2. Leaving the app before the install ends (q, Ctrl-C) cancels the engine
-   and waits for it, so the engine's own "loses nothing" rules hold: the
-   exit code is 130 and the previous state is intact.
+1. The live view must not slow the install. The engine runs in a child
+   process (the same `weir` command with ``--reporter ndjson``), started
+   before Textual is even imported; the app reads its event stream from a
+   pipe. Rendering then never competes with the engine for the GIL, and
+   Textual's start-up overlaps the install instead of preceding it. The view
+   is just another consumer of the ndjson stream, like a trace file. The
+   view then lowers its own CPU priority, so on a busy machine the install
+   gets the cores first.
+2. Leaving the app before the install ends (q, Ctrl-C) sends the engine
+   SIGINT and waits for it, so its own interruption rules apply (exit 130,
+   lockfile unchanged). The engine's stderr (its error message, if any) is
+   held while the app owns the terminal and printed once the app is gone.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 
 from weir.core.errors import EXIT_INTERRUPTED
-from weir.core.events import Reporter
+from weir.core.events import Reporter, from_json
 from weir.tui.inbox import Inbox
 
 
-class EngineThread:
-    """One install job on a thread of its own, reporting into an Inbox."""
+def engine_argv(argv: Sequence[str]) -> list[str]:
+    """The same command, minus the view flags, reporting ndjson on stdout."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--tui":
+            continue
+        if arg == "--reporter":
+            skip = True
+            continue
+        if arg.startswith("--reporter="):
+            continue
+        out.append(arg)
+    return [*out, "--reporter", "ndjson"]
 
-    def __init__(self, job: Callable[[Reporter], Awaitable[int]]) -> None:
-        self.job = job
+
+def _interruptible() -> None:
+    """In the engine child: SIGINT raises KeyboardInterrupt even if our parent ignores it.
+
+    Python installs its handler only when SIGINT is at its default at start-up,
+    and a process started in the background (a CI runner, `cmd &`) inherits
+    SIGINT ignored; the view interrupts its engine with SIGINT, so reset it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class EngineProcess:
+    """`weir … --reporter ndjson` as a child; its events land in an Inbox."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
         self.inbox = Inbox()
-        self.exit_code = EXIT_INTERRUPTED
-        self.error: BaseException | None = None
-        self._finished = threading.Event()
-        self._scope: anyio.CancelScope | None = None
-        self._token: object | None = None
-        self._thread = threading.Thread(target=self._main, name="weir-engine", daemon=True)
+        self.stderr = bytearray()
+        env = dict(os.environ)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "weir.tui.cli", *engine_argv(argv)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # the terminal's Ctrl-C goes to the app, which forwards it
+            preexec_fn=_interruptible,
+        )
+        self._readers = [
+            threading.Thread(target=self._read_events, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def start(self) -> None:
-        self._thread.start()
+    def _read_events(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip():
+                try:
+                    self.inbox.event(from_json(line))
+                except ValueError:
+                    continue  # not an event (cannot happen with our own child; never fatal)
 
-    def _main(self) -> None:
-        async def main() -> int:
-            self._token = anyio.lowlevel.current_token()
-            with anyio.CancelScope() as scope:
-                self._scope = scope
-                return await self.job(self.inbox)
-            return EXIT_INTERRUPTED  # cancelled: the user left the view
-
-        try:
-            self.exit_code = anyio.run(main)
-        except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, re-raised there
-            self.error = exc
-        finally:
-            self._finished.set()
-
-    @property
-    def finished(self) -> bool:
-        return self._finished.is_set()
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+            self.stderr.extend(chunk)
 
     async def wait(self, _reporter: Reporter) -> int:
-        """The app's driver: resolves when the engine is done (the app already drains our inbox)."""
-        while not self._finished.is_set():
+        """The app's driver: resolves when the engine has exited and its stream is drained."""
+        while self.proc.poll() is None or self._readers[0].is_alive():
             await anyio.sleep(0.02)
-        if self.error is not None:
-            raise self.error
-        return self.exit_code
+        return self.proc.returncode
 
-    def cancel_and_join(self) -> None:
-        if not self._finished.is_set() and self._scope is not None and self._token is not None:
-            try:
-                anyio.from_thread.run_sync(self._scope.cancel, token=self._token)  # type: ignore[arg-type]
-            except RuntimeError:
-                pass  # the engine's loop closed in between: it is finishing anyway
-        self._thread.join()
+    def interrupt_and_join(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.proc.wait()
+        for reader in self._readers:
+            reader.join(5)
 
 
-def run_live(job: Callable[[Reporter], Awaitable[int]], *, full: bool, title: str) -> int:
-    """Run ``job`` with a reporter that feeds the view; return the job's exit code.
+def run_live(argv: Sequence[str], *, full: bool, title: str) -> int:
+    """Run the install described by ``argv`` under the live view; return its exit code.
 
-    ``full=False``: an inline panel that exits with the job and leaves the
+    ``full=False``: an inline panel that exits with the install and leaves the
     summary line in the scrollback. ``full=True``: the full-screen app, which
-    stays open on the Summary screen when the job ends (q quits). An exception
-    from the job is re-raised here, after the terminal is restored.
+    stays open on the Summary screen when the install ends (q quits).
     """
-    engine = EngineThread(job)
-    engine.start()
-    from weir.tui.app import WeirApp  # after the engine is running: Textual's import overlaps it
+    engine = EngineProcess(argv)
+    _yield_to_engine()
+    from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
     from weir.tui.plain import summary
 
     app = WeirApp(
         driver=engine.wait,
         mode="live" if full else "compact",
         exit_when_done=not full,
-        clock=time.perf_counter,
+        clock=time.perf_counter,  # the engine's event stamps: CLOCK_MONOTONIC, shared across processes
         title=title,
         inbox=engine.inbox,
     )
     try:
         app.run(inline=not full)
     finally:
-        engine.cancel_and_join()
-    if engine.error is not None:
-        raise engine.error
-    if not app.done:
-        sys.stderr.write("weir: interrupted; package-lock.json is unchanged, and the next `weir install` repairs node_modules\n")
+        engine.interrupt_and_join()
+        sys.stderr.write(engine.stderr.decode(errors="replace"))
+        sys.stderr.flush()
+    code = engine.proc.returncode
+    if code < 0 or not app.done:
         return EXIT_INTERRUPTED
-    if not full:
+    if not full and code == 0:
         print(summary(app.model.statistics(), app.model.elapsed), file=sys.stdout, flush=True)
-    return engine.exit_code
+    return code
+
+
+def _yield_to_engine() -> None:
+    """Lower the view's own CPU priority (the engine, already started, keeps its own).
+
+    On a machine with few cores the install and the view compete for CPU; the
+    install is the work the user asked for, the view is best-effort. The view
+    still gets every idle cycle, so it stays responsive.
+    """
+    try:
+        os.nice(10)
+    except OSError:
+        pass

@@ -15,7 +15,7 @@ from weir.tui.plain import human_bytes
 COLUMNS = ("kind", "package", "note", "state", "elapsed", "bytes", "lane")
 STATE_WORDS = {"waiting": "waiting for first byte", "running": "running", "queued": "queued",
                "connecting": "connecting", "receiving": "receiving"}
-SHOWN = 40
+SHOWN = 20
 
 
 def _cells(job: JobRow, now: float) -> tuple[object, ...]:
@@ -33,21 +33,28 @@ class JobsTable(DataTable[object]):
     DEFAULT_CSS = "JobsTable { height: 1fr; }"
 
     def on_mount(self) -> None:
+        self._shown: dict[str, tuple[object, ...]] = {}  # the cells last drawn, by row key
         self.cursor_type = "row"
         for name in COLUMNS:
             self.add_column(name, key=name)
 
     def show(self, model: RunModel) -> None:
+        """Update in place, touching only the cells whose text changed (each touch costs a redraw)."""
         wanted = {str(job.job_id): job for job in model.in_flight()[:SHOWN]}
+        shown = self._shown
         for key in [k.value for k in self.rows if k.value not in wanted]:
             self.remove_row(key)
+            shown.pop(key, None)
         for key, job in wanted.items():
             cells = _cells(job, model.now)
-            if key in self.rows:
-                for name, cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(key, name, cell)
-            else:
+            before = shown.get(key)
+            if before is None:
                 self.add_row(*cells, key=key)
+            else:
+                for name, old, cell in zip(COLUMNS, before, cells, strict=True):
+                    if old != cell:
+                        self.update_cell(key, name, cell)
+            shown[key] = cells
 
     def selected_package(self) -> str | None:
         if not self.row_count:

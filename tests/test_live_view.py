@@ -1,0 +1,121 @@
+"""The live view on a real pseudo-terminal: `weir install` as a user at a terminal runs it.
+
+The view runs the install as a child process and reads its event stream;
+these tests drive the real command under a pty against the loopback registry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from loopback import LoopbackRegistry
+
+
+class Terminal:
+    """A child process on a 120x36 pseudo-terminal whose screen output is collected."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
+        env.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "weir.tui.cli", *args],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output.extend(chunk)
+
+    def wait_for(self, text: bytes, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            assert self.proc.poll() is None or text in self.output, f"exited before {text!r}:\n{self.text()[-2000:]}"
+            assert time.monotonic() < deadline, f"never saw {text!r}:\n{self.text()[-2000:]}"
+            time.sleep(0.05)
+
+    def press(self, key: bytes) -> None:
+        os.write(self.master, key)
+
+    def finish(self, timeout: float = 60) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        os.close(self.master)
+        return code
+
+    def text(self) -> str:
+        return self.output.decode(errors="replace")
+
+
+@pytest.fixture
+def app(small_graph: LoopbackRegistry, project: Callable[..., Path]) -> Path:
+    return project({"name": "app", "version": "1.0.0", "dependencies": {"a": "^1.0.0", "tool": "^1.0.0"}})
+
+
+def _flags(registry: LoopbackRegistry, cache: Path) -> list[str]:
+    return ["--registry", registry.url, "--cache", str(cache)]
+
+
+def test_full_dashboard_installs_then_stays_open_until_q(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    term = Terminal(["install", "--tui", *_flags(small_graph, cache_dir)], app)
+    term.wait_for(b"Where to look next")  # the Summary screen: the install is done, the view stays
+    assert term.proc.poll() is None
+    assert (app / "node_modules" / ".package-lock.json").is_file()
+    term.press(b"q")
+    assert term.finish() == 0
+    lock = json.loads((app / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/b/node_modules/c"]["version"] == "1.1.0"
+
+
+def test_inline_view_exits_with_the_install_and_leaves_a_summary(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    term = Terminal(["install", *_flags(small_graph, cache_dir)], app)
+    assert term.finish() == 0, term.text()[-2000:]
+    assert "linked 6 (" in term.text()
+    assert (app / "node_modules" / "a" / "package.json").is_file()
+
+
+def test_quitting_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    small_graph.fault(lambda r: r.path.endswith(".tgz"), "delay", seconds=30, times=None)
+    term = Terminal(["install", "--tui", *_flags(small_graph, cache_dir)], app)
+    term.wait_for(b"tarball")  # a download in the jobs table, held by the registry
+    term.press(b"q")
+    assert term.finish() == 130
+    assert "package-lock.json is unchanged" in term.text()
+    assert not (app / "package-lock.json").exists()
+    assert not (app / "node_modules" / ".package-lock.json").exists()
+
+
+def test_an_install_error_is_printed_after_the_view_closes(project: Callable[..., Path], cache_dir: Path, registry: LoopbackRegistry) -> None:
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"missing-pkg": "^1.0.0"}})
+    term = Terminal(["install", *_flags(registry, cache_dir)], app)
+    assert term.finish() == 4
+    assert "missing-pkg" in term.text()
+    assert "E404" in term.text()
