@@ -445,6 +445,8 @@ class Http:
                 self.reporter.event(
                     ev.RequestProgress(request_id=x.request_id, state="receiving", bytes=x.bytes, total=total)
                 )
+        # The last raw bytes (a gzip trailer) decode to nothing, so no chunk carried their count.
+        x.bytes = response.num_bytes_downloaded
         if progress:
             self.reporter.event(ev.RequestProgress(request_id=x.request_id, state="receiving", bytes=x.bytes, total=total))
         if total is not None and x.bytes < total:

@@ -27,11 +27,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from loopback import LoopbackRegistry
 
 FAST_NPMRC = "fetch-retries=2\nfetch-retry-mintimeout=10\nfetch-retry-maxtimeout=50\nfetch-timeout=5000\n"
@@ -203,6 +204,28 @@ def base_template(registry: LoopbackRegistry, root: Path) -> Path:
     publish_base(registry)
     Sandbox(root, registry).install_base()
     return root
+
+
+def shared_install_fixtures() -> tuple[Any, Any, Any]:
+    """``reg, template, box = shared_install_fixtures()`` at the top of a suite module:
+    one registry and one installed base project per module (built once), and for
+    each test a fresh copy of that project."""
+
+    @pytest.fixture(scope="module")
+    def reg() -> Iterator[LoopbackRegistry]:
+        with LoopbackRegistry() as registry:
+            yield registry
+        assert not registry.errors
+
+    @pytest.fixture(scope="module")
+    def template(reg: LoopbackRegistry, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+        return base_template(reg, tmp_path_factory.mktemp(f"{request.module.__name__}-template"))
+
+    @pytest.fixture
+    def box(reg: LoopbackRegistry, template: Path, tmp_path: Path) -> Sandbox:
+        return from_template(template, tmp_path, reg)
+
+    return reg, template, box
 
 
 def from_template(template: Path, tmp_path: Path, registry: LoopbackRegistry) -> Sandbox:

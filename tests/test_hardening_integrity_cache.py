@@ -9,7 +9,6 @@ error; the cache is trusted by size on a normal install and deep-checked
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,29 +16,13 @@ from hardening_helpers import (
     Sandbox,
     State,
     assert_failed,
-    base_template,
     cache_problems,
-    from_template,
+    shared_install_fixtures,
     sri,
 )
 from loopback import LoopbackRegistry, package_tarball
 
-
-@pytest.fixture(scope="module")
-def reg() -> Iterator[LoopbackRegistry]:
-    with LoopbackRegistry() as registry:
-        yield registry
-    assert not registry.errors
-
-
-@pytest.fixture(scope="module")
-def template(reg: LoopbackRegistry, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return base_template(reg, tmp_path_factory.mktemp("integrity-template"))
-
-
-@pytest.fixture
-def box(reg: LoopbackRegistry, template: Path, tmp_path: Path) -> Sandbox:
-    return from_template(template, tmp_path, reg)
+reg, template, box = shared_install_fixtures()
 
 
 BASE_FILES = {"cli.js": "#!/usr/bin/env node\nconsole.log('base');\n", "index.js": "module.exports = 'base@1.0.0';\n"}

@@ -7,38 +7,19 @@ each other's faults. Retries and timeouts are tiny (hardening_helpers.FAST_NPMRC
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from hardening_helpers import (
     Sandbox,
     State,
     assert_failed,
-    base_template,
     cache_problems,
     events,
-    from_template,
+    shared_install_fixtures,
     with_dep,
 )
 from loopback import LoopbackRegistry, RequestRecord
 
-
-@pytest.fixture(scope="module")
-def reg() -> Iterator[LoopbackRegistry]:
-    with LoopbackRegistry() as registry:
-        yield registry
-    assert not registry.errors
-
-
-@pytest.fixture(scope="module")
-def template(reg: LoopbackRegistry, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return base_template(reg, tmp_path_factory.mktemp("network-template"))
-
-
-@pytest.fixture
-def box(reg: LoopbackRegistry, template: Path, tmp_path: Path) -> Sandbox:
-    return from_template(template, tmp_path, reg)
+reg, template, box = shared_install_fixtures()
 
 
 def tarball_of(name: str):  # type: ignore[no-untyped-def]

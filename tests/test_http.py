@@ -246,3 +246,38 @@ async def test_urls_in_events_are_redacted(registry: LoopbackRegistry, recorder:
     finally:
         await client.aclose()
     assert all("tok123" not in e.url for e in recorder.of(ev.RequestStarted) + recorder.of(ev.RequestFinished))
+
+
+async def test_gzip_trailer_arriving_alone_is_not_a_short_body(http: Http, recorder: ev.Recorder) -> None:
+    """The last 8 bytes of a gzip body (its trailer) decode to nothing: a body whose
+    trailer came in a packet of its own was once counted short and retried."""
+    import socket
+    import threading
+    import time as _time
+
+    document = b'{"name": "x", "versions": {}}' * 50
+    body = gzip.compress(document)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            conn.sendall(head.encode() + body[:-8])
+            _time.sleep(0.1)
+            conn.sendall(body[-8:])
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        response = await http.get(f"http://127.0.0.1:{port}/x")
+    finally:
+        server.join(5)
+        listener.close()
+    assert response.status == 200
+    assert response.body == document
+    assert not recorder.of(ev.RequestRetried)
