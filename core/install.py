@@ -198,8 +198,9 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 new_raw = _save_resolved_specs(new_raw, options, config, desired)
                 desired = _with_root_deps(desired, new_raw)
             if options.lockfile_only:
-                _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-                write_lockfile(project, desired)
+                if options.save:
+                    _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+                    write_lockfile(project, desired)
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
@@ -261,8 +262,9 @@ async def _materialize(
     # Scripts run synchronously, so a Ctrl-C during them is only a pending cancellation: take it
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
-    _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-    write_lockfile(project, desired)
+    if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
+        _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+        write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         save_decisions(project, desired, decisions)
     write_hidden_lockfile(project, install_set)

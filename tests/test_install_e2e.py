@@ -271,3 +271,15 @@ def test_ci_fetches_npmjs_locked_tarballs_from_the_configured_registry(app: Path
     assert small_graph.tarball_requests("a"), "the tarball came from the configured registry"
     assert "registry.npmjs.org" in (app / "package-lock.json").read_text(), "the lockfile is kept as written"
     npm_ls_clean(app)
+
+
+def test_no_save_installs_without_touching_package_json_or_the_lockfile(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    assert weir(app, cache_dir, small_graph, "install").returncode == 0
+    pkg_before = (app / "package.json").read_bytes()
+    lock_before = (app / "package-lock.json").read_bytes()
+    small_graph.add("extra", "1.0.0")
+    out = weir(app, cache_dir, small_graph, "install", "extra", "--no-save")
+    assert out.returncode == 0, out.stderr
+    assert node_require(app, "extra") == "extra@1.0.0"
+    assert (app / "package.json").read_bytes() == pkg_before
+    assert (app / "package-lock.json").read_bytes() == lock_before
