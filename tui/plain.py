@@ -79,7 +79,11 @@ class PlainReporter(ev.Reporter):
         elif isinstance(e, ev.RequestRetried):
             self._line(f"retry {e.url}: {e.reason} (attempt {e.attempt}, next in {e.delay:.2f} s)")
         elif isinstance(e, ev.ScriptsBlocked):
-            self._line(f"blocked install scripts of {e.package}: {', '.join(e.events)}")
+            name = e.package.rpartition("@")[0] if e.package.rfind("@") > 0 else e.package
+            self._line(
+                f"blocked install scripts of {e.package}: {', '.join(e.events)} "
+                f'(to run them, add "{name}" to "trustedDependencies" in package.json)'
+            )
         # ev.Failed is not printed: the CLI prints every error once, whatever the reporter.
         elif isinstance(e, ev.LogLine) and e.level == "error":
             self._line(f"error: {e.message}")
