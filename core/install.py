@@ -46,7 +46,7 @@ from weir.core.spec import parse_arg
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from weir.core.http import Http, Sink
+    from weir.core.http import Http, Response, Sink
     from weir.core.packument import VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
 
@@ -107,8 +107,14 @@ class _Network:
             from weir.core.manifest_store import ManifestStore
             from weir.core.registry import Registry
 
-            self._registry = Registry(self.http, ManifestStore(self.config.cache), self.config, self.reporter)
+            # The registry gets this object as its HTTP client, so a run where every packument
+            # is fresh in the store (a warm resolve) never starts one.
+            self._registry = Registry(self, ManifestStore(self.config.cache), self.config, self.reporter)  # type: ignore[arg-type]
         return await self._registry.execute(job, job_id=job_id)
+
+    async def get(self, url: str, *, headers: Mapping[str, str] | None = None, job_id: int | None = None) -> Response:
+        """The HTTP client's get, for the registry."""
+        return await self.http.get(url, headers=headers, job_id=job_id)
 
     async def download(self, url: str, *, job_id: int | None = None, sink_factory: Callable[[], Sink]) -> int:
         """The HTTP client's streaming download, for the tarball fetcher."""
