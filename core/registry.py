@@ -10,8 +10,9 @@ Rules this module holds (DESIGN.md rule 1):
    Cache-Control max-age, else ``config.manifest_max_age``) is a ``hit`` with
    no request. Older, it is revalidated with its ETag / Last-Modified: 304 is
    ``revalidated`` (the body comes from the store), 200 is ``updated``. No
-   usable copy is a ``miss``. ``prefer_offline`` uses any stored copy;
-   ``offline`` never touches the network; ``prefer_online`` always revalidates.
+   usable copy is a ``miss``. ``prefer_offline`` uses any stored copy (past
+   its max-age that is ``stale``, npm's word); ``offline`` never touches the
+   network; ``prefer_online`` always revalidates.
 3. Validators are sent only beside a stored body that decodes, so a 304 always
    has a body to stand for. A 304 to an unconditional request is a bad answer:
    the document is fetched once more, and never becomes an error by itself.
@@ -156,10 +157,12 @@ class Registry:
                     hint="run once online or drop --offline",
                     code="ENOTCACHED",
                 )
-            return finish(cached, "hit", 0, 0)
+            return finish(cached, "hit" if stored is not None and self._fresh(stored) else "stale", 0, 0)
         if cached is not None and stored is not None:
-            if self.config.prefer_offline or (not self.config.prefer_online and self._fresh(stored)):
+            if not self.config.prefer_online and self._fresh(stored):
                 return finish(cached, "hit", 0, 0)
+            if self.config.prefer_offline:
+                return finish(cached, "stale", 0, 0)
         else:
             stored = None  # an entry that does not decode has no validator worth sending
 

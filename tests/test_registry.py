@@ -142,8 +142,9 @@ async def test_unasked_304_is_refetched(registry: LoopbackRegistry, make: MakeRe
 async def test_offline_uses_the_store_and_never_the_network(registry: LoopbackRegistry, make: MakeRegistry) -> None:
     registry.add("a", "1.0.0")
     await make().execute(Full("a"), job_id=1)
+    assert (await make(offline=True).execute(Full("a"), job_id=2)).cache_status == "hit"  # still fresh
     make.clock.now += 10_000  # type: ignore[attr-defined]
-    assert (await make(offline=True).execute(Full("a"), job_id=2)).cache_status == "hit"
+    assert (await make(offline=True).execute(Full("a"), job_id=2)).cache_status == "stale"  # npm's word
     recorder = ev.Recorder()
     with pytest.raises(ResolveError) as caught:
         await make(recorder, offline=True).execute(Full("b"), job_id=3)
@@ -157,7 +158,7 @@ async def test_prefer_offline_uses_a_stale_copy(registry: LoopbackRegistry, make
     registry.add("a", "1.0.0")
     await make().execute(Full("a"), job_id=1)
     make.clock.now += 10_000  # type: ignore[attr-defined]
-    assert (await make(prefer_offline=True).execute(Full("a"), job_id=2)).cache_status == "hit"
+    assert (await make(prefer_offline=True).execute(Full("a"), job_id=2)).cache_status == "stale"
     assert len(registry.packument_requests("a")) == 1
 
 
