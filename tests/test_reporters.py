@@ -57,7 +57,7 @@ def test_plain_prints_phases_warnings_and_slow_requests_only(events: list[ev.Eve
 
 
 def test_summary_omits_empty_parts() -> None:
-    line = summary(Statistics(resolved=3, hit=3, linked=3, link_mode="copy", bytes_downloaded=0), 0.42)
+    line = summary(Statistics(resolved=3, hit=3, linked=3, tarballs_cached=3, link_mode="copy", bytes_downloaded=0), 0.42)
     assert line == "resolved 3 (3 hit) · downloaded 0 B · linked 3 (copy) in 0.4 s"
 
 
@@ -102,3 +102,10 @@ def test_trace_tally_counts(events: list[ev.Event]) -> None:
         tally.event(e)
     s = tally.statistics()
     assert (s.resolved, s.linked, s.retries, s.scripts_blocked, s.warnings) == (49, 49, 1, 1, 4)
+
+
+def test_summary_says_only_what_happened() -> None:
+    from_lockfile = summary(Statistics(linked=5, tarballs_cached=5, link_mode="hardlink", removed=1), 0.3)
+    assert from_lockfile == "downloaded 0 B · linked 5 (hardlink) · removed 1 in 0.3 s"
+    lockfile_only = summary(Statistics(resolved=4, miss=4, bytes_downloaded=2048), 1.0)
+    assert lockfile_only == "resolved 4 (4 miss) · downloaded 2.0 kB in 1.0 s"

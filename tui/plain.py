@@ -41,9 +41,14 @@ def summary(stats: Statistics, elapsed: float) -> str:
         for word in ("hit", "stale", "revalidated", "updated", "miss")
         if getattr(stats, word)
     )
-    parts = [f"resolved {stats.resolved}" + (f" ({cache})" if cache else "")]
+    parts = []
+    if stats.resolved or cache:  # an install from package-lock.json resolves nothing
+        parts.append(f"resolved {stats.resolved}" + (f" ({cache})" if cache else ""))
     parts.append(f"downloaded {human_bytes(stats.bytes_downloaded)}")
-    parts.append(f"linked {stats.linked}" + (f" ({stats.link_mode})" if stats.link_mode else ""))
+    if stats.linked or stats.tarballs_cached or stats.tarballs_downloaded:  # --lockfile-only links nothing
+        parts.append(f"linked {stats.linked}" + (f" ({stats.link_mode})" if stats.link_mode else ""))
+    if stats.removed:
+        parts.append(f"removed {stats.removed}")
     if stats.retries:
         parts.append(f"{stats.retries} {'retry' if stats.retries == 1 else 'retries'}")
     if stats.warnings:
