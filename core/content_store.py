@@ -216,7 +216,17 @@ class ContentStore:
             result = extract(download.spool, staging / PACKAGE, limits=self.limits)
             _check_package_json(staging / PACKAGE, name, version)
             _write_manifest(staging, name, version, str(download.hash), result)
-            entry = self._publish(staging, self.entry_dir(download.hash))
+            target = self.entry_dir(download.hash)
+            built = StoreEntry(
+                path=target / PACKAGE,
+                name=name,
+                version=version,
+                integrity=str(download.hash),
+                files=result.files,
+                bytes=result.bytes,
+                reused=False,
+            )
+            entry = self._publish(staging, target, built)
         except IntegrityError as e:
             if e.package is not None:
                 raise
@@ -245,8 +255,12 @@ class ContentStore:
             warnings=result.warnings,
         )
 
-    def _publish(self, staging: Path, target: Path) -> StoreEntry:
-        """Rename staging into place; if another process got there first with a sound entry, use theirs."""
+    def _publish(self, staging: Path, target: Path, built: StoreEntry) -> StoreEntry:
+        """Rename staging into place; if another process got there first with a sound entry, use theirs.
+
+        Our own entry is returned as built: it was just extracted and checked, so
+        reading its manifest back and statting every file again would only cost time.
+        """
         target.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
             try:
@@ -259,9 +273,7 @@ class ContentStore:
                     return theirs
                 self._discard(target)
                 continue
-            entry = self._read(target)
-            if entry is not None:
-                return entry
+            return built
         raise IntegrityError(
             f"cache entry {target} keeps being damaged while weir writes it",
             hint="another program is changing the weir cache; stop it, or remove the cache directory",
