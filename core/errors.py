@@ -59,6 +59,10 @@ class WeirError(Exception):
         if code is not None:
             self.code = code
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Survive pickling (errors raised in a worker process keep their facts)."""
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
     def __str__(self) -> str:
         lines = [f"{self.code}: {self.message}"]
         if self.package is not None:
@@ -69,6 +73,13 @@ class WeirError(Exception):
         if self.hint:
             lines.append(f"  what to do: {self.hint}")
         return "\n".join(lines)
+
+
+def _rebuild(cls: type[WeirError], message: str, state: dict[str, object]) -> WeirError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
 
 
 class UsageError(WeirError):

@@ -123,14 +123,16 @@ class Sandbox:
             cmd += ["--registry", self.registry.url]
         return subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
 
-    def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """`weir ARGS --reporter ndjson` started in the background (events on stdout, one per line)."""
+    def popen(self, *args: str, env: Mapping[str, str] | None = None, new_session: bool = False) -> subprocess.Popen[bytes]:
+        """`weir ARGS --reporter ndjson` started in the background (events on stdout, one per line).
+
+        ``new_session``: its own process group, so a test can signal the whole group as a terminal does."""
         run_env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
         run_env.update(CI="true", HOME=str(self.home), XDG_CACHE_HOME=str(self.home / ".cache"))
         run_env.update(env or {})
         cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--reporter", "ndjson"]
         cmd += ["--cache", str(self.cache), "-C", str(self.project), "--registry", self.registry.url]
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env)
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env, start_new_session=new_session)
 
     def mark_outside(self) -> None:
         """Remember HOME, the canary and what sits beside the project (call before the run under test)."""

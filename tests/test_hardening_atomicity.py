@@ -208,3 +208,32 @@ def test_interrupted_link_or_final_writes_leave_old_or_complete_state_and_the_ne
         assert (box.project / "package-lock.json").read_bytes() == before.lockfile  # the lockfile is written last
     box.assert_outside_untouched()
     _assert_repaired(box)
+
+
+def test_ctrl_c_to_the_whole_process_group_during_extraction(registry: LoopbackRegistry, box: Sandbox) -> None:
+    """A terminal's Ctrl-C reaches every process of the group, extraction workers included:
+    weir still exits 130 with one clear line (no traceback), and the next run repairs."""
+    many = {f"lib/f{i}.js": f"module.exports = {i};\n" for i in range(1500)}
+    many["index.js"] = "module.exports = 'heavy';\n"
+    for n in range(4):
+        registry.add(f"heavy{n}", "1.0.0", files=many)
+    box.write_project(dict(BASE, dependencies=dict(BASE["dependencies"], **{f"heavy{n}": "1.0.0" for n in range(4)})))
+    box.mark_outside()
+    before = State.of(box.project)
+    proc = box.popen("install", new_session=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["type"] == "JobStarted" and event["kind"] == "extract":
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"package-lock.json is unchanged" in err
+    assert b"Traceback" not in err
+    assert State.of(box.project) == before
+    box.assert_outside_untouched()
+    out = box.weir("install")
+    assert out.returncode == 0, out.stderr
+    assert (box.project / "node_modules/heavy3/lib/f1499.js").is_file()
+    assert not cache_problems(box.cache)
