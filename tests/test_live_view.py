@@ -119,3 +119,12 @@ def test_an_install_error_is_printed_after_the_view_closes(project: Callable[...
     assert term.finish() == 4
     assert "missing-pkg" in term.text()
     assert "E404" in term.text()
+
+
+def test_the_engine_runs_the_same_command_reporting_ndjson() -> None:
+    from weir.tui.live import engine_argv
+
+    assert engine_argv(["install", "--tui", "-C", "app", "--reporter", "plain", "lodash"]) == [
+        "install", "-C", "app", "lodash", "--reporter", "ndjson",
+    ]
+    assert engine_argv(["ci", "--reporter=auto", "--trace", "t.ndjson"]) == ["ci", "--trace", "t.ndjson", "--reporter", "ndjson"]

@@ -18,19 +18,28 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
 from weir.core.errors import EXIT_INTERRUPTED
 from weir.core.events import Reporter, from_json
 from weir.tui.inbox import Inbox
+
+if TYPE_CHECKING:
+    from weir.tui.model import RunModel
+
+PIPE_BYTES = 1 << 20  # Linux's default pipe buffer is 64 KiB; /proc/sys/fs/pipe-max-size allows 1 MiB
 
 
 def engine_argv(argv: Sequence[str]) -> list[str]:
@@ -62,11 +71,33 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+class LineInbox(Inbox):
+    """The engine's ndjson lines, queued raw by the pipe reader and decoded on the UI's timer.
+
+    The reader thread does nothing but move bytes, so the pipe drains as fast
+    as the engine writes: an engine blocked on a full pipe would be the view
+    slowing the install, which rule 1 forbids.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: deque[bytes] = deque()
+
+    def drain_into(self, model: RunModel) -> None:
+        lines = self.lines
+        while lines:
+            try:
+                self.pending.append(from_json(lines.popleft()))
+            except ValueError:
+                continue  # not an event (cannot happen with our own child; never fatal)
+        super().drain_into(model)
+
+
 class EngineProcess:
-    """`weir … --reporter ndjson` as a child; its events land in an Inbox."""
+    """`weir … --reporter ndjson` as a child; its events land in a LineInbox."""
 
     def __init__(self, argv: Sequence[str]) -> None:
-        self.inbox = Inbox()
+        self.inbox = LineInbox()
         self.stderr = bytearray()
         env = dict(os.environ)
         self.proc = subprocess.Popen(
@@ -78,6 +109,9 @@ class EngineProcess:
             start_new_session=True,  # the terminal's Ctrl-C goes to the app, which forwards it
             preexec_fn=_interruptible,
         )
+        assert self.proc.stdout is not None
+        with contextlib.suppress(OSError, AttributeError):  # Linux only: room for a large install's whole event stream
+            fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._readers = [
             threading.Thread(target=self._read_events, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -87,12 +121,10 @@ class EngineProcess:
 
     def _read_events(self) -> None:
         assert self.proc.stdout is not None
+        append = self.inbox.lines.append
         for line in self.proc.stdout:
             if line.strip():
-                try:
-                    self.inbox.event(from_json(line))
-                except ValueError:
-                    continue  # not an event (cannot happen with our own child; never fatal)
+                append(line)
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
