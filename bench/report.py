@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .runner import DESCRIPTIONS, TUI_VARIANTS, Run
+from .runner import DESCRIPTIONS, PHASES, TUI_VARIANTS, Run
 from .stats import Summary, ratio, ratios, summarize
 
 TUI_BUDGET = 0.05  # --tui may cost at most 5% over --reporter plain
@@ -127,6 +127,8 @@ def document(meta: dict[str, Any], runs: list[Run]) -> dict[str, Any]:
 def write(results: Path, meta: dict[str, Any], runs: list[Run]) -> tuple[Path, Path]:
     results.mkdir(parents=True, exist_ok=True)
     stem = f"{meta['date']}-{meta['fixture']}-{meta['registry']}"
+    if list(meta["phases"]) != list(PHASES):  # a partial run never overwrites a full one
+        stem += "-" + "+".join(meta["phases"])
     md, js = results / f"{stem}.md", results / f"{stem}.json"
     md.write_text(markdown(meta, runs))
     js.write_text(json.dumps(document(meta, runs), indent=2) + "\n")

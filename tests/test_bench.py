@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bench import measure, report, stats
+from bench import measure, report, runner, stats
 from bench.cli import parse_run_args
 from bench.micro import run_micro
 from bench.mirror import CORGI, Mirror, make_app
@@ -95,8 +95,10 @@ def test_markdown_has_the_summary_table_ratios_failures_and_tui_verdict():
 
 
 def test_results_are_named_by_date_fixture_and_registry(tmp_path):
-    md, js = report.write(tmp_path, meta(), runs_of("p3", "weir", [1.5]))
+    md, js = report.write(tmp_path, meta(phases=list(runner.PHASES)), runs_of("p3", "weir", [1.5]))
     assert (md.name, js.name) == ("2026-01-02-medium-mirror.md", "2026-01-02-medium-mirror.json")
+    partial, _ = report.write(tmp_path, meta(), runs_of("p3", "weir", [1.5]))
+    assert partial.name == "2026-01-02-medium-mirror-p3+tui.md", "a partial run must not overwrite a full one"
     doc = json.loads(js.read_text())
     assert doc["versions"]["npm"] == "11.0.0"
     assert doc["summaries"][0]["wall"] == 1.5
