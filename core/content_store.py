@@ -58,7 +58,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import anyio
-import anyio.to_process
 import orjson
 from weir.core.errors import FilesystemError, IntegrityError
 from weir.core.extract import LIMITS, ExtractResult, FileEntry, Limits, extract
@@ -180,6 +179,8 @@ class ContentStore:
     async def _add_elsewhere(self, download: Download, name: str, version: str) -> StoreEntry:
         """Extract in a worker process: tar parsing and file creation are Python-heavy and
         would otherwise hold the GIL the resolver loop and the downloads need."""
+        import anyio.to_process  # here, not at the top: a warm install extracts nothing
+
         download.spool.seek(0)
         data = download.spool.read()
         return await anyio.to_process.run_sync(

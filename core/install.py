@@ -41,7 +41,6 @@ from weir.core.integrity import Integrity, pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
 from weir.core.selection import installed_paths
-from weir.core.spec import parse_arg
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -543,6 +542,8 @@ def _target_field(options: InstallOptions) -> str:
 
 def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config) -> dict[str, Any]:
     """package.json as it will be after `install NAME` / `remove NAME` (npm's moves between fields)."""
+    from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
+
     if not options.add and not options.remove:
         return raw
     new = json.loads(json.dumps(raw))
@@ -566,6 +567,8 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
 
 def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile) -> dict[str, Any]:
     """Added tags and bare names are saved as `^version` (or exact with --save-exact), as npm does."""
+    from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
+
     if not options.add:
         return raw
     new = json.loads(json.dumps(raw))
