@@ -28,7 +28,7 @@ import heapq
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -610,12 +610,22 @@ def _registry_name(edge: Edge) -> str | None:
 
 
 def _bundled(node: Node) -> frozenset[str]:
+    """Names the package ships inside its own tarball (never resolved from the registry),
+    from its manifest or, for a node seeded from package-lock.json, from its entry there."""
     m = node.manifest
-    if m is None or not m.bundle_dependencies:
+    if m is not None:
+        bundle: Any = m.bundle_dependencies
+        deps: Mapping[str, str] = m.dependencies
+    elif node.lock_raw is not None:
+        bundle = node.lock_raw.get("bundleDependencies") or node.lock_raw.get("bundledDependencies")
+        deps = node.lock_raw.get("dependencies") or {}
+    else:
         return frozenset()
-    if m.bundle_dependencies is True:
-        return frozenset(m.dependencies)
-    return frozenset(m.bundle_dependencies)  # type: ignore[arg-type]
+    if not bundle:
+        return frozenset()
+    if bundle is True:
+        return frozenset(deps)
+    return frozenset(name for name in bundle if isinstance(name, str))
 
 
 def _sorted(names: Iterable[str]) -> list[str]:
@@ -715,6 +725,8 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         raw["peerDependencies"] = dict(m.peer_dependencies)
     if m.peer_dependencies_meta:
         raw["peerDependenciesMeta"] = dict(m.peer_dependencies_meta)
+    if m.bundle_dependencies:  # as npm records it, so a run seeded from the lockfile knows them too
+        raw["bundleDependencies"] = True if m.bundle_dependencies is True else list(m.bundle_dependencies)
     if m.bin:
         bins, _ = normalize_bin(m.name, dict(m.bin), None)
         if bins:

@@ -283,3 +283,28 @@ def test_no_save_installs_without_touching_package_json_or_the_lockfile(app: Pat
     assert node_require(app, "extra") == "extra@1.0.0"
     assert (app / "package.json").read_bytes() == pkg_before
     assert (app / "package-lock.json").read_bytes() == lock_before
+
+
+def test_bundled_dependencies_come_from_the_tarball_and_survive_later_installs(project: Callable[..., Path], cache_dir: Path, registry: LoopbackRegistry) -> None:
+    registry.add(
+        "withbundle",
+        "1.0.0",
+        dependencies={"dep": "^1.0.0"},
+        bundle_dependencies=["dep"],
+        files={
+            "index.js": "module.exports = require('dep');",
+            "node_modules/dep/index.js": "module.exports = 'bundled dep';",
+            "node_modules/dep/package.json": json.dumps({"name": "dep", "version": "1.0.0"}),
+        },
+    )
+    registry.add("other", "1.0.0")
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"withbundle": "1.0.0"}})
+    out = weir(app, cache_dir, registry, "install")
+    assert out.returncode == 0, out.stderr
+    assert not registry.packument_requests("dep"), "a bundled dependency is never resolved from the registry"
+    assert json.loads((app / "package-lock.json").read_text())["packages"]["node_modules/withbundle"]["bundleDependencies"] == ["dep"]
+    assert node_require(app, "withbundle") == "bundled dep"
+    out = weir(app, cache_dir, registry, "install", "other")  # a run seeded from the lockfile, then a relink
+    assert out.returncode == 0, out.stderr
+    assert node_require(app, "withbundle") == "bundled dep"
+    npm_ls_clean(app)

@@ -140,7 +140,7 @@ def plan_link(
 
     remove: list[str] = []
     for path in sorted(scan.found):
-        if path in desired or scan.found[path] == "file":
+        if path in desired or scan.found[path] == "file" or _shipped_inside(path, desired):
             continue
         if any(a in gone for a in ancestors_of(path)):
             continue
@@ -155,6 +155,23 @@ def plan_link(
         keep=tuple(keep),
         stale=tuple(sorted(scan.stale)),
     )
+
+
+def _shipped_inside(path: str, desired: Mapping[str, LockEntry]) -> bool:
+    """A folder a package brought in its own tarball (its bundleDependencies): one of
+    that package's files, not an extraneous package to remove."""
+    parts = path.split("/node_modules/")
+    prefix = parts[0]
+    for name in parts[1:]:
+        entry = desired.get(prefix)
+        if entry is not None:
+            bundle = entry.raw.get("bundleDependencies") or entry.raw.get("bundledDependencies")
+            if bundle is True and name in entry.dependencies:
+                return True
+            if isinstance(bundle, list) and name in bundle:
+                return True
+        prefix = f"{prefix}/node_modules/{name}"
+    return False
 
 
 def _is_desired(
