@@ -207,15 +207,7 @@ class _Loop:
         return top
 
     def _add_edges(self, node: Node, pkg: PackageJson, *, top: bool) -> None:
-        deps: dict[str, tuple[str, str]] = {}
-        if not self.legacy_peer_deps:
-            for name, spec in pkg.peer_dependencies.items():
-                optional = bool(pkg.peer_dependencies_meta.get(name, {}).get("optional"))
-                deps[name] = ("peerOptional" if optional else "peer", spec)
-        for name, spec in pkg.dependencies.items():
-            deps[name] = ("prod", spec)
-        for name, spec in pkg.optional_dependencies.items():
-            deps[name] = ("optional", spec)
+        deps = _edge_kinds(pkg, legacy_peer_deps=self.legacy_peer_deps)
         if top:
             for name, spec in pkg.dev_dependencies.items():
                 deps[name] = ("dev", spec)
@@ -397,15 +389,7 @@ class _Loop:
             edge.name, package_name=m.name or edge.name, version=pick.version, resolved=m.dist.tarball,
             integrity=m.dist.integrity or _sha1_sri(m.dist.shasum), manifest=m, overrides=self._child_overrides(edge),
         )
-        deps: dict[str, tuple[str, str]] = {}
-        if not self.legacy_peer_deps:
-            for name, spec in m.peer_dependencies.items():
-                optional = bool(m.peer_dependencies_meta.get(name, {}).get("optional"))
-                deps[name] = ("peerOptional" if optional else "peer", spec)
-        for name, spec in m.dependencies.items():
-            deps[name] = ("prod", spec)
-        for name, spec in m.optional_dependencies.items():
-            deps[name] = ("optional", spec)
+        deps = _edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps)
         for name, (kind, raw) in deps.items():
             try:
                 dep.edges_out[name] = self._edge(dep, name, kind, raw, None)
@@ -607,6 +591,21 @@ def _registry_name(edge: Edge) -> str | None:
     if spec.kind in ("version", "range", "tag"):
         return spec.name
     return None
+
+
+def _edge_kinds(pkg: PackageJson | VersionManifest, *, legacy_peer_deps: bool) -> dict[str, tuple[str, str]]:
+    """name -> (edge type, spec) from a package.json or a registry manifest, as arborist reads them:
+    peers first, then prod, then optional, a later kind replacing an earlier one for the same name."""
+    deps: dict[str, tuple[str, str]] = {}
+    if not legacy_peer_deps:
+        for name, spec in pkg.peer_dependencies.items():
+            optional = bool(pkg.peer_dependencies_meta.get(name, {}).get("optional"))
+            deps[name] = ("peerOptional" if optional else "peer", spec)
+    for name, spec in pkg.dependencies.items():
+        deps[name] = ("prod", spec)
+    for name, spec in pkg.optional_dependencies.items():
+        deps[name] = ("optional", spec)
+    return deps
 
 
 def _bundled(node: Node) -> frozenset[str]:
