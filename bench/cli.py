@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import machine, measure, peers, report, runner
+from . import machine, measure, peers, report, runner, tools
 from .micro import run_micro
 from .snapshot import BENCH, DEFAULT_SNAPSHOT, FIXTURES, PUBLIC_REGISTRY
 from .tools import PEERS, TOOLS
@@ -118,6 +118,8 @@ def run_benchmark(args: RunArgs) -> int:
         return 2
     if any(tool in args.tools for tool in PEERS if tool != "npm"):
         peers.ensure_peers()
+    if "weir" in args.tools:
+        tools.compile_weir()
     versions = {tool: runner.ALL[tool].version() for tool in args.tools}
     mirror = None
     if args.registry == "mirror":

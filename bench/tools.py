@@ -77,6 +77,23 @@ def weir_binary() -> str:
     return str(Path(sys.executable).parent / "weir")
 
 
+def compile_weir() -> None:
+    """Write weir's bytecode, as installing a wheel does.
+
+    An editable install under ``PYTHONDONTWRITEBYTECODE`` (set on some
+    machines) would otherwise compile every module from source on every run
+    and charge weir for it in each phase.
+    """
+    import compileall
+
+    import weir.core
+    import weir.tui
+
+    for package in (weir.core, weir.tui):
+        for folder in package.__path__:
+            compileall.compile_dir(folder, quiet=1)
+
+
 NPM_COMMON = ["--ignore-scripts", "--no-audit", "--no-fund"]
 
 

@@ -398,11 +398,20 @@ class _Loop:
         rule: Rule = "override" if edge.override is not None else pick.rule
         meta = Metadata(cache_status=done.cache_status, elapsed_ms=done.elapsed * 1000, retries=done.retries)
         self.why[id(dep)] = _Why(rule, pick.candidates, meta)
-        for name in _sorted(deps):
-            real = _registry_name(dep.edges_out[name]) if name in dep.edges_out else None
-            if real is not None and deps[name][0] != "peerOptional":
-                self.fetcher.want(real, "prefetch")
         return dep
+
+    def _prefetch_deps(self, node: Node) -> None:
+        """Start fetching the packuments a newly placed node will ask for.
+
+        Only once placed: a peer candidate that placement drops (an older copy
+        already satisfies its dependents) would otherwise fetch the whole
+        dependency set of a version nobody installs.
+        """
+        for name in _sorted(node.edges_out):
+            edge = node.edges_out[name]
+            real = _registry_name(edge)
+            if real is not None and edge.type != "peerOptional":
+                self.fetcher.want(real, "prefetch")
 
     async def _load_peers(self, dep: Node, edge: Edge, peer_set: dict[str, Node]) -> None:
         """Choose ``dep``'s peers (and theirs) to travel with it, as arborist's peer set."""
@@ -491,6 +500,7 @@ class _Loop:
                 self.seen.discard(edge_in.source)
                 self.push(edge_in.source)
         self.push(placed)
+        self._prefetch_deps(placed)
         if self._platform_check(placed) and self.on_pin is not None and placed.manifest is not None and placed.version:
             self.on_pin(placed.package_name, placed.version, placed.manifest)
         for peer_edge in list(placed.edges_out.values()):
