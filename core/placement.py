@@ -122,7 +122,7 @@ class Node:
         self.peer_set: dict[str, Node] = {}  # candidates only: the peers chosen with it
         self.dev = self.optional = self.dev_optional = self.peer = True
         self.in_bundle = False
-        self.realpath: str | None = None  # the folder a root/workspace/file: node stands for
+        self.realpath: str | None = None  # the folder a root/workspace/file: node stands for, or its file: tarball
         self.top_location = ""
         self.lock_raw: dict[str, Any] | None = None  # the entry an input lockfile gave it
 
@@ -195,6 +195,8 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
         assert spec.subspec is not None
         sub = spec.subspec
         return node.package_name == sub.name and _spec_valid(node, sub, sub.name or name)
+    if spec.is_tarball:
+        return not node.is_link and node.realpath == spec.fetch_spec
     if kind in ("file", "workspace") or node.is_link:
         target = node.link_target
         if kind == "file":
@@ -427,6 +429,7 @@ class Tree:
             integrity=dep.integrity, manifest=dep.manifest, package=dep.package, overrides=dep.overrides,
         )
         placed.link_target = dep.link_target
+        placed.realpath = dep.realpath
         placed.peer_set = dep.peer_set
         for e in dep.edges_out.values():
             placed.edges_out[e.name] = Edge(placed, e.name, e.type, e.spec, e.raw, e.override)

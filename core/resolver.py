@@ -39,6 +39,7 @@ from weir.core import events as ev
 from weir.core import platform as plat
 from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement, Rule
 from weir.core.errors import InputError, IntegrityError, ResolveError, WeirError
+from weir.core.local_tarball import read_local_tarball
 from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
 from weir.core.overrides import OverrideSet, build_overrides
 from weir.core.package_json import PackageJson, normalize_bin, read_package_json
@@ -191,20 +192,33 @@ class _Loop:
                     found[rel] = read_package_json(pj)
         return sorted(found.items(), key=lambda kv: collation_key(kv[0]))
 
-    def _add_folder(self, pkg: PackageJson, location: str, *, workspace: bool) -> Node:
-        """A folder of this project (workspace or file:) and the root's link to it."""
-        name = pkg.name or Path(location).name
-        top = Node(name, version=pkg.version, package=pkg.raw, overrides=self.overrides)
+    def _add_folder(self, pkg: PackageJson, location: str, *, workspace: bool, link_name: str | None = None) -> Node:
+        """A folder of this project (workspace or file:): a top of the tree, resolving through the root.
+
+        Its ``name`` is what the package name is compared with to decide whether the
+        lockfile entry records ``name`` (npm 11 records it when the package name differs
+        from the folder's basename, or from the name a file: folder is linked under).
+        A workspace is linked at the root here; a file: folder's link is placed like
+        any dependency, by ``place_dep``.
+        """
+        basename = Path(location).name
+        package_name = pkg.name or link_name or basename
+        name = link_name if link_name is not None and link_name != package_name else basename
+        top = Node(name, package_name=package_name, version=pkg.version, package=pkg.raw, overrides=self.overrides)
         top.is_workspace = workspace
         top.realpath = str((self.project_dir / location).resolve())
         self.folder_pkgs[id(top)] = pkg
         self.tree.add_top(top, location)
-        link = Node(name, version=pkg.version, package=pkg.raw, overrides=self.overrides)
+        if workspace:
+            self.tree.attach(self._link_to(top, top.package_name), self.tree.root)
+        return top
+
+    def _link_to(self, top: Node, name: str) -> Node:
+        link = Node(name, package_name=top.package_name, version=top.version, package=top.package, overrides=self.overrides)
         link.link_target = top
         link.realpath = top.realpath
-        self.tree.attach(link, self.tree.root)
-        self.why[id(link)] = _Why("workspace" if workspace else "link", (), None)
-        return top
+        self.why[id(link)] = _Why("workspace" if top.is_workspace else "link", (), None)
+        return link
 
     def _add_edges(self, node: Node, pkg: PackageJson, *, top: bool) -> None:
         deps = _edge_kinds(pkg, legacy_peer_deps=self.legacy_peer_deps)
@@ -257,6 +271,8 @@ class _Loop:
                 continue
             node = Node(name, package_name=entry.name or name, version=entry.version, resolved=entry.resolved, integrity=entry.integrity)
             node.lock_raw = dict(entry.raw)
+            if entry.resolved is not None and entry.resolved.startswith("file:"):  # a local tarball
+                node.realpath = os.path.normpath(self.project_dir / entry.resolved[len("file:"):])
             node.in_bundle = entry.in_bundle
             node.overrides = parent.overrides
             raw = entry.raw
@@ -332,6 +348,11 @@ class _Loop:
             dep = Node(edge.name, resolved=spec.fetch_spec, overrides=self._child_overrides(edge))
             self.why[id(dep)] = _Why("remote", (), None)
             return dep
+        if spec.is_tarball:
+            dep = self._tarball_dep(edge, spec)
+            if not self.legacy_peer_deps:
+                await self._load_peers(dep, edge, dep.peer_set)
+            return dep
         if spec.kind in ("file", "workspace"):
             return self._folder_dep(edge, spec)
         target = spec.subspec if spec.kind == "alias" else spec
@@ -361,20 +382,37 @@ class _Loop:
         return dep
 
     def _folder_dep(self, edge: Edge, spec: Spec) -> Node:
-        """A file: folder dependency of the root: linked like a workspace."""
-        link = self.tree.root.children.get(edge.name)
-        if link is not None and link.link_target is not None:
-            return link
+        """A workspace, or a file: folder: a top of the tree (read once, whoever names it
+        first) and a link to it, placed like any dependency (npm hoists it to the root
+        unless another copy of the name is there). Its own file: specs are relative to it."""
+        if spec.kind == "workspace":
+            return self.tree.root.children[edge.name]
         folder = Path(spec.fetch_spec)
-        pj = folder / "package.json"
-        if not pj.is_file():
-            raise InputError(f"{spec.raw} is not a folder with a package.json", package=edge.name, spec=spec.raw, path=self._path(edge.source), code="ENOENT")
-        rel = os.path.relpath(folder, self.project_dir).replace(os.sep, "/")
-        pkg = read_package_json(pj)
-        top = self._add_folder(pkg, rel, workspace=False)
-        self._add_edges(top, pkg, top=True)
-        self.push(top)
-        return self.tree.root.children[top.name]
+        top = next((t for t in self.tree.tops[1:] if t.realpath == str(folder.resolve())), None)
+        if top is None:
+            pj = folder / "package.json"
+            if not pj.is_file():
+                raise InputError(f"{spec.raw} is not a folder with a package.json", package=edge.name, spec=spec.raw, path=self._path(edge.source), code="ENOENT")
+            rel = os.path.relpath(folder, self.project_dir).replace(os.sep, "/")
+            pkg = read_package_json(pj)
+            top = self._add_folder(pkg, rel, workspace=False, link_name=edge.name)
+            self._add_edges(top, pkg, top=True)
+            self.push(top)
+        return self._link_to(top, edge.name)
+
+    def _tarball_dep(self, edge: Edge, spec: Spec) -> Node:
+        """A file: tarball: a package like a registry one, read from the project's disk."""
+        try:
+            m = read_local_tarball(Path(spec.fetch_spec), self.project_dir, spec=spec.raw)
+        except InputError as exc:
+            exc.package, exc.path = edge.name, self._path(edge.source)
+            raise
+        dep = Node(edge.name, package_name=m.name or edge.name, version=m.version, resolved=m.dist.tarball, integrity=m.dist.integrity, manifest=m, overrides=self._child_overrides(edge))
+        dep.realpath = spec.fetch_spec
+        for name, (kind, raw) in _edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
+            dep.edges_out[name] = self._edge(dep, name, kind, raw, Path(spec.fetch_spec).parent)
+        self.why[id(dep)] = _Why("remote", (), None)
+        return dep
 
     def _child_overrides(self, edge: Edge) -> OverrideSet | None:
         scope = edge.source.overrides
@@ -501,7 +539,10 @@ class _Loop:
                 self.push(edge_in.source)
         self.push(placed)
         self._prefetch_deps(placed)
-        if self._platform_check(placed) and self.on_pin is not None and placed.manifest is not None and placed.version:
+        if (
+            self._platform_check(placed) and self.on_pin is not None and placed.manifest is not None and placed.version
+            and not (placed.resolved or "").startswith("file:")
+        ):
             self.on_pin(placed.package_name, placed.version, placed.manifest)
         for peer_edge in list(placed.edges_out.values()):
             if not peer_edge.peer or peer_edge.valid:
@@ -697,7 +738,9 @@ def _entry_raw(node: Node) -> dict[str, Any]:
     if node.is_top:  # a workspace / file: folder
         pkg = node.package or {}
         raw = {}
-        for key in _ROOT_KEYS:
+        if node.package_name != node.name:  # npm: only a name its folder (or link) does not already say
+            raw["name"] = node.package_name
+        for key in _ROOT_KEYS[1:]:
             value = pkg.get(key)
             if value not in (None, {}, []):
                 raw[key] = value
