@@ -203,13 +203,14 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 new_raw = _save_resolved_specs(new_raw, options, config, desired)
                 desired = _with_root_deps(desired, new_raw)
             if options.lockfile_only:
+                desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
                     write_lockfile(project, desired)
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
-                options, config, fetcher, prefetch, reporter, started, desired, decisions, pkg_path, raw_pkg, new_raw, indent
+                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, indent
             )
             prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
             return result
@@ -225,6 +226,7 @@ async def _materialize(
     reporter: ev.Reporter,
     started: float,
     desired: Lockfile,
+    previous: Lockfile | None,
     decisions: Mapping[str, Decision],
     pkg_path: Path,
     raw_pkg: dict[str, Any],
@@ -232,6 +234,7 @@ async def _materialize(
     indent: str,
 ) -> InstallResult:
     from weir.core.bins import link_bins
+    from weir.core.bundled import add_bundles
     from weir.core.linker import LinkSource, execute_link, plan_link
     from weir.core.linker.plan import is_managed
     from weir.core.scripts import run_scripts, script_paths
@@ -245,6 +248,13 @@ async def _materialize(
 
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
+    # What bundlers ship is known only now, from their extracted tarballs. `weir ci` records it in
+    # the hidden lockfile only: like npm ci, it never rewrites package-lock.json.
+    bundled = add_bundles(desired, previous, entries, kept_too=True)
+    if bundled is not desired:
+        if not options.ci:
+            desired = bundled
+        install_set = {p: bundled.packages[p] for p in installed_paths({p: e.raw for p, e in bundled.packages.items()}, config.omit)}
 
     with _Phase(reporter, "link"):
         if options.ci:
@@ -275,6 +285,21 @@ async def _materialize(
     write_hidden_lockfile(project, install_set)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
+
+
+async def _bundles_for_lockfile_only(
+    fetcher: TarballFetcher, config: Config, reporter: ev.Reporter, desired: Lockfile, previous: Lockfile | None
+) -> Lockfile:
+    """npm's --package-lock-only opens the tarball of each newly locked bundler to record what it
+    ships; a bundler already locked keeps what the lockfile says, recorded or not."""
+    from weir.core.bundled import add_bundles, bundlers_to_read
+
+    paths = [p for p in bundlers_to_read(desired, previous, kept_too=False) if desired.packages[p].resolved]
+    if not paths:
+        return desired
+    with _Phase(reporter, "fetch"):
+        entries = await _fetch_all(fetcher, None, config, reporter, desired.packages, paths)
+    return add_bundles(desired, previous, entries, kept_too=False)
 
 
 async def _fetch_all(

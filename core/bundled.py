@@ -1,0 +1,350 @@
+"""The packages a dependency ships inside its own tarball, as npm records them in package-lock.json.
+
+A package with ``bundleDependencies`` carries those dependencies (and their
+own dependencies) in its tarball's ``node_modules``. They are never resolved
+from the registry, but npm still writes a ``packages`` entry for each, read
+from the shipped ``package.json`` after its extraction. This module reads the
+shipped tree out of an extracted package and builds those entries.
+
+Rules this module holds (what npm 11 writes, checked against it):
+
+1. A shipped folder counts only if its ``package.json`` has a name and a
+   version, and every package folder it is nested in counts too.
+2. A folder is ``inBundle`` when the bundler lists it in
+   ``bundleDependencies`` (``true`` meaning every dependency), when it is
+   nested in a bundled folder, or when a bundled package's dependency resolves
+   to it (a meta-dependency the bundle carries beside it). Shipped folders
+   that are none of these are not recorded: nothing in the lockfile could
+   install them.
+3. The entry holds the fields npm keeps from a package.json it reads from disk
+   (its normalization first: ``bundledDependencies`` spelled
+   ``bundleDependencies``, ``true`` expanded, dependencies also listed as
+   optional kept only as optional, a string ``funding`` as ``{url}``, ``bin``
+   normalized, a license object reduced to its type, ``_``-prefixed fields
+   dropped), ``name`` only when it differs from the folder name,
+   ``hasInstallScript`` for an install/preinstall/postinstall script, and
+   never ``resolved`` or ``integrity``: the bundler's tarball pins the bytes.
+4. dev/optional/devOptional/peer follow npm's flag walk, started from the
+   bundler's own flags and walking the edges inside the bundle: a bundled
+   package reached only through an optional edge is optional even under a
+   production bundler. One nobody reaches is ``extraneous``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from weir.core.lockfile import LockEntry, Lockfile, entry_from_json, name_from_path
+from weir.core.names import is_valid_name
+from weir.core.package_json import normalize_bin
+
+if TYPE_CHECKING:
+    from weir.core.content_store import StoreEntry
+
+_FLAGS = ("dev", "optional", "devOptional", "peer")
+# package.json fields npm copies into a lockfile entry, when set and not empty
+_KEPT = (
+    "version", "dependencies", "peerDependencies", "peerDependenciesMeta", "optionalDependencies",
+    "bundleDependencies", "acceptDependencies", "funding", "engines", "os", "cpu", "libc", "license",
+    "bin", "deprecated", "workspaces",
+)
+_INSTALL_SCRIPTS = ("install", "preinstall", "postinstall")
+
+
+def bundle_names(raw: Mapping[str, Any]) -> list[str]:
+    """The names a lockfile entry (or package.json) says it ships, npm's ``true`` expanded."""
+    bundle = raw.get("bundleDependencies", raw.get("bundledDependencies"))
+    if bundle is True:
+        deps = raw.get("dependencies")
+        return list(deps) if isinstance(deps, dict) else []
+    if isinstance(bundle, dict):
+        return list(bundle)
+    if isinstance(bundle, list):
+        return [n for n in bundle if isinstance(n, str)]
+    return []
+
+
+def is_inside(path: str, bundler: str) -> bool:
+    return path.startswith(f"{bundler}/node_modules/")
+
+
+def bundlers_to_read(lock: Lockfile, previous: Lockfile | None, *, kept_too: bool) -> list[str]:
+    """Bundlers whose bundled entries must come from their tarball.
+
+    A bundler that is new or changed since ``previous`` (the lockfile on disk)
+    always: whatever is recorded under it is stale. With ``kept_too``, also an
+    unchanged one with nothing recorded under it (an install reads it; npm's
+    --package-lock-only never opens a tarball it already had locked). An
+    unchanged bundler with recorded entries keeps them as they are.
+    """
+    recorded = {a for p, e in lock.packages.items() if e.in_bundle for a in _ancestors(p)}
+    out = []
+    for path, entry in lock.packages.items():
+        if "node_modules/" not in path or entry.link or entry.in_bundle or not bundle_names(entry.raw):
+            continue
+        was = previous.packages.get(path) if previous is not None else None
+        if was is not None and (was.name, was.version, was.integrity) == (entry.name, entry.version, entry.integrity):
+            if not kept_too or path in recorded:
+                continue
+        out.append(path)
+    return sorted(out)
+
+
+def add_bundles(lock: Lockfile, previous: Lockfile | None, stored: Mapping[str, StoreEntry], *, kept_too: bool) -> Lockfile:
+    """``lock`` with the bundled entries of every bundler ``bundlers_to_read`` names, read from its
+    extracted package in ``stored`` (one not fetched, as with --omit, gets none)."""
+    read: dict[str, dict[str, dict[str, Any]]] = {}
+    for path in bundlers_to_read(lock, previous, kept_too=kept_too):
+        entry = stored.get(path)
+        read[path] = {} if entry is None else bundled_entries(path, lock.packages[path], entry.path, (f.path for f in entry.files))
+    return with_bundles(lock, read) if read else lock
+
+
+def with_bundles(lock: Lockfile, read: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:
+    """``lock`` with the bundled entries under each bundler in ``read`` replaced by the ones read.
+
+    A path the lockfile already holds for a package that is not bundled is
+    kept, with anything read inside it: the linker installs that one there.
+    """
+    packages = {
+        p: e for p, e in lock.packages.items() if not (e.in_bundle and any(is_inside(p, b) for b in read))
+    }
+    refused: list[str] = []
+    for entries in read.values():
+        for path in sorted(entries):
+            if path in packages or any(is_inside(path, r) for r in refused):
+                refused.append(path)
+            else:
+                packages[path] = entry_from_json(path, entries[path])
+    return replace(lock, packages=packages)
+
+
+def _ancestors(path: str) -> list[str]:
+    """The package folders ``path`` is nested in: ``a/node_modules/b/node_modules/c`` → ``a``, ``a/node_modules/b``."""
+    out = []
+    i = path.find("/node_modules/")
+    while i != -1:
+        out.append(path[:i])
+        i = path.find("/node_modules/", i + 1)
+    return out
+
+
+@dataclass(slots=True)
+class _Shipped:
+    path: str  # install path
+    folder: Path
+    pkg: dict[str, Any]  # normalized package.json
+    edges: list[tuple[str, str]] = field(default_factory=list)  # (name, "prod" | "optional" | "peer" | "peerOptional")
+    flags: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(_FLAGS, True))
+    extraneous: bool = True
+
+
+def bundled_entries(bundler_path: str, bundler: LockEntry, package_dir: Path, files: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The lockfile entries (npm's JSON shape) for what ``bundler`` ships, keyed by install path.
+
+    ``package_dir`` is the extracted package, ``files`` its file paths (relative,
+    ``/``-separated), so no directory is walked to find the shipped folders.
+    """
+    shipped = _read_shipped(bundler_path, package_dir, files)
+    if not shipped:
+        return {}
+    bundled = _in_bundle(bundler_path, bundle_names(bundler.raw), shipped)
+    _walk_flags(bundler_path, bundler, shipped)
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(bundled):
+        node = shipped[path]
+        raw = _entry(node)
+        if node.extraneous:
+            raw["extraneous"] = True
+        else:
+            for flag in _FLAGS:
+                if node.flags[flag]:
+                    raw[flag] = True
+        out[path] = raw
+    return out
+
+
+def _read_shipped(bundler_path: str, package_dir: Path, files: Iterable[str]) -> dict[str, _Shipped]:
+    """Every shipped package folder (rule 1), keyed by install path."""
+    folders = sorted(
+        f[: -len("/package.json")] for f in files if f.endswith("/package.json") and f.startswith("node_modules/")
+    )
+    shipped: dict[str, _Shipped] = {}
+    for rel in folders:
+        parent = _parent_folder(rel)
+        if parent is None or (parent and f"{bundler_path}/{parent}" not in shipped):
+            continue
+        pkg = _read_package(package_dir / rel)
+        if pkg is None:
+            continue
+        path = f"{bundler_path}/{rel}"
+        node = _Shipped(path, package_dir / rel, pkg)
+        meta = pkg.get("peerDependenciesMeta") if isinstance(pkg.get("peerDependenciesMeta"), dict) else {}
+        for name in _str_keys(pkg.get("peerDependencies")):
+            optional = isinstance(meta.get(name), dict) and meta[name].get("optional") is True
+            node.edges.append((name, "peerOptional" if optional else "peer"))
+        node.edges.extend((name, "prod") for name in _str_keys(pkg.get("dependencies")))
+        node.edges.extend((name, "optional") for name in _str_keys(pkg.get("optionalDependencies")))
+        shipped[path] = node
+    return shipped
+
+
+def _parent_folder(rel: str) -> str | None:
+    """``node_modules/a/node_modules/@s/b`` → ``node_modules/a``; ``""`` for a top folder;
+    None when ``rel`` is not a chain of ``node_modules/<package name>`` segments."""
+    head, sep, name = rel.rpartition("node_modules/")
+    if not sep or not is_valid_name(name) or (head and not head.endswith("/")):
+        return None
+    return head.rstrip("/")
+
+
+def _read_package(folder: Path) -> dict[str, Any] | None:
+    """The folder's package.json as npm normalizes it on reading, or None without a name and version."""
+    try:
+        pkg = orjson.loads((folder / "package.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(pkg, dict) or not _truthy(pkg.get("name")) or not _truthy(pkg.get("version")):
+        return None
+    pkg = {k: v for k, v in pkg.items() if not k.startswith("_")}
+    if "bundleDependencies" not in pkg and "bundledDependencies" in pkg:
+        pkg["bundleDependencies"] = pkg["bundledDependencies"]
+    pkg.pop("bundledDependencies", None)
+    bundle = pkg.get("bundleDependencies")
+    if bundle is False:
+        pkg["bundleDependencies"] = []
+    elif bundle is True:
+        pkg["bundleDependencies"] = list(pkg["dependencies"]) if isinstance(pkg.get("dependencies"), dict) else []
+    elif isinstance(bundle, dict):
+        pkg["bundleDependencies"] = list(bundle)
+    elif not isinstance(bundle, list):
+        pkg.pop("bundleDependencies", None)
+    deps, optional = pkg.get("dependencies"), pkg.get("optionalDependencies")
+    if _truthy(deps) and isinstance(optional, dict) and isinstance(deps, dict):
+        deps = {k: v for k, v in deps.items() if k not in optional}
+        if deps:
+            pkg["dependencies"] = deps
+        else:
+            del pkg["dependencies"]
+    scripts = pkg.get("scripts")
+    if isinstance(scripts, dict):
+        pkg["scripts"] = {k: v for k, v in scripts.items() if isinstance(v, str)}
+    if isinstance(pkg.get("funding"), str) and pkg["funding"]:
+        pkg["funding"] = {"url": pkg["funding"]}
+    name = pkg["name"] if isinstance(pkg["name"], str) else None
+    bins, _ = normalize_bin(name, pkg.get("bin") or None, pkg.get("directories"), folder)
+    pkg["bin"] = bins
+    return pkg
+
+
+def _in_bundle(bundler_path: str, names: list[str], shipped: Mapping[str, _Shipped]) -> set[str]:
+    """Rule 2, to a fixed point: listed names, their nested folders, and what bundled packages reach."""
+    bundled = {f"{bundler_path}/node_modules/{n}" for n in names} & shipped.keys()
+    while True:
+        grown = {p for p in shipped if any(is_inside(p, b) for b in bundled)}
+        for path in bundled | grown:
+            for name, _ in shipped[path].edges:
+                found = _resolve(bundler_path, path, name, shipped)
+                if found is not None:
+                    grown.add(found)
+        if grown <= bundled:
+            return bundled
+        bundled |= grown
+
+
+def _resolve(bundler_path: str, start: str, name: str, shipped: Mapping[str, _Shipped]) -> str | None:
+    """Where Node finds ``name`` from ``start``, looking no higher than the bundler's node_modules."""
+    here = start
+    while True:
+        candidate = f"{here}/node_modules/{name}"
+        if candidate in shipped:
+            return candidate
+        if here == bundler_path:
+            return None
+        here = here[: here.rindex("/node_modules/")]
+
+
+def _walk_flags(bundler_path: str, bundler: LockEntry, shipped: Mapping[str, _Shipped]) -> None:
+    """npm's dep-flag walk (rule 4): flags start set and are cleared along every edge that does
+    not carry them, from the bundler (with its own flags) through the bundle."""
+    top = _Shipped(bundler_path, Path(), {}, extraneous=False)
+    top.flags = {"dev": bundler.dev, "optional": bundler.optional, "devOptional": bundler.dev_optional, "peer": bundler.peer}
+    top.edges = [(n, "peer") for n in bundler.peer_dependencies]
+    top.edges += [(n, "prod") for n in bundler.dependencies]
+    top.edges += [(n, "optional") for n in bundler.optional_dependencies]
+    queue = [top]
+    while queue:
+        node = queue.pop()
+        if not node.extraneous:
+            _keep_ancestors(bundler_path, node.path, shipped)
+        for name, kind in node.edges:
+            found = _resolve(bundler_path, node.path, name, shipped)
+            if found is None:
+                continue
+            to = shipped[found]
+            optional_edge = kind in ("optional", "peerOptional")
+            peer_edge = kind in ("peer", "peerOptional")
+            clears = {
+                "dev": not node.flags["dev"],
+                "optional": not node.flags["optional"] and not optional_edge,
+                "devOptional": not (node.flags["devOptional"] or node.flags["dev"] or node.flags["optional"] or optional_edge),
+                "peer": not node.flags["peer"] and not peer_edge,
+            }
+            changed = False
+            if to.extraneous and not node.extraneous and kind != "peerOptional":
+                to.extraneous = False
+                changed = True
+            for flag, clear in clears.items():
+                if clear and to.flags[flag]:
+                    to.flags[flag] = False
+                    changed = True
+            if changed:
+                queue.append(to)
+    for node in shipped.values():
+        if node.flags["devOptional"] and (node.flags["dev"] or node.flags["optional"]):
+            node.flags["devOptional"] = False
+
+
+def _keep_ancestors(bundler_path: str, path: str, shipped: Mapping[str, _Shipped]) -> None:
+    """A package someone needs keeps the folders it is nested in (npm unmarks them extraneous)."""
+    while is_inside(path, bundler_path):
+        path = path[: path.rindex("/node_modules/")]
+        node = shipped.get(path)
+        if node is None or not node.extraneous:
+            return
+        node.extraneous = False
+
+
+def _entry(node: _Shipped) -> dict[str, Any]:
+    pkg = node.pkg
+    raw: dict[str, Any] = {}
+    if pkg["name"] != name_from_path(node.path):
+        raw["name"] = pkg["name"]
+    for key in _KEPT:
+        value = pkg.get(key)
+        if key == "license" and isinstance(value, dict) and _truthy(value.get("type")):
+            value = value["type"]
+        if _truthy(value):
+            raw[key] = value
+    raw["inBundle"] = True
+    scripts = pkg.get("scripts") if isinstance(pkg.get("scripts"), dict) else {}
+    if _truthy(pkg.get("hasInstallScript")) or any(_truthy(scripts.get(s)) for s in _INSTALL_SCRIPTS):
+        raw["hasInstallScript"] = True
+    return raw
+
+
+def _truthy(value: Any) -> bool:
+    """JavaScript truthiness, with npm's extra rule that an empty object or array counts as unset."""
+    if value is None or value is False or value == "" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0):
+        return False
+    if isinstance(value, (dict, list)):
+        return bool(value)
+    return True
+
+
+def _str_keys(value: Any) -> list[str]:
+    return [k for k in value if isinstance(k, str)] if isinstance(value, dict) else []
