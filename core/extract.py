@@ -1,8 +1,13 @@
 """Safe extraction of an npm tarball (.tgz) into a fresh directory.
 
-Rules this module holds (DESIGN.md rule 5); weir never calls tarfile.extractall
-and never lets tarfile write: tarfile only parses headers (it knows PAX, GNU
-long names and ustar prefixes), this module creates every file itself.
+Rules this module holds (DESIGN.md rule 5). The tar stream is read by this
+module's own reader (ustar with prefixes, PAX local and global records, GNU
+long names and links, base-256 numbers), not by ``tarfile``, whose pure-Python
+header and stream layers cost more than the files' own sha1 and writes:
+extracting the medium fixture's 207 tarballs took 0.70 s of CPU with tarfile,
+0.44 s with this reader (most of the rest is zlib). It reads headers as tarfile
+does and is stricter where tarfile would guess: every header's checksum and
+numbers must be valid, and a PAX number that is not plain decimal is corruption.
 
 1. The first path component is stripped whatever its name (``package/``,
    ``node/``, ``.``), as npm does. Entries with nothing left (the top folder
@@ -46,9 +51,9 @@ import os
 import re
 import shutil
 import stat
-import tarfile
 import unicodedata
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -64,17 +69,29 @@ RATIO_FLOOR = 8 << 20  # the ratio is enforced once this much is unpacked
 MAX_WARNINGS = 100  # further warnings are summarized in one line
 
 _CHUNK = 1 << 20
+_READ = 1 << 18  # decompressed bytes pulled into the reader's buffer at a time
+_BLOCK = 512
+_ZERO_BLOCK = bytes(_BLOCK)
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_WRITABLE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
+_PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
+
+# Header type flags (POSIX ustar, GNU, PAX).
+_REG, _AREG, _CONT, _DIR = b"0", b"\0", b"7", b"5"
+_LNK, _SYM, _CHR, _BLK, _FIFO = b"1", b"2", b"3", b"4", b"6"
+_GNU_LONGNAME, _GNU_LONGLINK, _GNU_SPARSE = b"L", b"K", b"S"
+_PAX_LOCAL, _PAX_GLOBAL, _SOLARIS_PAX = b"x", b"g", b"X"
+_WRITABLE_TYPES = (_REG, _AREG, _CONT)
+# Types whose data blocks follow the header; for the others the size field is ignored, as tarfile does.
+_NO_DATA_TYPES = (_LNK, _SYM, _DIR, _FIFO, _CHR, _BLK)
 _KIND = {
-    tarfile.SYMTYPE: "symbolic link",
-    tarfile.LNKTYPE: "hard link",
-    tarfile.CHRTYPE: "character device",
-    tarfile.BLKTYPE: "block device",
-    tarfile.FIFOTYPE: "FIFO",
-    tarfile.GNUTYPE_SPARSE: "sparse file",
+    _SYM: "symbolic link",
+    _LNK: "hard link",
+    _CHR: "character device",
+    _BLK: "block device",
+    _FIFO: "FIFO",
+    _GNU_SPARSE: "sparse file",
 }
 
 
@@ -202,9 +219,106 @@ class _Gunzip:
             pass
 
 
+@dataclass(slots=True)
+class _Header:
+    """One member as its headers (ustar, then GNU long name/link and PAX records) describe it."""
+
+    name: str
+    type: bytes
+    mode: int
+    size: int
+    linkname: str
+
+
+class _Tar:
+    """The decompressed stream as tar blocks and data, served from one buffer (no per-read copies)."""
+
+    def __init__(self, gz: _Gunzip) -> None:
+        self._gz = gz
+        self._buf = b""
+        self._pos = 0
+
+    def _more(self) -> bool:
+        chunk = self._gz.read(_READ)
+        if not chunk:
+            return False
+        rest = self._buf[self._pos :]
+        self._buf = rest + chunk if rest else chunk
+        self._pos = 0
+        return True
+
+    def take(self, n: int) -> bytes:
+        """The next ``n`` bytes; fewer only where the stream ends."""
+        while len(self._buf) - self._pos < n and self._more():
+            pass
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += len(out)
+        return out
+
+    def pieces(self, n: int, what: str) -> Iterator[memoryview]:
+        """Exactly ``n`` bytes as views into the buffer; a stream ending early is corrupt."""
+        while n:
+            avail = len(self._buf) - self._pos
+            if not avail:
+                if not self._more():
+                    raise corrupt(f"unexpected end of data in {what!r}")
+                continue
+            k = avail if avail < n else n
+            yield memoryview(self._buf)[self._pos : self._pos + k]
+            self._pos += k
+            n -= k
+
+    def skip(self, n: int, what: str) -> None:
+        for _ in self.pieces(n, what):
+            pass
+
+    def data_block(self, size: int, what: str) -> bytes:
+        """A member's data read whole (PAX records, GNU long names), then its padding."""
+        data = self.take(size)
+        if len(data) != size:
+            raise corrupt(f"unexpected end of data in {what!r}")
+        self.skip(-size % _BLOCK, what)
+        return data
+
+
+def _nts(field: bytes) -> str:
+    end = field.find(b"\0")
+    return (field if end == -1 else field[:end]).decode("utf-8", "surrogateescape")
+
+
+def _nti(field: bytes) -> int:
+    """A numeric header field: octal text, or GNU base-256 (first byte 0x80 or 0xff)."""
+    if field[0] in (0o200, 0o377):
+        n = int.from_bytes(field[1:], "big")
+        return n - (1 << (8 * (len(field) - 1))) if field[0] == 0o377 else n
+    end = field.find(b"\0")
+    text = (field if end == -1 else field[:end]).strip()
+    if not text:
+        return 0
+    if text.strip(b"01234567"):
+        raise corrupt("bad tar header: invalid number")
+    return int(text, 8)
+
+
+_HIGH = bytes(range(128, 256))
+
+
+def _checksum_ok(block: bytes) -> bool:
+    """The stored checksum matches the unsigned (POSIX) or signed (old tars) sum, the checksum
+    field counted as eight spaces."""
+    field = block[148:156]
+    want = _nti(field)
+    unsigned = sum(block) - sum(field) + 256
+    if want == unsigned:
+        return True
+    high = (148 - len(block[:148].translate(None, _HIGH))) + (356 - len(block[156:].translate(None, _HIGH)))
+    return want == unsigned - 256 * high
+
+
 class _Extraction:
     def __init__(self, source: IO[bytes], dest: str, limits: Limits) -> None:
         self.gz = _Gunzip(source, limits)
+        self.tar = _Tar(self.gz)
         self.dest = dest
         self.limits = limits
         self.umask = _umask()
@@ -214,23 +328,21 @@ class _Extraction:
         self.written = 0
         self.warnings: list[str] = []
         self.dropped_warnings = 0
+        self.globals: dict[str, str] = {}  # PAX global records, applied to every later member
+        self.headers = 0  # header blocks read so far
 
     def run(self) -> ExtractResult:
         try:
-            tf = tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115 - reads a stream we own
-                fileobj=self.gz, mode="r|", encoding="utf-8", bufsize=1 << 16, tarinfo=_StrictInfo
-            )
             count = 0
-            while (member := tf.next()) is not None:
-                tf.members.clear()  # stream mode keeps every header otherwise
+            while (member := self._next()) is not None:
                 count += 1
                 if count > self.limits.entries:
                     raise refused(f"more than {self.limits.entries} entries")
-                self._entry(tf, member)
+                self._entry(member)
             self.gz.drain()
         except IntegrityError:
             raise
-        except (tarfile.TarError, EOFError, zlib.error, UnicodeError, ValueError, OverflowError) as e:
+        except (EOFError, zlib.error, UnicodeError, ValueError, OverflowError) as e:
             raise corrupt(str(e) or type(e).__name__) from None
         except OSError as e:
             raise FilesystemError(
@@ -242,41 +354,136 @@ class _Extraction:
         files = tuple(sorted(self.files.values(), key=lambda f: f.path))
         return ExtractResult(files, sum(f.size for f in files), tuple(self.warnings))
 
+    def _header(self) -> _Header | None:
+        """The next ustar header block, or None at the end of the archive (a zero block, or
+        the stream ending on a block boundary after at least one member)."""
+        block = self.tar.take(_BLOCK)
+        self.headers += 1
+        if not block:
+            if self.headers == 1:
+                raise corrupt("empty file")
+            return None
+        if len(block) != _BLOCK:
+            raise corrupt("bad tar header: truncated header")
+        if block == _ZERO_BLOCK:
+            return None
+        if not _checksum_ok(block):
+            raise corrupt("bad tar header: bad checksum")
+        name = _nts(block[0:100])
+        kind = block[156:157]
+        if kind == _AREG and name.endswith("/"):  # old V7 tars mark directories by a trailing slash
+            kind = _DIR
+        if kind == _DIR:
+            name = name.rstrip("/")
+        prefix = _nts(block[345:500])
+        if prefix and kind not in (_GNU_LONGNAME, _GNU_LONGLINK, _GNU_SPARSE):
+            name = f"{prefix}/{name}"
+        header = _Header(name, kind, _nti(block[100:108]), _nti(block[124:136]), _nts(block[157:257]))
+        if kind == _GNU_SPARSE:  # old GNU sparse headers may continue in extension blocks
+            extended = block[482]
+            while extended:
+                more = self.tar.take(_BLOCK)
+                if len(more) != _BLOCK:
+                    raise corrupt("bad tar header: truncated header")
+                extended = more[504]
+        return header
+
+    def _next(self) -> _Header | None:
+        """The next member with its GNU long name/link and PAX records applied."""
+        first = True
+        longname = longlink = None
+        pax: dict[str, str] = {}
+        while True:
+            header = self._header()
+            if header is None:
+                if not first:
+                    raise corrupt("bad tar header: extension record without a member")
+                return None
+            if header.size < 0:
+                raise corrupt(f"negative size for {header.name!r}")
+            kind = header.type
+            if kind in (_GNU_LONGNAME, _GNU_LONGLINK):
+                value = _nts(self.tar.data_block(header.size, header.name))
+                if kind == _GNU_LONGNAME:
+                    longname = value
+                else:
+                    longlink = value
+            elif kind in (_PAX_LOCAL, _SOLARIS_PAX, _PAX_GLOBAL):
+                records = self._pax(self.tar.data_block(header.size, header.name))
+                (self.globals if kind == _PAX_GLOBAL else pax).update(records)
+            else:
+                break
+            first = False
+        if longname is not None:
+            header.name = longname
+        if longlink is not None:
+            header.linkname = longlink
+        for records in (self.globals, pax):
+            if "path" in records:
+                header.name = records["path"].rstrip("/")
+            if "linkpath" in records:
+                header.linkname = records["linkpath"]
+            if "size" in records:
+                header.size = _pax_number(records["size"])
+        return header
+
+    def _pax(self, data: bytes) -> dict[str, str]:
+        """PAX records ("<length> <keyword>=<value>\\n"), decoded as tarfile decodes them."""
+        out: dict[str, str] = {}
+        pos = 0
+        while (match := _PAX_RECORD.match(data, pos)) is not None:
+            length = int(match.group(1))
+            if length == 0:
+                raise corrupt("bad tar header: empty PAX record")
+            value = data[match.end(2) + 1 : match.start(1) + length - 1]
+            out[match.group(2).decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+            pos += length
+        return out
+
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(message)
         else:
             self.dropped_warnings += 1
 
-    def _entry(self, tf: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def _entry(self, member: _Header) -> None:
         raw = member.name
         if member.size < 0:
             raise corrupt(f"negative size for {raw!r}")
-        is_dir = member.isdir()
-        if not is_dir and member.type not in _WRITABLE_TYPES:
-            kind = _KIND.get(member.type, f"entry of unknown type {member.type!r}")
-            target = f" -> {member.linkname}" if member.issym() or member.islnk() else ""
-            self.warn(f"{raw!r}: {kind}{target} skipped")
+        kind = member.type
+        data = 0 if kind in _NO_DATA_TYPES else member.size
+        padded = data + (-data % _BLOCK)
+        is_dir = kind == _DIR
+        if not is_dir and kind not in _WRITABLE_TYPES:
+            label = _KIND.get(kind, f"entry of unknown type {kind!r}")
+            target = f" -> {member.linkname}" if kind in (_SYM, _LNK) else ""
+            self.warn(f"{raw!r}: {label}{target} skipped")
+            self.tar.skip(padded, raw)
             return
         rel, problem = self._place(raw)
         if problem:
             self.warn(f"{raw!r}: {problem}, skipped")
+            self.tar.skip(padded, raw)
             return
         if not rel:
             if not is_dir:
                 self.warn(f"{raw!r}: file outside the package folder, skipped")
+            self.tar.skip(padded, raw)
             return
         if not is_dir and member.size > self.limits.bytes - self.written:
             raise refused(f"{raw!r} declares {member.size} bytes, over the {self.limits.bytes}-byte limit")
+        read = 0
         try:
             if is_dir:
                 self._dir(rel)
             else:
-                self._file(tf, member, rel)
+                self._file(member, rel)
+                read = data
         except OSError as e:
             if e.errno not in _NAME_ERRNOS:
                 raise
             self.warn(f"{raw!r}: the filesystem refused the name ({e.strerror}), skipped")
+        self.tar.skip(padded - read, raw)
 
     def _place(self, raw: str) -> tuple[str, str | None]:
         """The package-relative path for a tar name, or a reason to drop the entry (rule 3)."""
@@ -317,7 +524,7 @@ class _Extraction:
                 os.mkdir(full, 0o755)
         self.dirs.add(rel)
 
-    def _file(self, tf: tarfile.TarFile, member: tarfile.TarInfo, rel: str) -> None:
+    def _file(self, member: _Header, rel: str) -> None:
         self._dir(rel.rpartition("/")[0])
         full = f"{self.dest}/{rel}"
         if rel in self.dirs:  # an earlier directory entry at this path: last wins
@@ -325,8 +532,7 @@ class _Extraction:
             self.dirs = {d for d in self.dirs if d != rel and not d.startswith(rel + "/")}
             for old in [f for f in self.files if f.startswith(rel + "/")]:
                 self._forget_file(old)
-        executable = bool(member.mode & 0o111)
-        mode = 0o755 if executable else 0o644
+        mode = 0o755 if member.mode & 0o111 else 0o644
         try:
             fd = os.open(full, _FILE_FLAGS, mode)
         except FileExistsError:  # a duplicate entry, or a case/normalization alias of one
@@ -335,19 +541,10 @@ class _Extraction:
             fd = os.open(full, _FILE_FLAGS, mode)
         digest = hashlib.sha1()
         try:
-            remaining = member.size
-            if remaining:
-                src = tf.extractfile(member)
-                assert src is not None  # regular members always have data
-                while remaining:
-                    data = src.read(min(remaining, _CHUNK))
-                    if not data:
-                        raise corrupt(f"unexpected end of data in {member.name!r}")
-                    remaining -= len(data)
-                    digest.update(data)
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
+            for view in self.tar.pieces(member.size, member.name):
+                digest.update(view)
+                while view:
+                    view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
         self.written += member.size
@@ -359,15 +556,11 @@ class _Extraction:
             self.folded.pop(_fold(rel), None)
 
 
-class _StrictInfo(tarfile.TarInfo):
-    """tarfile ends the archive quietly at a damaged header past the first; weir calls it corrupt."""
-
-    @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _StrictInfo:
-        try:
-            return super().fromtarfile(tarfile_)  # type: ignore[return-value]
-        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as e:  # type: ignore[attr-defined]
-            raise corrupt(f"bad tar header: {e}") from None
+def _pax_number(text: str) -> int:
+    """A PAX numeric record; anything but plain decimal digits is corruption (tarfile read it as 0)."""
+    if not text.isascii() or not text.isdigit():
+        raise corrupt(f"bad tar header: PAX number {text[:40]!r}")
+    return int(text)
 
 
 def _fold(path: str) -> str:
