@@ -340,6 +340,19 @@ class _Loop:
     # -- choosing -------------------------------------------------------------------------
 
     async def node_from_edge(self, edge: Edge, spec: Spec | None = None) -> Node:
+        """The node ``edge`` asks for (by ``spec`` if given), with its peer set chosen."""
+        dep = await self._pick_node(edge, spec)
+        if not self.legacy_peer_deps:
+            members = {edge.name: dep}
+            await self._load_peer_set(dep, edge.source, members, {id(dep)} if edge.type != "peerOptional" else set())
+            del members[edge.name]
+            for member in (dep, *members.values()):
+                member.peer_set = members
+        return dep
+
+    async def _pick_node(self, edge: Edge, spec: Spec | None = None, *, quiet: bool = False) -> Node:
+        """The node for one spec, without its peers. ``quiet``: an optional peer that cannot
+        be had is left out of a peer set silently, as npm does."""
         spec = spec or edge.spec
         path = self._path(edge.source)
         if spec.kind == "git":
@@ -349,10 +362,7 @@ class _Loop:
             self.why[id(dep)] = _Why("remote", (), None)
             return dep
         if spec.is_tarball:
-            dep = self._tarball_dep(edge, spec)
-            if not self.legacy_peer_deps:
-                await self._load_peers(dep, edge, dep.peer_set)
-            return dep
+            return self._tarball_dep(edge, spec)
         if spec.kind in ("file", "workspace"):
             return self._folder_dep(edge, spec)
         target = spec.subspec if spec.kind == "alias" else spec
@@ -365,7 +375,8 @@ class _Loop:
         except ResolveError as exc:
             exc.path = exc.path or path
             if edge.optional:
-                self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
+                if not quiet:
+                    self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
                 raise _Skip from exc
             raise
         if pick.manifest.name != target.name:
@@ -376,10 +387,7 @@ class _Loop:
                 path=path,
                 hint="the registry answered with another package's metadata; report it to the registry, or check the registry URL",
             )
-        dep = self._dep_node(edge, pick, done)
-        if not self.legacy_peer_deps:
-            await self._load_peers(dep, edge, dep.peer_set)
-        return dep
+        return self._dep_node(edge, pick, done)
 
     def _folder_dep(self, edge: Edge, spec: Spec) -> Node:
         """A workspace, or a file: folder: a top of the tree (read once, whoever names it
@@ -451,39 +459,76 @@ class _Loop:
             if real is not None and edge.type != "peerOptional":
                 self.fetcher.want(real, "prefetch")
 
-    async def _load_peers(self, dep: Node, edge: Edge, peer_set: dict[str, Node]) -> None:
-        """Choose ``dep``'s peers (and theirs) to travel with it, as arborist's peer set."""
-        source = edge.source
-        for peer_edge in sorted((e for e in dep.edges_out.values() if e.type == "peer"), key=lambda e: collation_key(e.name)):
-            if peer_edge.name in peer_set:
+    async def _load_peer_set(self, node: Node, source: Node, members: dict[str, Node], required: set[int]) -> None:
+        """Choose ``node``'s peers (and theirs) to travel with it, as arborist's peer set.
+
+        The set lives beside ``source``'s own dependencies (arborist's virtual root), so at
+        every depth a peer is picked by ``source``'s own edge to that name when it has one
+        (a root's ``eslint@^8`` wins over a plugin's peer's ``eslint@*``), falling back to
+        the peer's range when that pick does not satisfy the peer. Optional peers join the
+        set too: they are never installed for it, but a placement that would break them
+        is a conflict. A conflict is an error only for the project's own dependencies
+        (``source`` is a top) on a peer the set requires; elsewhere it is a warning.
+        """
+        peer_edges = sorted((e for e in node.edges_out.values() if e.peer), key=lambda e: collation_key(e.name))
+        for peer_edge in peer_edges:
+            current = members.get(peer_edge.name)
+            if current is not None and dep_valid(current, peer_edge):
                 continue
+            optional = peer_edge.type == "peerOptional"
             parent_edge = source.edges_out.get(peer_edge.name)
-            spec = parent_edge.spec if parent_edge is not None and parent_edge is not edge and not parent_edge.peer else peer_edge.spec
+            if current is None:
+                try:
+                    if parent_edge is None:
+                        peer = await self._pick_node(peer_edge, quiet=True)
+                    else:
+                        peer = await self._pick_node(peer_edge, parent_edge.spec, quiet=True)
+                        if not dep_valid(peer, peer_edge):
+                            second = await self._pick_node(peer_edge, quiet=True)
+                            if dep_valid(second, parent_edge):
+                                peer = second
+                except _Skip:
+                    continue
+                members[peer_edge.name] = peer
+                if id(node) in required and not optional:
+                    required.add(id(peer))
+                await self._load_peer_set(peer, source, members, required)
+                if dep_valid(peer, peer_edge):
+                    continue
+                assert parent_edge is not None
+                self._peer_conflict(node, peer_edge, peer, parent_edge, source, fatal=id(peer) in required)
+                continue
+            # a member of the set already holds the name and does not satisfy this peer
             try:
-                peer = await self.node_from_edge(peer_edge, spec) if spec is not peer_edge.spec else await self._peer_node(peer_edge)
+                alt = await self._pick_node(peer_edge, quiet=True)
             except _Skip:
                 continue
-            if spec is not peer_edge.spec and not dep_valid(peer, peer_edge):
-                who = " > ".join(self._path(source))
-                message = (
-                    f"{dep.package_name}@{dep.version} needs peer {peer_edge.name}@{peer_edge.raw}, "
-                    f"but {who} requires {peer_edge.name}@{parent_edge.raw if parent_edge else '?'} "
-                    f"(resolved {peer.version})"
-                )
-                if source.is_top:
-                    raise ResolveError(
-                        f"conflicting peer dependency: {message}",
-                        package=peer_edge.name,
-                        spec=peer_edge.raw,
-                        path=(*self._path(source), f"{dep.package_name}@{dep.version}"),
-                        hint="align the two ranges, or retry with --legacy-peer-deps to skip peer installation",
-                        code="ERESOLVE",
-                    )
-                self._warn("peer-conflict", message, peer_edge.name)
-            own, peer.peer_set = peer.peer_set, peer_set
-            peer_set[peer_edge.name] = peer
-            for name, further in own.items():
-                peer_set.setdefault(name, further)
+            wanting = [e for m in (*members.values(), node) if m is not current for e in m.edges_out.values() if e.name == peer_edge.name]
+            if parent_edge is not None:
+                wanting.append(parent_edge)
+            if all(dep_valid(alt, e) for e in wanting):
+                members[peer_edge.name] = alt
+                await self._load_peer_set(alt, source, members, required)
+                continue
+            self._peer_conflict(node, peer_edge, current, parent_edge, source, fatal=id(node) in required)
+
+    def _peer_conflict(self, node: Node, peer_edge: Edge, peer: Node, parent_edge: Edge | None, source: Node, *, fatal: bool) -> None:
+        who = " > ".join(self._path(source))
+        message = (
+            f"{node.package_name}@{node.version} needs peer {peer_edge.name}@{peer_edge.raw}, "
+            f"but {who} requires {peer_edge.name}@{parent_edge.raw if parent_edge else peer.version} "
+            f"(resolved {peer.version})"
+        )
+        if source.is_top and fatal:
+            raise ResolveError(
+                f"conflicting peer dependency: {message}",
+                package=peer_edge.name,
+                spec=peer_edge.raw,
+                path=(*self._path(source), f"{node.package_name}@{node.version}"),
+                hint="align the two ranges, or retry with --legacy-peer-deps to skip peer installation",
+                code="ERESOLVE",
+            )
+        self._warn("peer-conflict", message, peer_edge.name)
 
     def _blocked_by(self, dep: Node, blocker: Node) -> str:
         """Both sides of a placement conflict: what ``dep`` (or its peers) wants, and who holds the blocker."""
@@ -498,10 +543,6 @@ class _Loop:
         if holders:
             held += f", required by {', '.join(sorted(holders))}"
         return "; ".join([*wants, held])
-
-    async def _peer_node(self, peer_edge: Edge) -> Node:
-        dep = await self.node_from_edge(peer_edge)
-        return dep
 
     # -- placing ----------------------------------------------------------------------------
 
@@ -769,8 +810,10 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         raw["deprecated"] = m.deprecated
     if m.license:
         raw["license"] = m.license
-    if m.dependencies:
-        raw["dependencies"] = dict(m.dependencies)
+    # npm keeps a name listed in both maps only under optionalDependencies (watchpack@1.7.5)
+    deps = {k: v for k, v in m.dependencies.items() if k not in m.optional_dependencies}
+    if deps:
+        raw["dependencies"] = deps
     if m.optional_dependencies:
         raw["optionalDependencies"] = dict(m.optional_dependencies)
     if m.peer_dependencies:

@@ -90,7 +90,35 @@ async def test_optional_peer_is_not_installed(tmp_path: Path) -> None:
     reg.add("lib", "1.0.0", peer_dependencies={"ts": "5"}, peer_dependencies_meta={"ts": {"optional": True}})
     res = await run(reg, {"dependencies": {"lib": "1"}}, tmp_path)
     assert versions(res) == {"node_modules/lib": "1.0.0"}
-    assert reg.requests.count("ts") == 0
+    assert res.warnings == ()
+
+
+async def test_an_optional_peer_that_would_break_nests_its_dependent(tmp_path: Path) -> None:
+    # npm (tinyglobby > fdir, peerOptional picomatch): fdir's peer set holds picomatch@4,
+    # picked by tinyglobby's own picomatch@^4 edge; the root's picomatch@2 would break
+    # it, so fdir nests under tinyglobby, beside the picomatch@4 placed there.
+    reg = FakeRegistry()
+    reg.add("picomatch", "2.3.1").add("picomatch", "4.0.2")
+    reg.add("fdir", "6.4.0", peer_dependencies={"picomatch": "^3 || ^4"}, peer_dependencies_meta={"picomatch": {"optional": True}})
+    reg.add("tinyglobby", "0.2.10", dependencies={"fdir": "^6.4.0", "picomatch": "^4.0.2"})
+    res = await run(reg, {"dependencies": {"picomatch": "^2.3.1", "tinyglobby": "^0.2.10"}}, tmp_path)
+    assert versions(res) == {
+        "node_modules/picomatch": "2.3.1",
+        "node_modules/tinyglobby": "0.2.10",
+        "node_modules/tinyglobby/node_modules/fdir": "6.4.0",
+        "node_modules/tinyglobby/node_modules/picomatch": "4.0.2",
+    }
+
+
+async def test_a_peer_of_a_peer_is_picked_by_the_root_s_own_range(tmp_path: Path) -> None:
+    # npm (@typescript-eslint/eslint-plugin > peer parser > peer eslint): the root's
+    # eslint@^8 chooses eslint for the whole peer set, not the parser's open range.
+    reg = FakeRegistry()
+    reg.add("eslint", "8.57.1").add("eslint", "9.9.0")
+    reg.add("parser", "8.0.0", peer_dependencies={"eslint": "^8.57.0 || ^9.0.0"})
+    reg.add("plugin", "8.0.0", peer_dependencies={"parser": "^8.0.0", "eslint": "^8.57.0 || ^9.0.0"})
+    res = await run(reg, {"devDependencies": {"eslint": "^8.42.0", "parser": "^8.0.0", "plugin": "^8.0.0"}}, tmp_path)
+    assert versions(res) == {"node_modules/eslint": "8.57.1", "node_modules/parser": "8.0.0", "node_modules/plugin": "8.0.0"}
 
 
 async def test_peer_conflict_with_root_is_eresolve_naming_both_sides(tmp_path: Path) -> None:
@@ -281,3 +309,14 @@ async def test_funding_bare_url_becomes_an_object_but_a_list_is_kept_as_publishe
         "https://github.com/sponsors/a",
         {"type": "github", "url": "https://b.test"},
     ]
+
+
+async def test_a_name_in_both_dependency_maps_is_recorded_only_as_optional(tmp_path: Path) -> None:
+    # npm's entry for watchpack@1.7.5, whose published dependencies repeat its optional ones
+    reg = FakeRegistry()
+    reg.add("fsevents", "1.0.0").add("neo", "1.0.0")
+    reg.add("watch", "1.0.0", dependencies={"neo": "^1", "fsevents": "^1"}, optional_dependencies={"fsevents": "^1"})
+    res = await run(reg, {"dependencies": {"watch": "1"}}, tmp_path)
+    raw = res.lockfile.packages["node_modules/watch"].raw
+    assert raw["dependencies"] == {"neo": "^1"} and raw["optionalDependencies"] == {"fsevents": "^1"}
+    assert res.lockfile.packages["node_modules/fsevents"].optional
