@@ -28,6 +28,14 @@ Rules this module holds (what npm 11 writes, checked against it):
    bundler's own flags and walking the edges inside the bundle: a bundled
    package reached only through an optional edge is optional even under a
    production bundler. One nobody reaches is ``extraneous``.
+5. Which bundlers are read: one new or changed since the lockfile on disk
+   (anything recorded under it is stale), and an unchanged one with nothing
+   recorded under it (its bundled dependencies are unmet, so npm opens it;
+   npm's --package-lock-only only when the entry has a ``resolved`` to fetch,
+   which the installer checks). An unchanged bundler's recorded entries are
+   kept as written, and an install puts back the ones a resolve pruned as
+   extraneous, as npm's install keeps them. npm's --package-lock-only over an
+   existing lockfile prunes every extraneous entry, bundled ones included.
 """
 
 from __future__ import annotations
@@ -72,36 +80,47 @@ def is_inside(path: str, bundler: str) -> bool:
     return path.startswith(f"{bundler}/node_modules/")
 
 
-def bundlers_to_read(lock: Lockfile, previous: Lockfile | None, *, kept_too: bool) -> list[str]:
-    """Bundlers whose bundled entries must come from their tarball.
-
-    A bundler that is new or changed since ``previous`` (the lockfile on disk)
-    always: whatever is recorded under it is stale. With ``kept_too``, also an
-    unchanged one with nothing recorded under it (an install reads it; npm's
-    --package-lock-only never opens a tarball it already had locked). An
-    unchanged bundler with recorded entries keeps them as they are.
-    """
+def bundlers_to_read(lock: Lockfile, previous: Lockfile | None) -> list[str]:
+    """Bundlers whose bundled entries must come from their tarball (rule 5), ``previous``
+    being the lockfile on disk."""
     recorded = {a for p, e in lock.packages.items() if e.in_bundle for a in _ancestors(p)}
     out = []
     for path, entry in lock.packages.items():
         if "node_modules/" not in path or entry.link or entry.in_bundle or not bundle_names(entry.raw):
             continue
-        was = previous.packages.get(path) if previous is not None else None
-        if was is not None and (was.name, was.version, was.integrity) == (entry.name, entry.version, entry.integrity):
-            if not kept_too or path in recorded:
-                continue
-        out.append(path)
+        if not (_kept(path, lock, previous) and path in recorded):
+            out.append(path)
     return sorted(out)
 
 
-def add_bundles(lock: Lockfile, previous: Lockfile | None, stored: Mapping[str, StoreEntry], *, kept_too: bool) -> Lockfile:
-    """``lock`` with the bundled entries of every bundler ``bundlers_to_read`` names, read from its
-    extracted package in ``stored`` (one not fetched, as with --omit, gets none)."""
+def add_bundles(lock: Lockfile, previous: Lockfile | None, stored: Mapping[str, StoreEntry], *, prune: bool) -> Lockfile:
+    """``lock`` with the bundled entries rule 5 asks for, read from each bundler's extracted
+    package in ``stored`` (one not there, as with --omit, gets none). With ``prune`` (npm's
+    --package-lock-only over an existing lockfile) the extraneous ones are left out; without it
+    the recorded ones a resolve pruned are put back."""
     read: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in bundlers_to_read(lock, previous, kept_too=kept_too):
+    for path in bundlers_to_read(lock, previous):
         entry = stored.get(path)
-        read[path] = {} if entry is None else bundled_entries(path, lock.packages[path], entry.path, (f.path for f in entry.files))
-    return with_bundles(lock, read) if read else lock
+        shipped = {} if entry is None else bundled_entries(path, lock.packages[path], entry.path, (f.path for f in entry.files))
+        read[path] = {p: raw for p, raw in shipped.items() if not (prune and raw.get("extraneous"))}
+    dropped: dict[str, LockEntry] = {}
+    if not prune and previous is not None:
+        for path, entry in previous.packages.items():
+            if entry.in_bundle and path not in lock.packages:
+                bundler = next((a for a in _ancestors(path) if a in previous.packages and not previous.packages[a].in_bundle), None)
+                if bundler is not None and bundler not in read and _kept(bundler, lock, previous):
+                    dropped[path] = entry
+    if not read and not dropped:
+        return lock
+    lock = with_bundles(lock, read) if read else lock
+    return replace(lock, packages={**lock.packages, **dropped}) if dropped else lock
+
+
+def _kept(path: str, lock: Lockfile, previous: Lockfile | None) -> bool:
+    """The package at ``path`` is the one ``previous`` locked there."""
+    was = previous.packages.get(path) if previous is not None else None
+    now = lock.packages.get(path)
+    return was is not None and now is not None and (was.name, was.version, was.integrity) == (now.name, now.version, now.integrity)
 
 
 def with_bundles(lock: Lockfile, read: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:
@@ -136,9 +155,8 @@ def _ancestors(path: str) -> list[str]:
 @dataclass(slots=True)
 class _Shipped:
     path: str  # install path
-    folder: Path
     pkg: dict[str, Any]  # normalized package.json
-    edges: list[tuple[str, str]] = field(default_factory=list)  # (name, "prod" | "optional" | "peer" | "peerOptional")
+    edges: dict[str, str] = field(default_factory=dict)  # name -> "prod" | "optional" | "peer" | "peerOptional"; a later kind wins, as npm's
     flags: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(_FLAGS, True))
     extraneous: bool = True
 
@@ -182,13 +200,13 @@ def _read_shipped(bundler_path: str, package_dir: Path, files: Iterable[str]) ->
         if pkg is None:
             continue
         path = f"{bundler_path}/{rel}"
-        node = _Shipped(path, package_dir / rel, pkg)
+        node = _Shipped(path, pkg)
         meta = pkg.get("peerDependenciesMeta") if isinstance(pkg.get("peerDependenciesMeta"), dict) else {}
         for name in _str_keys(pkg.get("peerDependencies")):
             optional = isinstance(meta.get(name), dict) and meta[name].get("optional") is True
-            node.edges.append((name, "peerOptional" if optional else "peer"))
-        node.edges.extend((name, "prod") for name in _str_keys(pkg.get("dependencies")))
-        node.edges.extend((name, "optional") for name in _str_keys(pkg.get("optionalDependencies")))
+            node.edges[name] = "peerOptional" if optional else "peer"
+        node.edges.update(dict.fromkeys(_str_keys(pkg.get("dependencies")), "prod"))
+        node.edges.update(dict.fromkeys(_str_keys(pkg.get("optionalDependencies")), "optional"))
         shipped[path] = node
     return shipped
 
@@ -247,7 +265,7 @@ def _in_bundle(bundler_path: str, names: list[str], shipped: Mapping[str, _Shipp
     while True:
         grown = {p for p in shipped if any(is_inside(p, b) for b in bundled)}
         for path in bundled | grown:
-            for name, _ in shipped[path].edges:
+            for name in shipped[path].edges:
                 found = _resolve(bundler_path, path, name, shipped)
                 if found is not None:
                     grown.add(found)
@@ -271,17 +289,17 @@ def _resolve(bundler_path: str, start: str, name: str, shipped: Mapping[str, _Sh
 def _walk_flags(bundler_path: str, bundler: LockEntry, shipped: Mapping[str, _Shipped]) -> None:
     """npm's dep-flag walk (rule 4): flags start set and are cleared along every edge that does
     not carry them, from the bundler (with its own flags) through the bundle."""
-    top = _Shipped(bundler_path, Path(), {}, extraneous=False)
+    top = _Shipped(bundler_path, {}, extraneous=False)
     top.flags = {"dev": bundler.dev, "optional": bundler.optional, "devOptional": bundler.dev_optional, "peer": bundler.peer}
-    top.edges = [(n, "peer") for n in bundler.peer_dependencies]
-    top.edges += [(n, "prod") for n in bundler.dependencies]
-    top.edges += [(n, "optional") for n in bundler.optional_dependencies]
+    top.edges = dict.fromkeys(bundler.peer_dependencies, "peer")
+    top.edges.update(dict.fromkeys(bundler.dependencies, "prod"))
+    top.edges.update(dict.fromkeys(bundler.optional_dependencies, "optional"))
     queue = [top]
     while queue:
         node = queue.pop()
         if not node.extraneous:
             _keep_ancestors(bundler_path, node.path, shipped)
-        for name, kind in node.edges:
+        for name, kind in node.edges.items():
             found = _resolve(bundler_path, node.path, name, shipped)
             if found is None:
                 continue

@@ -250,7 +250,7 @@ async def _materialize(
         entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
     # What bundlers ship is known only now, from their extracted tarballs. `weir ci` records it in
     # the hidden lockfile only: like npm ci, it never rewrites package-lock.json.
-    bundled = add_bundles(desired, previous, entries, kept_too=True)
+    bundled = add_bundles(desired, previous, entries, prune=False)
     if bundled is not desired:
         if not options.ci:
             desired = bundled
@@ -290,16 +290,16 @@ async def _materialize(
 async def _bundles_for_lockfile_only(
     fetcher: TarballFetcher, config: Config, reporter: ev.Reporter, desired: Lockfile, previous: Lockfile | None
 ) -> Lockfile:
-    """npm's --package-lock-only opens the tarball of each newly locked bundler to record what it
-    ships; a bundler already locked keeps what the lockfile says, recorded or not."""
+    """npm's --package-lock-only downloads the tarball of each bundler whose bundled entries
+    it lacks (one it can fetch: with a ``resolved``) to record what it ships."""
     from weir.core.bundled import add_bundles, bundlers_to_read
 
-    paths = [p for p in bundlers_to_read(desired, previous, kept_too=False) if desired.packages[p].resolved]
+    paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved]
     if not paths:
         return desired
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, None, config, reporter, desired.packages, paths)
-    return add_bundles(desired, previous, entries, kept_too=False)
+    return add_bundles(desired, previous, entries, prune=previous is not None)
 
 
 async def _fetch_all(
