@@ -21,7 +21,7 @@ Rules this module holds:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -267,6 +267,9 @@ class Packument:
     versions: Mapping[str, VersionManifest]
     modified: str | None
     unpublished: str | None = None  # when the package was unpublished (npm's tombstone: time.unpublished)
+    # What a reader derives from this run-local packument and keeps for its next use
+    # (pick: the versions parsed and sorted), so a package picked N times is sorted once.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def unusable(self) -> dict[str, str]:

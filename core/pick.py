@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from weir.core.decision import Candidate, Rule
 from weir.core.errors import ResolveError
 from weir.core.packument import Packument, VersionManifest
-from weir.core.semver import parse, parse_range, satisfies, sort_versions
+from weir.core.semver import Range, Version, parse, parse_range, satisfies, sort_parsed
 
 __all__ = ["Pick", "node_version", "pick_version", "engine_ok"]
 
@@ -66,17 +66,26 @@ def engine_ok(manifest: VersionManifest, node: str) -> bool:
     return satisfies(node, wanted, loose=True, include_prerelease=True)
 
 
-def _newest_first(versions: list[str]) -> list[str]:
-    return sort_versions(versions, loose=True)[::-1]
+def _newest_first(packument: Packument) -> list[tuple[str, Version]]:
+    """Every listed version with its parse, newest first: parsed and sorted once per packument.
+
+    A listed version that proves unusable when decoded leaves ``versions``; the
+    kept order then drops it too (keys only ever leave, so a new length says so).
+    """
+    versions = packument.versions
+    kept = packument.derived.get("newest-first")
+    if kept is None:
+        ordered = sort_parsed(versions, loose=True)[::-1]
+    elif kept[0] != len(versions):
+        ordered = [vp for vp in kept[1] if vp[0] in versions]
+    else:
+        return kept[1]
+    packument.derived["newest-first"] = (len(versions), ordered)
+    return ordered
 
 
-def _nearest(ordered: list[str], around: int) -> list[str]:
-    lo = max(0, around - KEEP_CANDIDATES // 2)
-    return ordered[lo : lo + KEEP_CANDIDATES]
-
-
-def _etarget(name: str, wanted: str, path: tuple[str, ...], ordered: list[str]) -> ResolveError:
-    shown = ", ".join(ordered[:10]) or "none"
+def _etarget(name: str, wanted: str, path: tuple[str, ...], ordered: list[tuple[str, Version]]) -> ResolveError:
+    shown = ", ".join(v for v, _ in ordered[:10]) or "none"
     return ResolveError(
         f"no version of {name} matches {wanted!r} (newest published: {shown})",
         package=name,
@@ -114,7 +123,7 @@ def pick_version(
         tagged = tags.get(wanted)
         manifest = versions.get(tagged) if tagged is not None else None
         if manifest is None:
-            raise _etarget(name, wanted, path, _newest_first(list(versions)))
+            raise _etarget(name, wanted, path, _newest_first(packument))
         return Pick(tagged, manifest, "dist-tag", (Candidate(version=tagged, verdict="chosen", detail=f"dist-tag {wanted}"),))
 
     if kind == "version":
@@ -131,41 +140,46 @@ def pick_version(
         if manifest is not None and manifest.deprecated is None and engine_ok(manifest, node):
             return Pick(latest, manifest, "latest-in-range", (Candidate(version=latest, verdict="chosen", detail="the latest tag satisfies the range"),))
 
-    ordered = _newest_first(list(versions))
+    ordered = _newest_first(packument)
     parsed_range = parse_range(rng, loose=True)
     best: str | None = None
     best_good = False
     best_index = 0
     satisfying: dict[str, bool] = {}
-    for index, version in enumerate(ordered):
-        parsed = parse(version, loose=True)
-        if parsed_range is None or parsed is None or not parsed_range.test(parsed):
-            continue
-        manifest = versions.get(version)
-        if manifest is None:
-            continue
-        good = manifest.deprecated is None and engine_ok(manifest, node)
-        satisfying[version] = good
-        if best is None or (good and not best_good):
-            best, best_good, best_index = version, good, index
-        if best_good:
-            break
-    if best is None:
+    if parsed_range is not None:
+        test = parsed_range.test
+        for index, (version, parsed) in enumerate(ordered):
+            if not test(parsed):
+                continue
+            manifest = versions.get(version)
+            if manifest is None:
+                continue
+            good = manifest.deprecated is None and engine_ok(manifest, node)
+            satisfying[version] = good
+            if best is None or (good and not best_good):
+                best, best_good, best_index = version, good, index
+            if best_good:
+                break
+    if parsed_range is None or best is None:
         raise _etarget(name, wanted, path, ordered)
 
-    candidates: list[Candidate] = []
-    for version in _nearest(ordered, best_index):
-        candidates.append(_verdict(version, best, satisfying, versions, rng, latest, node))
+    lo = max(0, best_index - KEEP_CANDIDATES // 2)
+    candidates = tuple(
+        _verdict(version, parsed, best, satisfying, versions, rng, parsed_range, latest, node)
+        for version, parsed in ordered[lo : lo + KEEP_CANDIDATES]
+    )
     rule: Rule = "highest-in-range"
-    return Pick(best, versions[best], rule, tuple(candidates))
+    return Pick(best, versions[best], rule, candidates)
 
 
 def _verdict(
     version: str,
+    parsed: Version,
     best: str,
     satisfying: dict[str, bool],
     versions: Mapping[str, VersionManifest],
     rng: str,
+    parsed_range: Range,
     latest: str | None,
     node: str,
 ) -> Candidate:
@@ -174,8 +188,9 @@ def _verdict(
     manifest = versions.get(version)
     if manifest is None:
         return Candidate(version=version, verdict="outside-range", detail="unusable")
-    if version not in satisfying and not satisfies(version, rng, loose=True):
-        if satisfies(version, rng, loose=True, include_prerelease=True):
+    if version not in satisfying and not parsed_range.test(parsed):
+        with_prereleases = parse_range(rng, loose=True, include_prerelease=True)
+        if with_prereleases is not None and with_prereleases.test(parsed):
             return Candidate(version=version, verdict="prerelease")
         return Candidate(version=version, verdict="outside-range")
     if manifest.deprecated is not None:

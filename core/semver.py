@@ -48,6 +48,7 @@ __all__ = [
     "parse",
     "parse_range",
     "satisfies",
+    "sort_parsed",
     "sort_versions",
     "valid",
     "valid_range",
@@ -83,6 +84,8 @@ def _xrange_plain(loose: bool) -> str:
 
 
 _VERSION_RE = (re.compile(_FULL_PLAIN), re.compile(_LOOSE_PLAIN))  # fullmatch
+# the common case, plain ``1.2.3``: at most 15 digits each keeps it below MAX_SAFE_INTEGER
+_PLAIN_RE = re.compile(r"(0|[1-9][0-9]{0,14})\.(0|[1-9][0-9]{0,14})\.(0|[1-9][0-9]{0,14})")
 _COMPARATOR_RE = (
     re.compile(rf"{_GTLT}{_WS}?({_FULL_PLAIN})"),
     re.compile(rf"{_GTLT}{_WS}?({_LOOSE_PLAIN})"),
@@ -130,12 +133,14 @@ def _id_key(ident: int | str) -> tuple[int, int | str]:
     return (0, ident) if isinstance(ident, int) else (1, ident)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, init=False)
 class Version:
     """One npm version. Ordered by npm precedence; ``str()`` is npm's normalized form.
 
     Numeric prerelease identifiers are ints (as in npm, only below MAX_SAFE_INTEGER);
     build identifiers are strings. Equality ignores build metadata, like npm's ``eq``.
+    The constructor is written out by hand (slot setters, no ``__post_init__``): a
+    resolve builds one per published version it sorts, thousands per run.
     """
 
     major: int
@@ -143,33 +148,33 @@ class Version:
     patch: int
     prerelease: tuple[int | str, ...] = ()
     build: tuple[str, ...] = ()
-    _text: str = field(init=False, repr=False)
-    _key: tuple = field(init=False, repr=False)
+    _text: str = field(default="", repr=False)
+    _key: tuple = field(default=(), repr=False)
     # a prerelease identifier of digits too big for a number: npm then compares as doubles
     # and stops at the first pair that is numerically equal but spelled differently.
-    _odd: bool = field(init=False, repr=False)
+    _odd: bool = field(default=False, repr=False)
 
-    def __post_init__(self) -> None:
-        text = f"{self.major}.{self.minor}.{self.patch}"
-        if self.prerelease:
-            text += "-" + ".".join(str(i) for i in self.prerelease)
-        object.__setattr__(self, "_text", text)
-        if self.prerelease:
-            key = (
-                self.major,
-                self.minor,
-                self.patch,
-                0,
-                tuple(_id_key(i) for i in self.prerelease),
-            )
+    def __init__(
+        self,
+        major: int,
+        minor: int,
+        patch: int,
+        prerelease: tuple[int | str, ...] = (),
+        build: tuple[str, ...] = (),
+    ) -> None:
+        _set_major(self, major)
+        _set_minor(self, minor)
+        _set_patch(self, patch)
+        _set_prerelease(self, prerelease)
+        _set_build(self, build)
+        if prerelease:
+            _set_text(self, f"{major}.{minor}.{patch}-" + ".".join(map(str, prerelease)))
+            _set_key(self, (major, minor, patch, 0, tuple(map(_id_key, prerelease))))
+            _set_odd(self, any(isinstance(i, str) and _DIGIT_STRING_RE.fullmatch(i) for i in prerelease))
         else:
-            key = (self.major, self.minor, self.patch, 1, ())
-        object.__setattr__(self, "_key", key)
-        odd = any(
-            isinstance(i, str) and _DIGIT_STRING_RE.fullmatch(i)
-            for i in self.prerelease
-        )
-        object.__setattr__(self, "_odd", odd)
+            _set_text(self, f"{major}.{minor}.{patch}")
+            _set_key(self, (major, minor, patch, 1, ()))
+            _set_odd(self, False)
 
     def __str__(self) -> str:
         return self._text
@@ -199,6 +204,43 @@ class Version:
 
     def __ge__(self, other: Version) -> bool:
         return self._cmp(other) >= 0
+
+
+# The slots' own setters: they skip the frozen dataclass's refusing __setattr__.
+_set_major = Version.major.__set__  # type: ignore[attr-defined]
+_set_minor = Version.minor.__set__  # type: ignore[attr-defined]
+_set_patch = Version.patch.__set__  # type: ignore[attr-defined]
+_set_prerelease = Version.prerelease.__set__  # type: ignore[attr-defined]
+_set_build = Version.build.__set__  # type: ignore[attr-defined]
+_set_text = Version._text.__set__  # type: ignore[attr-defined]
+_set_key = Version._key.__set__  # type: ignore[attr-defined]
+_set_odd = Version._odd.__set__  # type: ignore[attr-defined]
+
+
+_new_version = object.__new__
+
+
+def _assemble(
+    major: int,
+    minor: int,
+    patch: int,
+    pre: tuple[int | str, ...],
+    build: tuple[str, ...],
+    text: str,
+    key: tuple,
+    odd: bool,
+) -> Version:
+    """A Version from parts the parser has already derived (what ``__init__`` would compute)."""
+    v = _new_version(Version)
+    _set_major(v, major)
+    _set_minor(v, minor)
+    _set_patch(v, patch)
+    _set_prerelease(v, pre)
+    _set_build(v, build)
+    _set_text(v, text)
+    _set_key(v, key)
+    _set_odd(v, odd)
+    return v
 
 
 def _compare_ids(a: int | str, b: int | str) -> int:
@@ -249,23 +291,42 @@ def _js_trim(s: str) -> str:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_cached(text: str, loose: bool) -> Version | None:
+    m = _PLAIN_RE.fullmatch(text)
+    if m is not None:  # most published versions: valid in both modes, and already normalized
+        major, minor, patch = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return _assemble(major, minor, patch, (), (), text, (major, minor, patch, 1, ()), False)
     m = _VERSION_RE[loose].fullmatch(_js_trim(text))
     if m is None:
         return None
-    major, minor, patch = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    major_s, minor_s, patch_s, pre_s, build_s = m.groups()
+    major, minor, patch = int(major_s), int(minor_s), int(patch_s)
     if major > MAX_SAFE_INTEGER or minor > MAX_SAFE_INTEGER or patch > MAX_SAFE_INTEGER:
         return None
-    pre: tuple[int | str, ...] = ()
-    if m.group(4):
-        ids: list[int | str] = []
-        for ident in m.group(4).split("."):
-            if ident.isascii() and ident.isdigit() and int(ident) < MAX_SAFE_INTEGER:
-                ids.append(int(ident))
-            else:
-                ids.append(ident)
-        pre = tuple(ids)
-    build = tuple(m.group(5).split(".")) if m.group(5) else ()
-    return Version(major, minor, patch, pre, build)
+    build = tuple(build_s.split(".")) if build_s else ()
+    if not pre_s:
+        return _assemble(major, minor, patch, (), build, f"{major}.{minor}.{patch}", (major, minor, patch, 1, ()), False)
+    # One pass over the identifiers works out what Version.__init__ would derive.
+    ids: list[int | str] = []
+    keys: list[tuple[int, int | str]] = []
+    odd = False
+    spelled_as_parsed = True  # no numeric identifier with a leading zero (loose allows "01")
+    for ident in pre_s.split("."):
+        if ident.isdigit() and ident.isascii():
+            n = int(ident)
+            if n < MAX_SAFE_INTEGER:
+                ids.append(n)
+                keys.append((0, n))
+                if ident[0] == "0" and len(ident) > 1:
+                    spelled_as_parsed = False
+                continue
+            odd = True  # too big for a number: kept as its digits
+        ids.append(ident)
+        keys.append((1, ident))
+    pre_text = pre_s if spelled_as_parsed else ".".join(map(str, ids))
+    pre = tuple(ids)
+    return _assemble(
+        major, minor, patch, pre, build, f"{major}.{minor}.{patch}-{pre_text}", (major, minor, patch, 0, tuple(keys)), odd
+    )
 
 
 def parse(v: object, *, loose: bool = False) -> Version | None:
@@ -301,12 +362,22 @@ def compare_build(a: object, b: object, *, loose: bool = False) -> int | None:
 
 def sort_versions(versions: Iterable[str], *, loose: bool = False) -> list[str]:
     """The valid strings of ``versions`` in ascending precedence (stable); invalid dropped."""
-    parsed = [(p, v) for v in versions if (p := parse(v, loose=loose)) is not None]
-    if any(p._odd for p, _ in parsed):
-        parsed.sort(key=lambda pv: pv[0])  # npm's double-precision quirk needs the full comparison
+    return [v for v, _ in sort_parsed(versions, loose=loose)]
+
+
+def sort_parsed(versions: Iterable[str], *, loose: bool = False) -> list[tuple[str, Version]]:
+    """``sort_versions`` with each string's parsed ``Version`` beside it."""
+    parsed = [
+        (v, p)
+        for v in versions
+        if (p := _parse_cached(v, loose) if type(v) is str and len(v) <= MAX_LENGTH else parse(v, loose=loose))
+        is not None
+    ]
+    if any(p._odd for _, p in parsed):
+        parsed.sort(key=lambda vp: vp[1])  # npm's double-precision quirk needs the full comparison
     else:
-        parsed.sort(key=lambda pv: pv[0]._key)  # plain tuples: no Python-level comparisons
-    return [v for _, v in parsed]
+        parsed.sort(key=lambda vp: vp[1]._key)  # plain tuples: no Python-level comparisons
+    return parsed
 
 
 # ----------------------------------------------------------------------------- ranges
