@@ -201,7 +201,7 @@ def _read_shipped(bundler_path: str, package_dir: Path, files: Iterable[str]) ->
             continue
         path = f"{bundler_path}/{rel}"
         node = _Shipped(path, pkg)
-        meta = pkg.get("peerDependenciesMeta") if isinstance(pkg.get("peerDependenciesMeta"), dict) else {}
+        meta = _object(pkg.get("peerDependenciesMeta"))
         for name in _str_keys(pkg.get("peerDependencies")):
             optional = isinstance(meta.get(name), dict) and meta[name].get("optional") is True
             node.edges[name] = "peerOptional" if optional else "peer"
@@ -349,7 +349,7 @@ def _entry(node: _Shipped) -> dict[str, Any]:
         if _truthy(value):
             raw[key] = value
     raw["inBundle"] = True
-    scripts = pkg.get("scripts") if isinstance(pkg.get("scripts"), dict) else {}
+    scripts = _object(pkg.get("scripts"))
     if _truthy(pkg.get("hasInstallScript")) or any(_truthy(scripts.get(s)) for s in _INSTALL_SCRIPTS):
         raw["hasInstallScript"] = True
     return raw
@@ -366,3 +366,7 @@ def _truthy(value: Any) -> bool:
 
 def _str_keys(value: Any) -> list[str]:
     return [k for k in value if isinstance(k, str)] if isinstance(value, dict) else []
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
