@@ -42,21 +42,28 @@ def summary(packages: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
     }
 
 
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One npm cache and one weir cache for every project: they share most packuments
+    (babel, jest, react...), and fetching each once keeps the whole run near a minute."""
+    return tmp_path_factory.mktemp("caches")
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in REAL.iterdir()))
-async def test_same_tree_as_npm(name: str, tmp_path: Path) -> None:
+async def test_same_tree_as_npm(name: str, tmp_path: Path, caches: Path) -> None:
     project = tmp_path / name
     shutil.copytree(REAL / name, project)
     subprocess.run(
         ["npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund",
-         "--cache", str(tmp_path / "npm-cache"), "--registry", NPM_REGISTRY],
+         "--cache", str(caches / "npm"), "--registry", NPM_REGISTRY],
         cwd=project, check=True, capture_output=True, timeout=300,
     )
     npm = summary(json.loads((project / "package-lock.json").read_text())["packages"])
 
-    config = Config(registry=NPM_REGISTRY, cache=tmp_path / "weir-cache")
+    config = Config(registry=NPM_REGISTRY, cache=caches / "weir")
     http = Http(config, __import__("weir.core.events", fromlist=["Reporter"]).Reporter())
     try:
-        registry = Registry(http, ManifestStore(tmp_path / "weir-cache"), config, http.reporter)
+        registry = Registry(http, ManifestStore(caches / "weir"), config, http.reporter)
         res = await resolve(read_package_json(project / "package.json"), project, registry=registry, config=config)
     finally:
         await http.aclose()
