@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import secrets
 import shutil
 import stat
 from collections.abc import Mapping
@@ -161,7 +160,7 @@ def _target_ok(
     want = st.st_mode | ((st.st_mode & 0o444) >> 2)
     if want != st.st_mode:
         if st.st_nlink > 1:  # shared with the content store: never chmod in place
-            tmp = f"{full.parent}/{TEMP_PREFIX}{secrets.token_hex(6)}"
+            tmp = f"{full.parent}/{TEMP_PREFIX}{os.urandom(6).hex()}"
             copy_file(str(full), tmp, True)
             os.chmod(tmp, stat.S_IMODE(want))
             os.rename(tmp, full)
@@ -205,7 +204,7 @@ def _reconcile(
         ):
             kept += 1
             continue
-        tmp = f"{full}/{TEMP_PREFIX}{secrets.token_hex(6)}"
+        tmp = f"{full}/{TEMP_PREFIX}{os.urandom(6).hex()}"
         os.symlink(link.target, tmp)
         if there is not None and there.is_dir(follow_symlinks=False):
             shutil.rmtree(there.path)

@@ -45,13 +45,10 @@ Rules this module holds (DESIGN.md rules 4 and 5):
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import stat
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,7 +57,7 @@ from typing import IO, Any
 import anyio
 import orjson
 from weir.core.errors import FilesystemError, IntegrityError
-from weir.core.extract import LIMITS, ExtractResult, FileEntry, Limits, extract
+from weir.core.extract import LIMITS, ExtractResult, FileEntry, Limits
 from weir.core.integrity import Hash, Integrity
 
 SPOOL_MAX = 8 << 20  # tarballs up to this size are kept in memory between download and extraction
@@ -105,6 +102,8 @@ class _Spool:
     """The download sink: hashes every chunk as it is written (rule 1)."""
 
     def __init__(self, tmp: Path, integrity: Integrity) -> None:
+        import tempfile  # here, not at the top: a warm install downloads nothing
+
         # Closed by abort() or by ContentStore.ensure once extracted.
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_MAX, dir=str(tmp), prefix="dl-")  # noqa: SIM115
         self.hasher = integrity.hasher()
@@ -139,7 +138,7 @@ class ContentStore:
     # -- where entries live -----------------------------------------------------------
 
     def entry_dir(self, h: Hash) -> Path:
-        return self.root / h.algorithm / h.hex[:2] / h.hex[2:]
+        return Path(f"{self.root}/{h.algorithm}/{h.hex[:2]}/{h.hex[2:]}")
 
     def candidates(self, integrity: Integrity) -> tuple[Hash, ...]:
         """The keys an entry for ``integrity`` may be stored under (any-match: one per digest)."""
@@ -216,9 +215,10 @@ class ContentStore:
     def lookup(self, integrity: Integrity, name: str, version: str) -> StoreEntry | None:
         """A sound stored entry, or None; a damaged one is moved aside (rule 3)."""
         for h in self.candidates(integrity):
-            entry = self._read(self.entry_dir(h))
+            directory = self.entry_dir(h)
+            entry = self._read(directory)
             if entry is None:
-                self._discard(self.entry_dir(h))
+                self._discard(directory)
                 continue
             _check_identity(entry.name, entry.version, name, version, where=f"cached entry {entry.path}")
             return entry
@@ -226,8 +226,10 @@ class ContentStore:
 
     def add(self, download: Download, name: str, version: str) -> StoreEntry:
         """Extract a verified download into staging, check it, and rename it into place."""
+        from weir.core.extract import extract
+
         started = time.perf_counter()
-        staging = self.tmp / f"stage-{uuid.uuid4().hex}"
+        staging = self.tmp / f"stage-{_token()}"
         staging.mkdir()
         try:
             result = extract(download.spool, staging / PACKAGE, limits=self.limits)
@@ -299,12 +301,12 @@ class ContentStore:
     def _read(self, directory: Path) -> StoreEntry | None:
         """The entry at ``directory`` if its manifest is sound and the sizes match, else None."""
         try:
-            raw = orjson.loads((directory / MANIFEST).read_bytes())
+            raw = orjson.loads(_read_small(f"{directory}/{MANIFEST}"))
             if raw.get("weir") != FORMAT:
                 return None
-            files = tuple(FileEntry(p, int(s), bool(x), str(d)) for p, s, x, d in raw["files"])
+            files = tuple(map(FileEntry._make, raw["files"]))
             entry = StoreEntry(
-                path=directory / PACKAGE,
+                path=Path(f"{directory}/{PACKAGE}"),
                 name=str(raw["name"]),
                 version=str(raw["version"]),
                 integrity=str(raw["integrity"]),
@@ -318,7 +320,7 @@ class ContentStore:
 
     def _discard(self, directory: Path) -> None:
         """Move a damaged entry aside, then delete it (rule 4); absent already is fine."""
-        trash = self.tmp / f"trash-{uuid.uuid4().hex}"
+        trash = self.tmp / f"trash-{_token()}"
         try:
             os.rename(directory, trash)
         except FileNotFoundError:
@@ -353,12 +355,12 @@ def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
     """Problems with a stored entry: missing, non-regular or resized files; with ``deep``,
     also files whose sha1 changed and files the manifest does not list."""
     problems: list[str] = []
-    root = str(entry.path)
+    root = f"{entry.path}/"
     for f in entry.files:
-        full = f"{root}/{f.path}"
+        full = root + f.path
         try:
             st = os.lstat(full)
-        except OSError:
+        except (OSError, TypeError, ValueError):
             problems.append(f"{f.path}: missing")
             continue
         if not stat.S_ISREG(st.st_mode):
@@ -369,15 +371,34 @@ def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
             problems.append(f"{f.path}: content changed")
     if deep:
         listed = {f.path for f in entry.files}
-        for dirpath, _dirs, names in os.walk(root):
+        base = str(entry.path)
+        for dirpath, _dirs, names in os.walk(base):
             for n in names:
-                rel = os.path.relpath(os.path.join(dirpath, n), root).replace(os.sep, "/")
+                rel = os.path.relpath(os.path.join(dirpath, n), base).replace(os.sep, "/")
                 if rel not in listed:
                     problems.append(f"{rel}: not in the manifest")
     return tuple(problems)
 
 
+def _token() -> str:
+    return os.urandom(16).hex()
+
+
+def _read_small(path: str) -> bytes:
+    """A whole small file in as few system calls as ``open`` allows (no buffering layer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _sha1(path: str) -> str:
+    import hashlib  # only the deep check hashes files
+
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha1").hexdigest()
 

@@ -46,17 +46,16 @@ numbers must be valid, and a PAX number that is not plain decimal is corruption.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import shutil
 import stat
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, NamedTuple
 
 from weir.core.errors import FilesystemError, IntegrityError
 
@@ -105,8 +104,11 @@ class Limits:
     ratio_floor: int = RATIO_FLOOR
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+class FileEntry(NamedTuple):
+    """One extracted file. A NamedTuple rather than a frozen dataclass: a warm install loads
+    one per file of every package from the store's manifests, and a cold one pickles them back
+    from the extraction workers; a tuple is built and pickled several times faster."""
+
     path: str  # relative, "/"-separated, inside the package
     size: int
     executable: bool
@@ -128,9 +130,11 @@ def extract(source: IO[bytes], dest: Path, *, limits: Limits = LIMITS) -> Extrac
 
     On any error ``dest`` is removed before the error propagates.
     """
+    import hashlib  # here, not at the top: a warm install imports this module but extracts nothing
+
     os.mkdir(dest, 0o755)
     try:
-        return _Extraction(source, str(dest), limits).run()
+        return _Extraction(source, str(dest), limits, hashlib.sha1).run()
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
@@ -316,7 +320,8 @@ def _checksum_ok(block: bytes) -> bool:
 
 
 class _Extraction:
-    def __init__(self, source: IO[bytes], dest: str, limits: Limits) -> None:
+    def __init__(self, source: IO[bytes], dest: str, limits: Limits, sha1: Callable[[], Any]) -> None:
+        self.sha1 = sha1
         self.gz = _Gunzip(source, limits)
         self.tar = _Tar(self.gz)
         self.dest = dest
@@ -539,7 +544,7 @@ class _Extraction:
             os.unlink(full)
             self._forget_file(self.folded.get(_fold(rel), rel))
             fd = os.open(full, _FILE_FLAGS, mode)
-        digest = hashlib.sha1()
+        digest = self.sha1()
         try:
             for view in self.tar.pieces(member.size, member.name):
                 digest.update(view)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -128,6 +127,8 @@ class Hasher:
     __slots__ = ("_hashes",)
 
     def __init__(self, algorithms: tuple[str, ...]) -> None:
+        import hashlib  # here, not at the top: only a download hashes, a warm install does not
+
         self._hashes = {alg: hashlib.new(alg) for alg in algorithms}
 
     def update(self, chunk: bytes) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
-import secrets
 import shutil
 import stat
 from collections.abc import Callable, Mapping, Sequence
@@ -197,7 +196,7 @@ class _Run:
 
     def temp(self, path: str) -> Path:
         return (
-            self.project / container_of(path) / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+            self.project / container_of(path) / f"{TEMP_PREFIX}{os.urandom(6).hex()}"
         )
 
     def swap(self, path: str, build: Callable[[str], _T], replacing: bool) -> _T:
