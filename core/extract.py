@@ -5,9 +5,12 @@ module's own reader (ustar with prefixes, PAX local and global records, GNU
 long names and links, base-256 numbers), not by ``tarfile``, whose pure-Python
 header and stream layers cost more than the files' own sha1 and writes:
 extracting the medium fixture's 207 tarballs took 0.70 s of CPU with tarfile,
-0.44 s with this reader (most of the rest is zlib). It reads headers as tarfile
-does and is stricter where tarfile would guess: every header's checksum and
-numbers must be valid, and a PAX number that is not plain decimal is corruption.
+0.44 s with this reader. Inflating uses ISA-L (``isal``), about 2.5 times
+zlib's speed on these tarballs (0.28 -> 0.11 s; 0.44 -> 0.30 s in all), and
+errs exactly where zlib does (same verdict on 1,500 damaged tarballs). The
+reader parses headers as tarfile does and is stricter where tarfile would
+guess: every header's checksum and numbers must be valid, and a PAX number
+that is not plain decimal is corruption.
 
 1. The first path component is stripped whatever its name (``package/``,
    ``node/``, ``.``), as npm does. Entries with nothing left (the top folder
@@ -56,6 +59,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
+
+from isal import isal_zlib
 
 from weir.core.errors import FilesystemError, IntegrityError
 
@@ -162,7 +167,7 @@ class _Gunzip:
         self._limits = limits
         # File data plus tar headers: a header block and PAX/long-name records per entry.
         self._cap = limits.bytes + (limits.entries + 2) * 2048
-        self._d: zlib._Decompress | None = zlib.decompressobj(31)
+        self._d: Any = isal_zlib.decompressobj(31)
         self._tail = b""
         self._eof = False
         self._started = False
@@ -195,12 +200,12 @@ class _Gunzip:
                     if not self._fill():
                         self._eof = True
                     continue
-                self._d = zlib.decompressobj(31)
+                self._d = isal_zlib.decompressobj(31)
             if not self._tail and not self._fill():
                 raise corrupt("truncated gzip data" if self._started else "empty file")
             try:
                 data = self._d.decompress(self._tail, n - got)
-            except zlib.error as e:
+            except (zlib.error, isal_zlib.error) as e:
                 raise corrupt(f"gzip: {e}") from None
             self._tail = self._d.unconsumed_tail
             if data:
@@ -347,7 +352,7 @@ class _Extraction:
             self.gz.drain()
         except IntegrityError:
             raise
-        except (EOFError, zlib.error, UnicodeError, ValueError, OverflowError) as e:
+        except (EOFError, zlib.error, isal_zlib.error, UnicodeError, ValueError, OverflowError) as e:
             raise corrupt(str(e) or type(e).__name__) from None
         except OSError as e:
             raise FilesystemError(
