@@ -574,8 +574,11 @@ class _Loop:
             self.why[id(placed)] = why
         self.placement[id(placed)] = _placement(placed, conflict)
         self.requirements_for_pin(placed, edge)
+        # A dependent this placement broke is visited again: always after a replace, and
+        # for a peer edge even if already visited (npm re-evaluates @angular-devkit/core when
+        # chokidar@4 lands beside its optional peer on chokidar@3; measured, Angular CLI app).
         for edge_in in self.tree.edges_in(placed):
-            if edge_in is not edge and not dep_valid(placed, edge_in) and (chosen.verdict is Verdict.REPLACE or edge_in.source not in self.seen):
+            if edge_in is not edge and not dep_valid(placed, edge_in) and (chosen.verdict is Verdict.REPLACE or edge_in.peer or edge_in.source not in self.seen):
                 self.seen.discard(edge_in.source)
                 self.push(edge_in.source)
         self.push(placed)

@@ -320,3 +320,22 @@ async def test_a_name_in_both_dependency_maps_is_recorded_only_as_optional(tmp_p
     raw = res.lockfile.packages["node_modules/watch"].raw
     assert raw["dependencies"] == {"neo": "^1"} and raw["optionalDependencies"] == {"fsevents": "^1"}
     assert res.lockfile.packages["node_modules/fsevents"].optional
+
+
+async def test_an_optional_peer_broken_after_its_dependent_was_visited_is_revisited(tmp_path: Path) -> None:
+    # npm (Angular CLI app: @angular-devkit/core peerOptional chokidar@^3, visited before
+    # @angular/compiler-cli puts chokidar@4 at the root): core is visited again, its
+    # chokidar@3 takes the root and chokidar@4 nests under compiler-cli.
+    reg = FakeRegistry()
+    reg.add("c", "3.6.0").add("c", "4.0.3")
+    reg.add("a-core", "1.0.0", peer_dependencies={"c": "^3.5.2"}, peer_dependencies_meta={"c": {"optional": True}})
+    reg.add("a-build", "1.0.0", dependencies={"a-core": "1.0.0"})
+    reg.add("b-cli", "1.0.0", dependencies={"c": "^4.0.0"})
+    res = await run(reg, {"devDependencies": {"a-build": "1", "b-cli": "1"}}, tmp_path)
+    assert versions(res) == {
+        "node_modules/a-build": "1.0.0",
+        "node_modules/a-core": "1.0.0",
+        "node_modules/b-cli": "1.0.0",
+        "node_modules/b-cli/node_modules/c": "4.0.3",
+        "node_modules/c": "3.6.0",
+    }
