@@ -15,11 +15,11 @@ Rules this module holds (DESIGN.md rules 4 and 5):
 2. An entry appears by one ``rename`` of a staging directory that already
    holds ``package/`` and ``manifest.json``, so an entry is complete or absent.
    The manifest records name, version, integrity, and every file's path, size,
-   executable bit and sha1, so linking never walks the tree.
+   executable bit and CRC-32, so linking never walks the tree.
 3. An entry whose manifest is missing, unreadable or does not match the files
    on disk (a file missing, not regular, or of another size) is damaged: it
    is moved aside and rebuilt. This size check runs on every reuse; a deep
-   check (sha1 of every file, and no extra files) runs on every reuse when
+   check (CRC-32 of every file, and no extra files) runs on every reuse when
    the store is opened with ``deep=True`` (``weir ci`` does: a clean install
    must not inherit a damaged cache), and through ``verify_entry``.
 4. Several weir processes may share one cache without locks. Each builds in
@@ -63,7 +63,7 @@ from weir.core.integrity import Hash, Integrity
 SPOOL_MAX = 8 << 20  # tarballs up to this size are kept in memory between download and extraction
 MANIFEST = "manifest.json"
 PACKAGE = "package"
-FORMAT = 1
+FORMAT = 2  # 2: per-file CRC-32 instead of sha1 (entries of format 1 are rebuilt once)
 
 Sink = Any  # weir.core.http.Sink: write(chunk) and abort()
 Fetcher = Callable[[Callable[[], Sink]], Awaitable[int]]  # streams the tarball into fresh sinks
@@ -353,7 +353,7 @@ def _add_in_worker(
 
 def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
     """Problems with a stored entry: missing, non-regular or resized files; with ``deep``,
-    also files whose sha1 changed and files the manifest does not list."""
+    also files whose CRC-32 changed and files the manifest does not list."""
     problems: list[str] = []
     root = f"{entry.path}/"
     for f in entry.files:
@@ -367,7 +367,7 @@ def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
             problems.append(f"{f.path}: not a regular file")
         elif st.st_size != f.size:
             problems.append(f"{f.path}: size {st.st_size}, expected {f.size}")
-        elif deep and _sha1(full) != f.sha1:
+        elif deep and _crc32(full) != f.crc32:
             problems.append(f"{f.path}: content changed")
     if deep:
         listed = {f.path for f in entry.files}
@@ -396,11 +396,14 @@ def _read_small(path: str) -> bytes:
         os.close(fd)
 
 
-def _sha1(path: str) -> str:
-    import hashlib  # only the deep check hashes files
+def _crc32(path: str) -> int:
+    from isal import isal_zlib  # only the deep check reads files back
 
+    crc = 0
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha1").hexdigest()
+        while chunk := f.read(1 << 20):
+            crc = isal_zlib.crc32(chunk, crc)
+    return crc
 
 
 def _clean_version(v: str) -> str:
@@ -441,7 +444,7 @@ def _write_manifest(staging: Path, name: str, version: str, integrity: str, resu
         "version": version,
         "integrity": integrity,
         "bytes": result.bytes,
-        "files": [[f.path, f.size, f.executable, f.sha1] for f in result.files],
+        "files": [[f.path, f.size, f.executable, f.crc32] for f in result.files],
     }
     with open(staging / MANIFEST, "xb") as out:
         out.write(orjson.dumps(body))
