@@ -65,19 +65,21 @@ def plan_bins(
 ) -> dict[str, BinLink]:
     """Every bin link the tree should have, keyed by location (rules 1-3, without disk checks)."""
     reporter = reporter or Reporter()
-    paths = sorted(
-        (p for p in desired if is_managed(p) and not desired[p].in_bundle),
-        key=lambda p: (p.count("node_modules/"), collation_key(p)),
-    )
-    out: dict[str, BinLink] = {}
-    for path in paths:
-        entry = desired[path]
+    claims: list[tuple[str, dict[str, str]]] = []
+    for path, entry in desired.items():
+        if not is_managed(path) or entry.in_bundle:
+            continue
         declared = entry.bin
         target = desired.get(entry.resolved) if entry.link and entry.resolved else None
         if not declared and target is not None:
             declared = target.bin
-        if not declared:
-            continue
+        if declared:
+            claims.append((path, declared))
+    # Only packages that declare bins are ordered: the collation key is costly, and most have none.
+    claims.sort(key=lambda claim: (claim[0].count("node_modules/"), collation_key(claim[0])))
+    out: dict[str, BinLink] = {}
+    for path, declared in claims:
+        entry = desired[path]
         bins, problems = normalize_bin(entry.name, dict(declared), None)
         for problem in problems:
             reporter.event(
