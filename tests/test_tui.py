@@ -169,3 +169,18 @@ async def test_replay_survives_resize_and_ends_with_the_traced_counters(events: 
         for key in "lwns":
             await pilot.press(key)
             await pilot.pause()
+
+
+async def test_an_install_that_ends_before_the_screen_is_drawn_still_lands_on_summary(events: list[ev.Event]) -> None:
+    async def instant(reporter: ev.Reporter) -> int:
+        for e in events:
+            reporter.event(e)
+        return 0
+
+    app = WeirApp(driver=instant, clock=lambda: events[-1].at)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.done
+        assert isinstance(app.screen, SummaryScreen)
+        assert "Where to look next" in text_of(app.screen.query_one("#summary", Static))

@@ -11,6 +11,10 @@ Rules this module keeps:
 3. Elapsed times come from the model's event clock; the live driver supplies
    ``time.perf_counter`` (the clock events are stamped with), a replay its
    scaled trace time, tests nothing at all.
+4. Screens a user opens by key (Why, Network) are imported when first
+   opened: the live view starts while the install runs, and every module it
+   imports is CPU the install does not get (Network's doctor alone pulls in
+   the HTTP stack, 0.3 s).
 """
 
 from __future__ import annotations
@@ -28,20 +32,30 @@ from weir.tui.model import RunModel
 from weir.tui.screens.base import ModelScreen
 from weir.tui.screens.compact import CompactScreen
 from weir.tui.screens.live import LiveScreen
-from weir.tui.screens.network import NetworkScreen
 from weir.tui.screens.summary import SummaryScreen
-from weir.tui.screens.why import WhyScreen
 
 POLL_S = 0.1
 REDRAW_S = 0.25  # at most four redraws a second while the install runs
 Driver = Callable[[ev.Reporter], Awaitable[int]]
 
 
+def _why_screen() -> ModelScreen:
+    from weir.tui.screens.why import WhyScreen
+
+    return WhyScreen()
+
+
+def _network_screen() -> ModelScreen:
+    from weir.tui.screens.network import NetworkScreen
+
+    return NetworkScreen()
+
+
 class WeirApp(App[int]):
     MODES = {  # noqa: RUF012 - Textual's class-level declaration
         "live": LiveScreen,
-        "why": WhyScreen,
-        "network": NetworkScreen,
+        "why": _why_screen,
+        "network": _network_screen,
         "summary": SummaryScreen,
         "compact": CompactScreen,
     }
@@ -120,12 +134,16 @@ class WeirApp(App[int]):
             self._shown_at = now
         elif self.model.version == self._seen:
             return
+        screen = self.screen
+        if not isinstance(screen, ModelScreen) or not screen.is_mounted:
+            return  # not composed yet (a quick install can end first): it draws itself on resume
         self._seen = self.model.version
-        if isinstance(self.screen, ModelScreen):
-            self.screen.show(self.model)
+        screen.show(self.model)
 
     def open_why(self, package: str) -> None:
         """Enter on a package anywhere: show its Decision in Why."""
+        from weir.tui.screens.why import WhyScreen
+
         self.why_target = package
         if self.current_mode == "why" and isinstance(self.screen, WhyScreen):
             self.screen.show(self.model)

@@ -9,7 +9,11 @@ Rules this module keeps:
    Textual's start-up overlaps the install instead of preceding it. The view
    is just another consumer of the ndjson stream, like a trace file. The
    view then lowers its own CPU priority, so on a busy machine the install
-   gets the cores first.
+   gets the cores first. For that to hold, the engine stays in the view's
+   session: Linux's autogroup scheduler gives every session an equal share
+   whatever its processes' nice values, so an engine in a session of its
+   own (setsid) would compete with the view as an equal. It leaves the
+   terminal's process group and drops the controlling terminal instead.
 2. Leaving the app before the install ends (q, Ctrl-C) sends the engine
    SIGINT and waits for it, so its own interruption rules apply (exit 130,
    lockfile unchanged). The engine's stderr (its error message, if any) is
@@ -24,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections import deque
@@ -61,14 +66,23 @@ def engine_argv(argv: Sequence[str]) -> list[str]:
     return [*out, "--reporter", "ndjson"]
 
 
-def _interruptible() -> None:
-    """In the engine child: SIGINT raises KeyboardInterrupt even if our parent ignores it.
+def _engine_child() -> None:
+    """In the engine child, before exec: interruptible by the view, and off the terminal.
 
-    Python installs its handler only when SIGINT is at its default at start-up,
-    and a process started in the background (a CI runner, `cmd &`) inherits
-    SIGINT ignored; the view interrupts its engine with SIGINT, so reset it.
+    Python installs its SIGINT handler only when SIGINT is at its default at
+    start-up, and a process started in the background (a CI runner, `cmd &`)
+    inherits SIGINT ignored; the view interrupts its engine with SIGINT, so
+    reset it. Dropping the controlling terminal (TIOCNOTTY, which unlike
+    setsid keeps the session, see rule 1) means nothing the engine runs can
+    read from or draw over the terminal the app owns.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    with contextlib.suppress(OSError):  # no controlling terminal to drop
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        try:
+            fcntl.ioctl(tty, termios.TIOCNOTTY)
+        finally:
+            os.close(tty)
 
 
 class LineInbox(Inbox):
@@ -106,9 +120,10 @@ class EngineProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
-            start_new_session=True,  # the terminal's Ctrl-C goes to the app, which forwards it
-            preexec_fn=_interruptible,
+            process_group=0,  # the terminal's Ctrl-C goes to the app, which forwards it
+            preexec_fn=_engine_child,
         )
+        _yield_to_engine()  # before the reader threads start: they inherit it
         assert self.proc.stdout is not None
         with contextlib.suppress(OSError, AttributeError):  # Linux only: room for a large install's whole event stream
             fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
@@ -153,7 +168,6 @@ def run_live(argv: Sequence[str], *, full: bool, title: str) -> int:
     stays open on the Summary screen when the install ends (q quits).
     """
     engine = EngineProcess(argv)
-    _yield_to_engine()
     from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
     from weir.tui.plain import summary
 
@@ -184,7 +198,9 @@ def _yield_to_engine() -> None:
 
     On a machine with few cores the install and the view compete for CPU; the
     install is the work the user asked for, the view is best-effort. The view
-    still gets every idle cycle, so it stays responsive.
+    still gets every idle cycle, so it stays responsive. Linux applies nice to
+    the calling thread and the threads it starts afterwards, so this runs
+    before the view starts any.
     """
     try:
         os.nice(10)

@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Footer, Static
 from weir.tui.model import RunModel, slowness
 from weir.tui.plain import human_bytes
 from weir.tui.screens.base import ModelScreen
-from weir.tui.screens.network_doctor import DoctorScreen
 
 HOST_COLUMNS = ("host", "requests", "p50", "p95", "max", "statuses", "retries", "bytes", "throughput", "concurrency")
 SLOW_COLUMNS = ("package", "host", "status", "try", "total", "note", "connect", "TLS", "1st byte", "body", "bytes",
@@ -63,6 +62,8 @@ class NetworkScreen(ModelScreen):
             slowest.move_cursor(row=min(row, slowest.row_count - 1))
 
     def action_doctor(self) -> None:
+        from weir.tui.screens.network_doctor import DoctorScreen  # the HTTP stack, only when asked for
+
         self.app.push_screen(DoctorScreen())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
