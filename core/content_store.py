@@ -161,9 +161,10 @@ class ContentStore:
         lock = self._locks.setdefault(key, anyio.Lock())
         try:
             async with lock:
-                found = await anyio.to_thread.run_sync(self.lookup, integrity, name, version)
-                if found is not None:
-                    return found
+                if self._may_hold(integrity):
+                    found = await anyio.to_thread.run_sync(self.lookup, integrity, name, version)
+                    if found is not None:
+                        return found
                 download = await self.download(integrity, name, version, fetcher, url=url)
                 try:
                     if on_downloaded is not None:
@@ -209,6 +210,12 @@ class ContentStore:
             s.abort()
         last.file.seek(0)
         return Download(last.file, matched, last.size, time.perf_counter() - started)
+
+    def _may_hold(self, integrity: Integrity) -> bool:
+        """Whether any candidate entry has a manifest: one ``stat`` on the event loop, so a cold
+        install does not pay a thread hop per package to learn what it already knows. An entry
+        folder without a manifest is left to ``_publish``, which replaces it."""
+        return any(os.path.exists(f"{self.entry_dir(h)}/{MANIFEST}") for h in self.candidates(integrity))
 
     # -- blocking parts (run in a worker thread) ---------------------------------------
 
