@@ -103,8 +103,15 @@ class _WirePackument(msgspec.Struct):
     dist_tags: dict[str, Any] = msgspec.field(default_factory=dict, name="dist-tags")
 
 
+class _WireDist(msgspec.Struct):
+    """Just enough of a version to know whether it can be installed (rule 3)."""
+
+    dist: Any = None
+
+
 _packument_decoder = msgspec.json.Decoder(_WirePackument)
 _version_decoder = msgspec.json.Decoder(_WireVersion)
+_dist_decoder = msgspec.json.Decoder(_WireDist)
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 
@@ -169,9 +176,13 @@ def _bundle(w: _WireVersion) -> tuple[str, ...] | bool:
     return _str_tuple(value) if isinstance(value, list) else ()
 
 
+def _has_tarball(dist: Any) -> bool:
+    return isinstance(dist, dict) and isinstance(dist.get("tarball"), str) and bool(dist["tarball"])
+
+
 def _build(w: _WireVersion, name: str, version: str) -> VersionManifest:
     dist = w.dist
-    if not isinstance(dist, dict) or not isinstance(dist.get("tarball"), str) or not dist["tarball"]:
+    if not _has_tarball(dist):
         raise _Unusable("no dist.tarball")
     integrity = dist.get("integrity")
     shasum = dist.get("shasum")
@@ -250,6 +261,26 @@ class _LazyVersions(Mapping[str, VersionManifest]):
         self._done[version] = manifest
         return manifest
 
+    def usable(self, version: str) -> bool:
+        """Whether ``version`` is listed and installable, reading only its ``dist``.
+
+        A resolve weighs ~20 neighbours of each pick only to say why they lost;
+        the ones outside the range need no more than this (a full decode costs
+        several times as much). An unusable version goes through ``get``, so it
+        leaves the listing with its reason just as a decode would have it.
+        """
+        if version in self._done:
+            return True
+        raw = self._raw.get(version)
+        if raw is None:
+            return False
+        try:
+            if _has_tarball(_dist_decoder.decode(raw).dist):
+                return True
+        except msgspec.ValidationError:  # not an object: get records why
+            pass
+        return self.get(version) is not None
+
     def __contains__(self, version: object) -> bool:
         return version in self._done or version in self._raw
 
@@ -270,6 +301,13 @@ class Packument:
     # What a reader derives from this run-local packument and keeps for its next use
     # (pick: the versions parsed and sorted), so a package picked N times is sorted once.
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def usable(self, version: str) -> bool:
+        """Whether ``version`` is listed and installable, decoding no more than that takes."""
+        versions = self.versions
+        if isinstance(versions, _LazyVersions):
+            return versions.usable(version)
+        return version in versions
 
     @property
     def unusable(self) -> dict[str, str]:

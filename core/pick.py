@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from weir.core.decision import Candidate, Rule
@@ -165,7 +164,7 @@ def pick_version(
 
     lo = max(0, best_index - KEEP_CANDIDATES // 2)
     candidates = tuple(
-        _verdict(version, parsed, best, satisfying, versions, rng, parsed_range, latest, node)
+        _verdict(version, parsed, best, satisfying, packument, rng, parsed_range, latest, node)
         for version, parsed in ordered[lo : lo + KEEP_CANDIDATES]
     )
     rule: Rule = "highest-in-range"
@@ -177,22 +176,25 @@ def _verdict(
     parsed: Version,
     best: str,
     satisfying: dict[str, bool],
-    versions: Mapping[str, VersionManifest],
+    packument: Packument,
     rng: str,
     parsed_range: Range,
     latest: str | None,
     node: str,
 ) -> Candidate:
+    versions = packument.versions
     if version == best:
         return Candidate(version=version, verdict="chosen")
-    manifest = versions.get(version)
-    if manifest is None:
-        return Candidate(version=version, verdict="outside-range", detail="unusable")
     if version not in satisfying and not parsed_range.test(parsed):
+        if not packument.usable(version):  # outside the range: no need to decode it whole
+            return Candidate(version=version, verdict="outside-range", detail="unusable")
         with_prereleases = parse_range(rng, loose=True, include_prerelease=True)
         if with_prereleases is not None and with_prereleases.test(parsed):
             return Candidate(version=version, verdict="prerelease")
         return Candidate(version=version, verdict="outside-range")
+    manifest = versions.get(version)
+    if manifest is None:
+        return Candidate(version=version, verdict="outside-range", detail="unusable")
     if manifest.deprecated is not None:
         return Candidate(version=version, verdict="deprecated", detail=manifest.deprecated[:200])
     if not engine_ok(manifest, node):
