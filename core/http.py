@@ -39,7 +39,6 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -170,13 +169,6 @@ def _authority_host(scheme: str, authority: str) -> str:
     return httpx.URL(f"{scheme}://{authority}/").netloc.decode("ascii")
 
 
-class _NoCookies(CookieJar):
-    """A jar that keeps nothing: npm's fetch sends registries no cookies, and keeping none
-    also skips the jar's parsing of every response (a tenth of a cold resolve's HTTP CPU)."""
-
-    def extract_cookies(self, response: object, request: object) -> None:  # type: ignore[override]
-        return None
-
 
 def _headers(response: httpx.Response) -> dict[str, str]:
     out: dict[str, str] = {}
@@ -234,10 +226,10 @@ class Http:
         # The transport's own SSL context serves only a session it builds itself; ours comes
         # from _session. An empty client context (verifies, trusts no CA: fails closed) spares
         # building a certifi one that nothing uses (~20 ms).
-        transport = AiohttpTransport(client=self._session, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-        self._client = httpx.AsyncClient(
-            transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False, cookies=_NoCookies()
-        )
+        self._transport = AiohttpTransport(client=self._session, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        # The client builds requests (default headers, timeouts); they are sent on the
+        # transport itself, see _exchange.
+        self._client = httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(timeout), follow_redirects=False)
 
     def _session(self) -> aiohttp.ClientSession:
         """Built on first use, inside the event loop (aiohttp needs a running loop)."""
@@ -411,7 +403,11 @@ class Http:
                 sent = time.perf_counter()
                 x.queued_ms = (sent - x.started) * 1000
                 request = self._client.build_request("GET", url, headers=headers)
-                response = await self._client.send(request, stream=True)
+                # Straight to the transport: the client's send adds only what weir does not
+                # use (auth flow, redirects, event hooks, a cookie jar that parsed every
+                # response), a fifth of a cold resolve's HTTP CPU.
+                response = await self._transport.handle_async_request(request)
+                response.request = request
                 headers_at = time.perf_counter()
                 x.first_byte_ms = (headers_at - sent) * 1000 - timing.connect_ms
                 x.status, x.http_version = response.status_code, response.http_version
