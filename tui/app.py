@@ -11,7 +11,11 @@ Rules this module keeps:
 3. Elapsed times come from the model's event clock; the live driver supplies
    ``time.perf_counter`` (the clock events are stamped with), a replay its
    scaled trace time, tests nothing at all.
-4. Screens a user opens by key (Why, Network) are imported when first
+4. Under a driver that ends on the Summary screen, the switch happens as
+   soon as the model holds ``RunFinished``: the install is complete then,
+   and the engine process's own exit (worker pools, interpreter teardown)
+   need not delay it. The exit code still comes from the driver.
+5. Screens a user opens by key (Why, Network) are imported when first
    opened: the live view starts while the install runs, and every module it
    imports is CPU the install does not get (Network's doctor alone pulls in
    the HTTP stack, 0.3 s).
@@ -19,11 +23,13 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
 from weir.core import events as ev
 from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
@@ -35,7 +41,7 @@ from weir.tui.screens.live import LiveScreen
 from weir.tui.screens.summary import SummaryScreen
 
 POLL_S = 0.1
-REDRAW_S = 0.25  # at most four redraws a second while the install runs
+REDRAW_S = 0.5  # at most two redraws a second while the install runs (one costs ~60 ms of CPU)
 Driver = Callable[[ev.Reporter], Awaitable[int]]
 
 
@@ -91,13 +97,25 @@ class WeirApp(App[int]):
         self._exit_when_done = exit_when_done
         self._seen = -1
         self._shown_at = 0.0
+        self._ended = False  # switched to Summary on RunFinished (rule 4)
         self.title = title
 
     def on_mount(self) -> None:
         self.switch_mode(self._start_mode)
         self.set_interval(POLL_S, self.poll)
+        self.inbox.wake = self._wake
         if self._job is not None:
             self.run_worker(self._drive(self._job), exclusive=True, exit_on_error=False)
+
+    class Wake(Message):
+        """Another thread asks for a poll now (the engine's reader, on the run's last event)."""
+
+    def _wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is gone and its loop closed
+            self.post_message(self.Wake())
+
+    def on_weir_app_wake(self, _message: Wake) -> None:
+        self.poll()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The inline panel is a progress display, not a place to navigate."""
@@ -126,6 +144,10 @@ class WeirApp(App[int]):
         spends is one the install does not get.
         """
         self.inbox.drain_into(self.model)
+        if self.model.finished is not None and not (self.done or self._exit_when_done or self._ended):
+            self._ended = True
+            self.switch_mode("summary")  # rule 4; resuming draws it
+            return
         if self.clock is not None and not self.done:
             self.model.now = max(self.model.now, self.clock())
             now = time.monotonic()

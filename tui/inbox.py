@@ -7,6 +7,7 @@ Textual is even imported (see ``weir.tui.live``).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from weir.core import events as ev
@@ -16,10 +17,15 @@ if TYPE_CHECKING:
 
 
 class Inbox(ev.Reporter):
-    """``event()`` appends (thread-safe, O(1)); the app drains into its model at 10 Hz."""
+    """``event()`` appends (thread-safe, O(1)); the app drains into its model at 10 Hz.
+
+    ``wake`` is set by the running app to a thread-safe call of its poll, for a
+    feeder that knows a moment is worth more than the next tick (the run's end).
+    """
 
     def __init__(self) -> None:
         self.pending: deque[ev.Event] = deque()
+        self.wake: Callable[[], object] = lambda: None
 
     def event(self, e: ev.Event) -> None:
         self.pending.append(e)

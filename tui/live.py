@@ -44,6 +44,7 @@ from weir.tui.inbox import Inbox
 if TYPE_CHECKING:
     from weir.tui.model import RunModel
 
+FINISHED = b'"type":"RunFinished"'  # how the last event of a finished install starts, in core's ndjson
 PIPE_BYTES = 1 << 20  # Linux's default pipe buffer is 64 KiB; /proc/sys/fs/pipe-max-size allows 1 MiB
 
 
@@ -140,6 +141,8 @@ class EngineProcess:
         for line in self.proc.stdout:
             if line.strip():
                 append(line)
+                if FINISHED in line:  # the install is over: the summary need not wait for the next tick
+                    self.inbox.wake()
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
