@@ -134,6 +134,7 @@ class ContentStore:
                 code=errno.errorcode.get(e.errno or 0, "EFS"),
             ) from e
         self._locks: dict[str, anyio.Lock] = {}
+        self._workers_started = False
 
     # -- where entries live -----------------------------------------------------------
 
@@ -165,7 +166,11 @@ class ContentStore:
                     found = await anyio.to_thread.run_sync(self.lookup, integrity, name, version)
                     if found is not None:
                         return found
-                download = await self.download(integrity, name, version, fetcher, url=url)
+                if self._workers_started:
+                    download = await self.download(integrity, name, version, fetcher, url=url)
+                else:
+                    self._workers_started = True
+                    download = await self._download_starting_workers(integrity, name, version, fetcher, url)
                 try:
                     if on_downloaded is not None:
                         on_downloaded(download)
@@ -175,6 +180,32 @@ class ContentStore:
         finally:
             if lock.statistics().tasks_waiting == 0:
                 self._locks.pop(key, None)
+
+    async def _download_starting_workers(
+        self, integrity: Integrity, name: str, version: str, fetcher: Fetcher, url: str
+    ) -> Download:
+        """``download``, while the extraction workers start (``_start_workers``)."""
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._start_workers)
+                return await self.download(integrity, name, version, fetcher, url=url)
+        except BaseExceptionGroup as group:  # the download's own error, not wrapped
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    async def _start_workers(self) -> None:
+        """Start every extraction worker while the first tarball downloads.
+
+        A worker is a fresh interpreter that imports anyio and this module before it can
+        extract; started on demand, that start-up sat between the first finished download
+        and the first extraction, and every extraction queued behind it.
+        """
+        import anyio.to_process
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(int(anyio.to_process.current_default_process_limiter().total_tokens)):
+                tg.start_soon(anyio.to_process.run_sync, _worker_ready)
 
     async def _add_elsewhere(self, download: Download, name: str, version: str) -> StoreEntry:
         """Extract in a worker process: tar parsing and file creation are Python-heavy and
@@ -356,6 +387,16 @@ def _add_in_worker(
 
     store = ContentStore(Path(cache), limits=limits, deep=deep)
     return store.add(Download(spool=io.BytesIO(data), hash=h, size=size, elapsed=elapsed), name, version)
+
+
+def _worker_ready() -> None:
+    """Runs first in each extraction worker: unpickling it imported this module; this imports
+    the extractor, so the first real extraction starts at once."""
+    import signal
+
+    import weir.core.extract  # noqa: F401
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
