@@ -63,10 +63,11 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
     wanted = installed_paths(packages, omit)
     if sorted(p for p in hidden_packages if p) != wanted:
         return False
+    root = str(project)
     for path in wanted:
         if not _same_entry(hidden_packages[path], packages[path]):
             return False
-        if not os.path.isdir(project / path):
+        if not os.path.isdir(f"{root}/{path}"):  # a str join: pathlib's was a third of this check's time
             return False
     return True
 
