@@ -1,12 +1,19 @@
-"""Live: phases, counters, throughput, queue, link progress, jobs in flight, log."""
+"""Live: phases, counters, throughput, queue, link progress, jobs in flight, log.
+
+While the install runs the jobs table, by far the costliest widget to draw,
+is redrawn at most once a second (``JOBS_EVERY_S``); the rest at the app's
+redraw rate. Once the run is over every redraw includes it.
+"""
 
 from __future__ import annotations
+
+import time
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, ProgressBar, Sparkline, Static
+from textual.widgets import DataTable, Footer, ProgressBar, Sparkline
 
 from weir.tui.model import RunModel
 from weir.tui.plain import human_bytes
@@ -14,7 +21,10 @@ from weir.tui.screens.base import ModelScreen
 from weir.tui.widgets.counters import Counters
 from weir.tui.widgets.jobs import JobsTable
 from weir.tui.widgets.logpane import LogPane
+from weir.tui.widgets.readout import Readout
 from weir.tui.widgets.stepper import PhaseStepper
+
+JOBS_EVERY_S = 1.0
 
 
 def queue_text(model: RunModel) -> Text:
@@ -38,15 +48,19 @@ class LiveScreen(ModelScreen):
     AUTO_FOCUS = "#jobs"  # Enter on a job opens it in Why
     BINDINGS = [Binding("v", "cycle_level", "Log level")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._jobs_at = float("-inf")
+
     def compose(self) -> ComposeResult:
         yield PhaseStepper(id="stepper")
         with Horizontal(id="top"):
             yield Counters(id="counters")
             with Vertical(id="side"):
-                yield Static(id="spark-label")
+                yield Readout(id="spark-label")
                 yield Sparkline([0.0], id="spark")
-                yield Static(id="queue")
-                yield Static(id="link")
+                yield Readout(id="queue")
+                yield Readout(id="link")
                 yield ProgressBar(total=1, show_eta=False, id="link-bar")
         yield JobsTable(id="jobs")
         yield LogPane(id="log")
@@ -57,15 +71,18 @@ class LiveScreen(ModelScreen):
         self.query_one(Counters).show(model)
         series = model.throughput_series()
         recent = series[-4:]
-        self.query_one("#spark-label", Static).update(
-            f"throughput {human_bytes(sum(recent) / len(recent))}/s · last 10 s:"
+        self.query_one("#spark-label", Readout).show_text(
+            Text(f"throughput {human_bytes(sum(recent) / len(recent))}/s · last 10 s:")
         )
         self.query_one("#spark", Sparkline).data = series
-        self.query_one("#queue", Static).update(queue_text(model))
-        self.query_one("#link", Static).update(link_text(model))
+        self.query_one("#queue", Readout).show_text(queue_text(model))
+        self.query_one("#link", Readout).show_text(link_text(model))
         s = model.statistics()
         self.query_one("#link-bar", ProgressBar).update(total=max(1, s.resolved), progress=s.linked)
-        self.query_one(JobsTable).show(model)
+        now = time.monotonic()
+        if self.weir.done or model.finished is not None or now - self._jobs_at >= JOBS_EVERY_S:
+            self._jobs_at = now
+            self.query_one(JobsTable).show(model)
         self.query_one(LogPane).show(model)
 
     def action_cycle_level(self) -> None:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from rich.table import Table
-from textual.widgets import Static
 
 from weir.tui.model import RunModel
 from weir.tui.plain import human_bytes
+from weir.tui.widgets.readout import Readout
 
 
-def counters_table(model: RunModel) -> Table:
+def counter_rows(model: RunModel) -> list[tuple[str, ...]]:
     s = model.statistics()
-    grid = Table.grid(padding=(0, 1))
-    for _ in range(3):
-        grid.add_column(justify="right", style="bold")
-        grid.add_column(style="dim")
     rows = [
         (s.hit, "hit", s.stale, "stale", s.revalidated, "revalidated"),
         (s.updated, "updated", s.miss, "miss", s.resolved, "resolved"),
@@ -22,13 +18,23 @@ def counters_table(model: RunModel) -> Table:
         (s.linked, "linked", s.retries, "retries", s.errors, "errors"),
         (s.warnings, "warnings", s.requests, "requests", s.scripts_blocked, "scripts blocked"),
     ]
+    return [tuple(str(cell) for cell in row) for row in rows]
+
+
+def counters_table(rows: list[tuple[str, ...]]) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    for _ in range(3):
+        grid.add_column(justify="right", style="bold")
+        grid.add_column(style="dim")
     for row in rows:
-        grid.add_row(*(str(cell) for cell in row))
+        grid.add_row(*row)
     return grid
 
 
-class Counters(Static):
+class Counters(Readout):
     DEFAULT_CSS = "Counters { height: auto; width: auto; padding: 0 1; }"
 
     def show(self, model: RunModel) -> None:
-        self.update(counters_table(model))
+        rows = counter_rows(model)
+        widths = tuple(max(len(row[i]) for row in rows) for i in range(len(rows[0])))  # the grid's size
+        self.show_shaped(counters_table(rows), widths)

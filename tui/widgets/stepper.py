@@ -7,10 +7,10 @@ started) so the state reads without colour.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from weir.core.events import PHASES
 from weir.tui.model import RunModel
+from weir.tui.widgets.readout import Readout
 
 
 def stepper_text(model: RunModel) -> Text:
@@ -31,8 +31,8 @@ def stepper_text(model: RunModel) -> Text:
     return text
 
 
-class PhaseStepper(Static):
+class PhaseStepper(Readout):
     DEFAULT_CSS = "PhaseStepper { height: 1; }"
 
     def show(self, model: RunModel) -> None:
-        self.update(stepper_text(model))
+        self.show_text(stepper_text(model))
