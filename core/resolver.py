@@ -477,6 +477,8 @@ class _Loop:
                 continue
             optional = peer_edge.type == "peerOptional"
             parent_edge = source.edges_out.get(peer_edge.name)
+            if current is None and optional and parent_edge is None:
+                continue  # a missing optional peer nobody else asks for is a valid edge (arborist's rule)
             if current is None:
                 try:
                     if parent_edge is None:
