@@ -11,7 +11,9 @@ Rules this module holds:
    handful of versions out of hundreds (measured in bench/packument_decode.py).
 3. Lenient like npm: old versions hold junk (``engines`` as a string or list,
    ``dependencies`` as an array, a numeric ``bin``). A bad field of one
-   version is normalized or dropped; it never fails the packument. A version
+   version is normalized or dropped; it never fails the packument. Fields
+   npm copies into a lockfile entry untouched (``engines``, ``workspaces``)
+   are also kept exactly as published, beside any normalized view. A version
    without ``dist.tarball`` cannot be installed: it is left out of
    ``Packument.versions`` and its reason is kept in ``Packument.unusable``.
 4. A body that is not a JSON object raises ``PackumentError``; the registry
@@ -58,7 +60,7 @@ class VersionManifest:
     bundle_dependencies: tuple[str, ...] | bool
     bin: dict[str, str]
     directories_bin: str | None
-    engines: dict[str, str]
+    engines: dict[str, str]  # what the engines check reads: only an object's string entries
     os: tuple[str, ...]
     cpu: tuple[str, ...]
     libc: tuple[str, ...]
@@ -67,6 +69,11 @@ class VersionManifest:
     license: str | None
     funding: Any
     dist: Dist
+    # As published, for the lockfile entry (npm copies them untouched: concat-stream@1.6.2's
+    # ``["node >= 0.8"]``, qs@6.0.0's ``">=4.0.0"``, pkijs's ``["website"]``); None when npm
+    # writes nothing (absent, false, empty).
+    published_engines: Any = None
+    workspaces: Any = None
 
 
 # -- the wire shapes: every field that may hold junk is ``Any`` and normalized below ----
@@ -93,6 +100,7 @@ class _WireVersion(msgspec.Struct, rename="camel"):
     license: Any = None
     funding: Any = None
     dist: Any = None
+    workspaces: Any = None
 
 
 class _WirePackument(msgspec.Struct):
@@ -169,6 +177,11 @@ def _license(value: Any) -> str | None:
     return None
 
 
+def _published(value: Any) -> Any:
+    """A field as npm records it in a lockfile entry: as published, unless false or empty."""
+    return value or None
+
+
 def _bundle(w: _WireVersion) -> tuple[str, ...] | bool:
     value = w.bundle_dependencies if w.bundle_dependencies is not None else w.bundled_dependencies
     if isinstance(value, bool):
@@ -219,6 +232,8 @@ def _build(w: _WireVersion, name: str, version: str) -> VersionManifest:
             integrity=integrity if isinstance(integrity, str) and integrity else None,
             shasum=shasum if isinstance(shasum, str) and shasum else None,
         ),
+        published_engines=_published(w.engines),
+        workspaces=_published(w.workspaces),
     )
 
 

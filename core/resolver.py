@@ -815,6 +815,8 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         raw["deprecated"] = m.deprecated
     if m.license:
         raw["license"] = m.license
+    if m.workspaces is not None:  # a registry package's own workspaces, as published (pkijs)
+        raw["workspaces"] = m.workspaces
     # npm keeps a name listed in both maps only under optionalDependencies (watchpack@1.7.5)
     deps = {k: v for k, v in m.dependencies.items() if k not in m.optional_dependencies}
     if deps:
@@ -831,8 +833,8 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         bins, _ = normalize_bin(m.name, dict(m.bin), None)
         if bins:
             raw["bin"] = bins
-    if m.engines:
-        raw["engines"] = dict(m.engines)
+    if m.published_engines is not None:  # as published: npm keeps a string or an array too
+        raw["engines"] = m.published_engines
     if m.os:
         raw["os"] = list(m.os)
     if m.cpu:

@@ -77,6 +77,29 @@ def test_junk_in_old_versions_is_normalized_not_fatal() -> None:
     assert third.has_install_script and third.deprecated is None
 
 
+def test_engines_and_workspaces_are_kept_as_published_for_the_lockfile() -> None:
+    # npm 11 copies these into the lockfile entry untouched (concat-stream@1.6.2, qs@6.0.0,
+    # pkijs@3.4.3); the engines check still reads only an object's string entries.
+    p = decode_packument(
+        packument(
+            **{
+                "1.6.2": {"engines": ["node >= 0.8"], "dist": DIST},
+                "6.0.0": {"engines": ">=4.0.0", "dist": DIST},
+                "3.4.3": {"engines": {"node": ">=16.0.0", "npm": 7}, "workspaces": ["website"], "dist": DIST},
+                "4.0.0": {"engines": {}, "workspaces": {"packages": ["a/*"]}, "dist": DIST},
+                "5.0.0": {"engines": "", "workspaces": [], "dist": DIST},
+            }
+        )
+    )
+    listed, string, mapped, objects, empty = (p.versions[v] for v in ("1.6.2", "6.0.0", "3.4.3", "4.0.0", "5.0.0"))
+    assert (listed.published_engines, listed.engines, listed.workspaces) == (["node >= 0.8"], {}, None)
+    assert (string.published_engines, string.engines) == (">=4.0.0", {})
+    assert mapped.published_engines == {"node": ">=16.0.0", "npm": 7} and mapped.engines == {"node": ">=16.0.0"}
+    assert mapped.workspaces == ["website"]
+    assert (objects.published_engines, objects.workspaces) == (None, {"packages": ["a/*"]})
+    assert (empty.published_engines, empty.workspaces) == (None, None)  # npm writes nothing for empty values
+
+
 def test_a_version_without_a_tarball_is_left_out_with_a_reason() -> None:
     p = decode_packument(packument(**{"1.0.0": {"dist": DIST}, "0.0.1": {"dist": {"shasum": "x"}}, "0.0.2": "junk"}))
     assert p.versions.get("0.0.1") is None and p.versions.get("0.0.2") is None
