@@ -5,7 +5,8 @@ Rules this module keeps:
 1. Events never touch widgets. The reporter handed to the engine is an
    ``Inbox``: ``event()`` appends to a deque (thread-safe, O(1)), and a 10 Hz
    timer drains it into the RunModel and redraws the visible screen once.
-   However fast the engine emits, the UI does at most ten redraws a second.
+   However fast the engine emits, the UI redraws at most ten times a second,
+   and at most twice (``REDRAW_S``) while an install runs.
 2. The driver (an install job, or a trace replay) runs as a Textual worker on
    the app's own event loop; its return value is the exit code.
 3. Elapsed times come from the model's event clock; the live driver supplies
