@@ -4,7 +4,8 @@ Why is recorded, not reconstructed: the resolver loop fills a ``Decision`` at
 the moment it pins a version, with everything it knew then. ``weir why``, the
 TUI's Why screen and ``--json`` output all read these records; a trace
 carries them inside ``VersionPinned`` events so a replay can answer "why"
-too. Labels are words, never colour alone.
+too. Labels are words, never colour alone. Like events, each record takes
+its equality, hash and repr from ``weir.core.events.Record`` (events rule 5).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from weir.core.events import record
+from weir.core.events import Record, record
 
 DepKind = Literal["prod", "dev", "optional", "peer", "peerOptional", "workspace"]
 
@@ -47,8 +48,8 @@ Verdict = Literal[
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Requirement:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Requirement(Record):
     """One dependent asking for the package."""
 
     spec: str  # the range/tag/alias as written by the dependent
@@ -58,16 +59,16 @@ class Requirement:
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Candidate(Record):
     version: str
     verdict: Verdict
     detail: str = ""  # e.g. "engines: node >=22 (running 20.20.2)"
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Placement:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Placement(Record):
     location: str  # install path, e.g. node_modules/a/node_modules/b
     hoisted: bool
     reason: str  # "hoisted to the root" or "nested: node_modules/b is b@2.0.0, required by x"
@@ -75,8 +76,8 @@ class Placement:
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Metadata:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Metadata(Record):
     """How the packument was obtained for this decision."""
 
     cache_status: str  # hit | stale | revalidated | updated | miss
@@ -85,8 +86,8 @@ class Metadata:
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Decision(Record):
     name: str
     version: str
     rule: Rule

@@ -21,7 +21,6 @@ Rules this module holds (DESIGN rule 7, "why is recorded, not reconstructed"):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,11 +36,20 @@ FORMAT = 1
 
 
 def lockfile_sha256(data: bytes) -> str:
+    return _sha256(data)
+
+
+def _sha256(data: bytes) -> str:
+    """hashlib is imported here, not at the top: install imports this module, and an install
+    that resolves nothing (the lockfile is the tree) writes no decisions, so it would pay for
+    loading OpenSSL's hashes (~4 ms) for nothing."""
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
 def _cache_path(project: Path, cache_dir: Path) -> Path:
-    key = hashlib.sha256(str(project.resolve()).encode()).hexdigest()
+    key = _sha256(str(project.resolve()).encode())
     return Path(cache_dir) / "decisions" / f"{key}.json"
 
 

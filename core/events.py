@@ -15,6 +15,12 @@ Rules this module holds (DESIGN.md rule 6):
    a recorded trace replays into the TUI.
 4. Nested records (a resolver Decision, say) are registered with
    ``@record`` so the trace reader can rebuild them by type name.
+5. Records compare, hash and print by their fields through ``Record``, written
+   once here: each class is declared with ``eq=False, repr=False`` so the
+   dataclass machinery does not compile those three methods again for every
+   class (a dataclass compiles each generated method with its own ``exec``;
+   they were a third of this module's import time, which every install pays).
+   ``Record``'s methods behave as the generated ones would.
 """
 
 from __future__ import annotations
@@ -50,8 +56,40 @@ def _now() -> float:
     return time.perf_counter()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _values(obj: object) -> tuple[Any, ...]:
+    return tuple(getattr(obj, n) for n in _names(type(obj)))
+
+
+class Record:
+    """Equality, hash and repr by fields, as a frozen dataclass would generate them (rule 5)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return _values(self) == _values(other)
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in _names(type(self)))
+        return f"{type(self).__qualname__}({inner})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class Event(Record):
     at: float = field(default_factory=_now)
 
 
@@ -59,7 +97,7 @@ class Event:
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class RunStarted(Event):
     command: str
     project: str
@@ -69,20 +107,20 @@ class RunStarted(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class PhaseStarted(Event):
     phase: Phase
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class PhaseFinished(Event):
     phase: Phase
     elapsed: float
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class RunFinished(Event):
     ok: bool
     exit_code: int
@@ -94,7 +132,7 @@ class RunFinished(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class JobQueued(Event):
     job_id: int
     kind: JobKind
@@ -103,7 +141,7 @@ class JobQueued(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class JobPromoted(Event):
     """A prefetch job that the loop now waits on moved to the demand lane."""
 
@@ -112,7 +150,7 @@ class JobPromoted(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class JobStarted(Event):
     job_id: int
     kind: JobKind
@@ -120,7 +158,7 @@ class JobStarted(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class JobFinished(Event):
     job_id: int
     kind: JobKind
@@ -137,7 +175,7 @@ class JobFinished(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class RequestStarted(Event):
     request_id: int
     job_id: int | None
@@ -148,7 +186,7 @@ class RequestStarted(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class RequestProgress(Event):
     request_id: int
     state: RequestState
@@ -157,7 +195,7 @@ class RequestProgress(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class RequestFinished(Event):
     """One HTTP exchange, with the time spent in each part of it (milliseconds)."""
 
@@ -179,7 +217,7 @@ class RequestFinished(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class RequestRetried(Event):
     request_id: int
     url: str
@@ -193,7 +231,7 @@ class RequestRetried(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class VersionPinned(Event):
     """The loop chose a version; ``decision`` is the full why-record (a registered record)."""
 
@@ -206,7 +244,7 @@ class VersionPinned(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class DecisionRecorded(Event):
     """The finished why-record of one install path, sent once resolution is done.
 
@@ -219,7 +257,7 @@ class DecisionRecorded(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class QueueDepth(Event):
     """Sampled by the loop when its queue changes much; the live view also polls statistics()."""
 
@@ -232,7 +270,7 @@ class QueueDepth(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class TarballFetched(Event):
     package: str
     version: str
@@ -242,7 +280,7 @@ class TarballFetched(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Extracted(Event):
     package: str
     version: str
@@ -252,7 +290,7 @@ class Extracted(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Linked(Event):
     package: str
     version: str
@@ -262,13 +300,13 @@ class Linked(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Removed(Event):
     location: str
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class ScriptRan(Event):
     package: str
     event: str  # preinstall, install, postinstall, prepare
@@ -277,7 +315,7 @@ class ScriptRan(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class ScriptsBlocked(Event):
     """A dependency wanted to run install scripts and is not trusted."""
 
@@ -289,7 +327,7 @@ class ScriptsBlocked(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Warned(Event):
     code: str  # deprecated, optional-skipped, bin-dropped, peer-missing, ...
     message: str
@@ -297,7 +335,7 @@ class Warned(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Failed(Event):
     code: str
     message: str
@@ -306,7 +344,7 @@ class Failed(Event):
 
 
 @record
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class LogLine(Event):
     level: Literal["debug", "info", "warning", "error"]
     message: str

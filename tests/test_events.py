@@ -98,3 +98,14 @@ def test_statistics_snapshot_counts_cache_statuses_and_is_immutable() -> None:
     assert snap.jobs_in_flight == 0
     with pytest.raises(dataclasses.FrozenInstanceError):
         snap.hit = 0  # type: ignore[misc]
+
+
+def test_records_compare_hash_and_print_by_their_fields() -> None:
+    a = ev.Linked(at=1.5, package="p", version="1.0.0", location="node_modules/p", files=3, mode="hardlink")
+    same = ev.Linked(at=1.5, package="p", version="1.0.0", location="node_modules/p", files=3, mode="hardlink")
+    assert a == same and hash(a) == hash(same) and len({a, same}) == 1
+    assert a != dataclasses.replace(a, files=4)
+    assert ev.PhaseStarted(at=1.0, phase="link") != ev.PhaseFinished(at=1.0, phase="link", elapsed=0.0)
+    assert repr(a) == "Linked(at=1.5, package='p', version='1.0.0', location='node_modules/p', files=3, mode='hardlink')"
+    assert repr(DECISION.candidates[1]) == "Candidate(version='1.1.0', verdict='chosen', detail='')"
+    assert DECISION == dataclasses.replace(DECISION) and hash(DECISION) == hash(dataclasses.replace(DECISION))
