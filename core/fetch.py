@@ -23,24 +23,33 @@ Rules this module holds:
    fresh entry JobStarted/JobFinished with kind ``extract``, Extracted, and
    one Warned (code ``tarball-entry-skipped``) per entry the extractor
    dropped. A failure ends the running job with ``ok=False`` and re-raises.
-4. Tarballs come over http(s) only. A ``resolved`` with another scheme
-   (``file:`` outside the project, ``ftp:``, ``javascript:``) is refused
-   before the store is consulted, so a lockfile cannot point weir at a local
-   file even when the store already holds the bytes.
+4. Tarballs come over http(s), or from the project's own disk. A
+   ``resolved`` of ``file:<path>`` (npm's record of a ``file:`` tarball
+   dependency) is read from the project folder given to the fetcher, only
+   inside it (``local_tarball.local_tarball_path``), and goes through the
+   same spool, hasher, integrity check and extraction as a download; a store
+   entry under the locked integrity is reused without reading the file, as
+   npm reuses its cache. Any other scheme (``ftp:``, ``javascript:``), and
+   ``file:`` for a fetcher without a project, is refused before the store is
+   consulted, so a lockfile cannot point weir at a file elsewhere even when
+   the store already holds the bytes.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
 from weir.core import events as ev
 from weir.core.content_store import ContentStore, Download, StoreEntry
-from weir.core.errors import InputError, WeirError
-from weir.core.integrity import Integrity
+from weir.core.errors import InputError, IntegrityError, WeirError
+from weir.core.integrity import MISMATCH_HINT, Integrity
+from weir.core.local_tarball import local_tarball_path
 
 if TYPE_CHECKING:
     from weir.core.http import Http, Sink
@@ -48,13 +57,24 @@ if TYPE_CHECKING:
 
 Wanted = tuple[int, str, str, str, Integrity]  # job id, name, version, tarball URL, integrity
 PENDING_PER_SOCKET = 4
+_READ_CHUNK = 1 << 16
+_HTTP = ("https://", "http://")
 
 
 class TarballFetcher:
-    def __init__(self, http: Http, store: ContentStore, reporter: ev.Reporter, *, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        http: Http,
+        store: ContentStore,
+        reporter: ev.Reporter,
+        *,
+        concurrency: int = 16,
+        project: Path | None = None,
+    ) -> None:
         self.http = http
         self.store = store
         self.reporter = reporter
+        self.project = project  # where ``file:`` tarballs are read from; None refuses them (rule 4)
         self._downloads = anyio.CapacityLimiter(concurrency)
         self._under_way = anyio.CapacityLimiter(PENDING_PER_SOCKET * concurrency)
 
@@ -62,8 +82,10 @@ class TarballFetcher:
         """The entries the store already holds, looked up in one worker thread, keyed by job id.
 
         A warm install's whole fetch stage: one thread hop instead of one per
-        package. What is missing (or not an http(s) URL) is left for ``fetch``.
+        package. What is missing (or not an http(s) URL) is left for ``fetch``;
+        a ``file:`` tarball outside the project is refused here already (rule 4).
         """
+        local = {url for _job_id, name, version, url, _integrity in wanted if self._local_path(name, version, url) is not None}
 
         def look() -> list[tuple[StoreEntry | None, float]]:
             # Every manifest row becomes an object (46,000 for the large fixture) and none is
@@ -75,7 +97,8 @@ class TarballFetcher:
                 found: list[tuple[StoreEntry | None, float]] = []
                 for _job_id, name, version, url, integrity in wanted:
                     started = time.perf_counter()
-                    entry = self.store.lookup(integrity, name, version) if url.startswith(("https://", "http://")) else None
+                    reusable = url.startswith(_HTTP) or url in local
+                    entry = self.store.lookup(integrity, name, version) if reusable else None
                     found.append((entry, time.perf_counter() - started))
                 return found
             finally:
@@ -99,9 +122,11 @@ class TarballFetcher:
     ) -> StoreEntry:
         """The store entry for ``name@version``, downloading and extracting it if the store lacks it."""
         package = f"{name}@{version}"
-        if not resolved_url.startswith(("https://", "http://")):
+        local = self._local_path(name, version, resolved_url)
+        if local is None and not resolved_url.startswith(_HTTP):
             raise InputError(
-                f"{package} resolves to {resolved_url!r}, which is not an http(s) URL; weir fetches tarballs only from registries",
+                f"{package} resolves to {resolved_url!r}, which is neither an http(s) URL nor a tarball in the project; "
+                "weir fetches tarballs only from registries and the project folder",
                 package=name,
                 spec=version,
                 hint="restore package-lock.json from a trusted commit, or delete it and run `weir install`",
@@ -122,6 +147,9 @@ class TarballFetcher:
         async with self._under_way:
 
             async def download(sink_factory: Callable[[], Sink]) -> int:
+                if local is not None:
+                    announce()
+                    return await anyio.to_thread.run_sync(_read_local, local, sink_factory(), name, version)
                 async with self._downloads:
                     announce()
                     return await self.http.download(resolved_url, job_id=job_id, sink_factory=sink_factory)
@@ -145,9 +173,14 @@ class TarballFetcher:
 
             try:
                 entry = await self.store.ensure(
-                    integrity, name, version, download, url=resolved_url, on_downloaded=downloaded
+                    integrity, name, version, download, url=str(local or resolved_url), on_downloaded=downloaded
                 )
             except (WeirError, OSError) as e:
+                if local is not None and isinstance(e, IntegrityError) and e.hint == MISMATCH_HINT:  # the digest check
+                    e.hint = (
+                        f"{local} is not the tarball package-lock.json was written for: restore it, or, if it "
+                        f"changed on purpose, delete {name}'s entry from package-lock.json and run `weir install`"
+                    )
                 announce()
                 elapsed = time.perf_counter() - started
                 report(ev.JobFinished(job_id=job_id, kind=kind, package=package, ok=False, elapsed=elapsed, error=str(e)))
@@ -174,3 +207,31 @@ class TarballFetcher:
             ev.JobFinished(job_id=job_id, kind="extract", package=package, ok=True, elapsed=elapsed, bytes=entry.bytes)
         )
         return entry
+
+    def _local_path(self, name: str, version: str, url: str) -> Path | None:
+        """The project file a ``file:`` URL names (refused outside the project), or None for other URLs."""
+        if self.project is None or not url.startswith("file:"):
+            return None
+        return local_tarball_path(self.project, url, package=name, version=version)
+
+
+def _read_local(path: Path, sink: Sink, name: str, version: str) -> int:
+    """Stream a project tarball into ``sink`` (which hashes it), as a download would."""
+    size = 0
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_READ_CHUNK):
+                sink.write(chunk)
+                size += len(chunk)
+    except OSError as e:
+        missing = e.errno == errno.ENOENT
+        raise InputError(
+            f"cannot read the tarball of {name}@{version} at {path}: {e.strerror or e}",
+            package=name,
+            spec=version,
+            hint="put the tarball back where package.json's file: spec points"
+            if missing
+            else "make the tarball a readable file",
+            code=errno.errorcode.get(e.errno or 0, "EIO"),
+        ) from None
+    return size

@@ -3,7 +3,9 @@
 Rules this module holds:
 
 1. Same format as package-lock.json v3, without the root entry, written from
-   each entry's ``raw`` exactly as the lockfile writer writes it.
+   each entry's ``raw`` exactly as the lockfile writer writes it. Its header
+   is package-lock.json's: ``name`` (package.json's, else the folder's) and
+   ``version`` when the project has one, as npm writes it.
 2. It is written last, atomically (temp + fsync + rename), after every
    package, bin and script is done; the linker deletes it before its first
    change. Its presence therefore means "this tree was completed".
@@ -55,14 +57,13 @@ def read_hidden_lockfile(project: Path) -> dict[str, LockEntry] | None:
     return packages
 
 
-def write_hidden_lockfile(project: Path, desired: Mapping[str, LockEntry]) -> None:
-    """Record ``desired`` as the complete tree; call after everything else succeeded."""
-    root = desired.get("")
-    lock = Lockfile(
-        name=root.name if root is not None and root.name else None,
-        version=root.version if root is not None else None,
-        packages={p: e for p, e in desired.items() if p},
-    )
+def write_hidden_lockfile(
+    project: Path, packages: Mapping[str, LockEntry], *, name: str | None = None, version: str | None = None
+) -> None:
+    """Record ``packages`` as the complete tree under package-lock.json's header (rule 1);
+    call after everything else succeeded. The installer passes the header; tools that
+    only link (tests, bench/link_stages.py) may leave it out."""
+    lock = Lockfile(name=name, version=version, packages={p: e for p, e in packages.items() if p})
     path = project / HIDDEN_LOCKFILE
     write_atomic(path, dumps_lockfile(lock, include_root=False))
     folder = os.lstat(project / "node_modules").st_mtime_ns

@@ -174,7 +174,9 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
-    fetcher = TarballFetcher(network, ContentStore(config.cache, deep=options.ci), reporter, concurrency=config.maxsockets)  # type: ignore[arg-type]
+    fetcher = TarballFetcher(  # type: ignore[arg-type]
+        network, ContentStore(config.cache, deep=options.ci), reporter, concurrency=config.maxsockets, project=project
+    )
     try:
         async with anyio.create_task_group() as prefetch_group:
             prefetch = None if options.lockfile_only else _Prefetch(prefetch_group, fetcher)
@@ -201,7 +203,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 for location, decision in decisions.items():
                     reporter.event(ev.DecisionRecorded(location=location, decision=decision))
                 new_raw = _save_resolved_specs(new_raw, options, config, desired)
-                desired = _with_root_deps(desired, new_raw)
+                desired = _with_root_deps(desired, new_raw, project)
             if options.lockfile_only:
                 desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
                 if options.save:
@@ -282,7 +284,7 @@ async def _materialize(
         write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         save_decisions(project, desired, decisions)
-    write_hidden_lockfile(project, install_set)
+    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
 
@@ -494,7 +496,12 @@ def _lockfile_is_the_tree(pkg_raw: Mapping[str, Any], lock: Lockfile) -> bool:
     """
     if pkg_raw.get("overrides") or pkg_raw.get("workspaces"):
         return False
-    return _out_of_sync(pkg_raw, lock) is None
+    if _out_of_sync(pkg_raw, lock) is not None:
+        return False
+    # A required dependency without its entry (one deleted by hand to have it resolved again, as
+    # npm's hints suggest) makes the lockfile a partial tree: installing it would remove the package.
+    required = (name for f in ("dependencies", "devDependencies") for name in pkg_raw.get(f) or {})
+    return all(f"node_modules/{name}" in lock.packages for name in required)
 
 
 def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
@@ -612,8 +619,11 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     return new
 
 
-def _with_root_deps(lock: Lockfile, raw: dict[str, Any]) -> Lockfile:
-    """The root entry records package.json's dependency fields as saved."""
+def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockfile:
+    """The root entry records package.json's dependency fields as saved; a project without a
+    name is named after its folder in the lockfile's header, as npm names it."""
+    if lock.name is None:
+        lock = replace(lock, name=project.absolute().name)
     root = lock.packages.get("")
     if root is None:
         return lock

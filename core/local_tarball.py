@@ -12,6 +12,10 @@ integrity, and it is extracted (not linked). Rules this module holds:
 3. The manifest goes through the registry's version decoder, so a tarball's
    package.json is read with the same leniency and fields as a packument.
 4. Only the manifest is read here; nothing is extracted.
+5. At install time a lockfile's ``resolved: "file:<path>"`` is read only
+   from inside the project (``local_tarball_path``): a path that leaves the
+   project folder, or a symlink whose target does, is refused before any
+   byte is read, so a lockfile cannot make weir read an arbitrary local file.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import orjson
 from weir.core.errors import InputError
 from weir.core.packument import PackumentError, VersionManifest, decode_version
 
-__all__ = ["read_local_tarball", "resolved_file_url"]
+__all__ = ["local_tarball_path", "read_local_tarball", "resolved_file_url"]
 
 _MANIFEST_MAX = 4 * 1024 * 1024
 
@@ -37,6 +41,35 @@ def resolved_file_url(tarball: Path, project_dir: Path) -> str:
     """npm's ``resolved`` for a local tarball: ``file:`` and the path from the project root."""
     rel = os.path.relpath(tarball, project_dir).replace(os.sep, "/")
     return f"file:{rel}"
+
+
+def local_tarball_path(project_dir: Path, resolved: str, *, package: str, version: str) -> Path:
+    """The file a lockfile's ``resolved: "file:<path>"`` names, refused if it is not in the project (rule 5).
+
+    The file need not exist yet: the content store may already hold its
+    bytes under the locked integrity (npm installs from its cache then too).
+    """
+    root = project_dir.resolve()
+    written = resolved.removeprefix("file:")
+    lexical = Path(os.path.normpath(root / written))
+    if not lexical.is_relative_to(root):
+        raise InputError(
+            f"{package}@{version} resolves to {resolved!r}, which is outside the project {root}",
+            package=package,
+            spec=version,
+            hint="keep the tarball inside the project (e.g. vendor/) and depend on it as `file:./vendor/<name>.tgz`",
+            code="ELOCKFILE",
+        )
+    real = lexical.resolve()
+    if not real.is_relative_to(root):
+        raise InputError(
+            f"{package}@{version} resolves to {resolved!r}, a symlink to {real}, which is outside the project {root}",
+            package=package,
+            spec=version,
+            hint=f"replace the link {lexical} with the tarball itself",
+            code="ELOCKFILE",
+        )
+    return real
 
 
 def read_local_tarball(tarball: Path, project_dir: Path, *, spec: str) -> VersionManifest:

@@ -8,13 +8,17 @@ orjson, so the CLI can ask before importing anyio, httpx or textual.
 
 It is a no-op when:
 1. package.json's dependency fields equal the lockfile root entry's (npm
-   records them there) and its workspaces are unchanged;
+   records them there), each dependency and devDependency has its
+   ``node_modules/<name>`` entry, and its workspaces are unchanged;
 2. the hidden lockfile is at least as new as package.json and
    package-lock.json (an edit since the last install means re-checking);
 3. the hidden lockfile lists exactly the entries this install would put in
    node_modules (same --omit), each with the same metadata (a missing
    ``resolved`` beside an integrity counts as the same), and each of their
-   folders exists.
+   folders exists;
+4. the hidden lockfile's header (``name``, ``version``) is package-lock.json's,
+   as npm writes it: a hidden lockfile from before weir wrote the header is
+   rewritten once by a full install, then the next one is a no-op again.
 Anything unreadable simply means "not a no-op": the full install decides.
 """
 
@@ -48,6 +52,8 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
         return False
     if not (isinstance(pkg, dict) and isinstance(lock, dict) and isinstance(hidden, dict)):
         return False
+    if hidden.get("name") != lock.get("name") or hidden.get("version") != lock.get("version"):
+        return False
     packages = lock.get("packages")
     hidden_packages = hidden.get("packages")
     if not isinstance(packages, dict) or not isinstance(hidden_packages, dict):
@@ -60,6 +66,8 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
             return False
     if (pkg.get("workspaces") or None) != (root.get("workspaces") or None) and "workspaces" in pkg:
         return False
+    if not all(f"node_modules/{name}" in packages for f in ("dependencies", "devDependencies") for name in pkg.get(f) or {}):
+        return False  # an entry deleted by hand, to be resolved again
     wanted = installed_paths(packages, omit)
     if sorted(p for p in hidden_packages if p) != wanted:
         return False
