@@ -67,12 +67,12 @@ def weir(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[
     env = dict(os.environ, CI="true")
     env.pop("npm_config_registry", None)
     cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", "http://127.0.0.1:9/", "--cache", str(cache), "-C", str(project)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=120)
 
 
 def npm(project: Path, cache: Path, *args: str) -> None:
     env = dict(os.environ, CI="true")
-    out = subprocess.run(["npm", *args, *NPM_FLAGS, "--cache", str(cache)], cwd=project, capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(["npm", *args, *NPM_FLAGS, "--cache", str(cache)], check=False, cwd=project, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
 
 
@@ -96,7 +96,7 @@ def tree(project: Path) -> dict[str, str]:
 
 
 def npm_ls_clean(project: Path) -> None:
-    out = subprocess.run(["npm", "ls", "--all", "--offline"], cwd=project, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(["npm", "ls", "--all", "--offline"], check=False, cwd=project, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, f"npm ls --all failed:\n{out.stdout}\n{out.stderr}"
 
 
@@ -118,7 +118,7 @@ def test_install_writes_what_npm_writes(tmp_path: Path, manifest: dict[str, obje
     assert (by_weir / HIDDEN).read_bytes() == (by_npm / HIDDEN).read_bytes()
     assert tree(by_weir) == tree(by_npm)
     assert not (by_weir / "node_modules/x").is_symlink()  # a copy of the package, as npm makes it
-    node = subprocess.run(["node", "-p", "require('x') + require('@v/y')"], cwd=by_weir, capture_output=True, text=True, timeout=60)
+    node = subprocess.run(["node", "-p", "require('x') + require('@v/y')"], check=False, cwd=by_weir, capture_output=True, text=True, timeout=60)
     assert node.stdout.strip() == "xy"
     npm_ls_clean(by_weir)
 
@@ -220,3 +220,25 @@ def test_tarball_outside_the_project_is_refused(tmp_path: Path) -> None:
     out = weir(project, warm, "ci")
     assert out.returncode == 3, out.stderr
     assert "x@1.0.0" in out.stderr and "symlink" in out.stderr and str(outside) in out.stderr
+
+
+def test_deleted_entry_is_resolved_again_from_the_new_tarball(tmp_path: Path) -> None:
+    """The way out the integrity error names: drop the entry, install, and the lockfile
+    records the new tarball (npm's "changed 1 package"), where a lockfile missing a
+    dependency's entry used to be taken as the whole tree and the package removed."""
+    manifest = {"name": "proj", "version": "2.3.4", "dependencies": DEPS}
+    by_npm, by_weir = new_project(tmp_path / "npm", manifest), new_project(tmp_path / "weir", manifest)
+    npm(by_npm, tmp_path / "npm-cache", "install")
+    assert weir(by_weir, tmp_path / "cache", "install").returncode == 0
+    for project in (by_npm, by_weir):
+        vendor(project, index="module.exports = 'x2';\n")
+        lock = json.loads((project / "package-lock.json").read_text())
+        del lock["packages"]["node_modules/x"]
+        (project / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+    npm(by_npm, tmp_path / "npm-cache", "install")
+    out = weir(by_weir, tmp_path / "cache", "install")
+    assert out.returncode == 0, out.stderr
+    assert (by_weir / "package-lock.json").read_bytes() == (by_npm / "package-lock.json").read_bytes()
+    assert (by_weir / HIDDEN).read_bytes() == (by_npm / HIDDEN).read_bytes()
+    assert tree(by_weir) == tree(by_npm)
+    assert (by_weir / "node_modules/x/lib/index.js").read_text() == "module.exports = 'x2';\n"
