@@ -174,8 +174,12 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
-    fetcher = TarballFetcher(  # type: ignore[arg-type]
-        network, ContentStore(config.cache, deep=options.ci), reporter, concurrency=config.maxsockets, project=project
+    fetcher = TarballFetcher(
+        network,  # type: ignore[arg-type]  # the registry's Http, built on first use
+        ContentStore(config.cache, deep=options.ci),
+        reporter,
+        concurrency=config.maxsockets,
+        project=project,
     )
     try:
         async with anyio.create_task_group() as prefetch_group:
