@@ -167,9 +167,9 @@ HOSTILE_LOCKS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "key-backslash": (_extra_key(f"node_modules\\..\\..\\{EVIL}"), "backslash"),
     "key-not-a-package": (_extra_key("node_modules/.bin"), "not a valid package name"),
     "entry-name-dotdot": (lambda lock: lock["packages"]["node_modules/base"].update(name=f"../../{EVIL}"), "not a valid package name"),
-    "resolved-file-outside": (_resolved("file:../canary/keep.txt"), "not an http(s) URL"),
-    "resolved-file-absolute": (_resolved("file:///etc/passwd"), "not an http(s) URL"),
-    "resolved-ftp": (_resolved("ftp://127.0.0.1/base-1.0.0.tgz"), "not an http(s) URL"),
+    "resolved-file-outside": (_resolved("file:../canary/keep.txt"), "outside the project"),
+    "resolved-file-absolute": (_resolved("file:///etc/passwd"), "outside the project"),
+    "resolved-ftp": (_resolved("ftp://127.0.0.1/base-1.0.0.tgz"), "neither an http(s) URL"),
 }
 
 
