@@ -201,11 +201,21 @@ class ContentStore:
         extract; started on demand, that start-up sat between the first finished download
         and the first extraction, and every extraction queued behind it.
         """
+        import signal
+
         import anyio.to_process
 
-        async with anyio.create_task_group() as tg:
-            for _ in range(int(anyio.to_process.current_default_process_limiter().total_tokens)):
-                tg.start_soon(anyio.to_process.run_sync, _worker_ready)
+        # A Ctrl-C that lands while a worker interpreter is still starting would kill it
+        # before ``_worker_ready`` can ignore SIGINT (the parent would see a broken worker,
+        # not an interruption). Blocked here, SIGINT is blocked in each child from birth
+        # (the mask survives exec) and is delivered to the installer once the workers are up.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(int(anyio.to_process.current_default_process_limiter().total_tokens)):
+                    tg.start_soon(anyio.to_process.run_sync, _worker_ready)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     async def _add_elsewhere(self, download: Download, name: str, version: str) -> StoreEntry:
         """Extract in a worker process: tar parsing and file creation are Python-heavy and
