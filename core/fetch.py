@@ -49,7 +49,6 @@ from weir.core import events as ev
 from weir.core.content_store import ContentStore, Download, StoreEntry
 from weir.core.errors import InputError, IntegrityError, WeirError
 from weir.core.integrity import MISMATCH_HINT, Integrity
-from weir.core.local_tarball import local_tarball_path
 
 if TYPE_CHECKING:
     from weir.core.http import Http, Sink
@@ -212,6 +211,8 @@ class TarballFetcher:
         """The project file a ``file:`` URL names (refused outside the project), or None for other URLs."""
         if self.project is None or not url.startswith("file:"):
             return None
+        from weir.core.local_tarball import local_tarball_path  # only file: entries need it (and its tarfile, msgspec)
+
         return local_tarball_path(self.project, url, package=name, version=version)
 
 

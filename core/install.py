@@ -32,8 +32,6 @@ import anyio
 from weir.core import events as ev
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry
-from weir.core.decision import Decision
-from weir.core.decisions_store import save_decisions
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
 from weir.core.fetch import TarballFetcher, Wanted
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
@@ -45,6 +43,7 @@ from weir.core.selection import installed_paths
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from weir.core.decision import Decision
     from weir.core.http import Http, Response, Sink
     from weir.core.packument import VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
@@ -213,6 +212,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
                     write_lockfile(project, desired)
+                from weir.core.decisions_store import save_decisions
+
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
@@ -287,6 +288,8 @@ async def _materialize(
         _write_manifest(pkg_path, raw_pkg, new_raw, indent)
         write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
+        from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
+
         save_decisions(project, desired, decisions)
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version)
     blocked = tuple(s.path for s in scripts.blocked)
