@@ -25,13 +25,6 @@ Rules this module holds:
    aiohttp opens TCP and TLS in one step, so ``connect_ms`` includes the TLS
    handshake and ``tls_ms`` stays 0. URLs in events and errors pass through
    ``config.redact``.
-6. The system's CA certificates are loaded only when an https URL is first
-   asked for. aiohttp builds its two default SSL contexts when it is imported,
-   and each parses the whole CA bundle (~35 ms of CPU apiece); an install from
-   an http:// registry or mirror never needs them. So aiohttp is imported with
-   ``SSLContext.set_default_verify_paths`` deferred (the contexts are
-   otherwise complete), and ``_exchange`` runs the deferred loads before its
-   first https request, before any handshake could use them.
 """
 
 from __future__ import annotations
@@ -50,24 +43,12 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote_to_bytes, urlsplit
 
-_CA_DEFERRED: list[ssl.SSLContext] = []  # contexts whose CA loading waits for an https URL (rule 6)
-_load_default_cas = ssl.SSLContext.set_default_verify_paths
-
-
-def _defer_cas(context: ssl.SSLContext) -> None:
-    _CA_DEFERRED.append(context)
-
-
-ssl.SSLContext.set_default_verify_paths = _defer_cas  # type: ignore[method-assign]
-try:
-    import aiohttp
-finally:
-    ssl.SSLContext.set_default_verify_paths = _load_default_cas  # type: ignore[method-assign]
-import anyio  # noqa: E402
-import httpx  # noqa: E402
-from httpx_aiohttp import AiohttpTransport  # noqa: E402
-from weir.core import events as ev  # noqa: E402
-from weir.core.errors import NetworkError, ResolveError  # noqa: E402
+import aiohttp
+import anyio
+import httpx
+from httpx_aiohttp import AiohttpTransport
+from weir.core import events as ev
+from weir.core.errors import NetworkError, ResolveError
 
 if TYPE_CHECKING:
     from weir.core.config import Config
@@ -204,7 +185,7 @@ def _content_length(headers: Mapping[str, str]) -> int | None:
 
 def _ssl_context(config: Config) -> ssl.SSLContext | bool:
     """False skips verification (strict-ssl=false); True is aiohttp's own verified default
-    context (built when aiohttp is imported, its CAs loaded on first https use: rule 6);
+    context (built once when aiohttp is imported, so a plain config costs nothing here);
     a custom CA gets a context of its own."""
     if not config.strict_ssl:
         return False
@@ -213,12 +194,6 @@ def _ssl_context(config: Config) -> ssl.SSLContext | bool:
     if not config.cafile and not cadata:
         return True
     return ssl.create_default_context(cafile=config.cafile or None, cadata=cadata or None)
-
-
-def _load_deferred_cas() -> None:
-    """Rule 6: the CA loads aiohttp's import asked for, done before the first https request."""
-    while _CA_DEFERRED:
-        _load_default_cas(_CA_DEFERRED.pop())
 
 
 @dataclass(slots=True)
@@ -412,8 +387,6 @@ class Http:
         progress: bool,
     ) -> httpx.Response:
         """One HTTP request/response; the body goes to ``write`` (redirect bodies are dropped)."""
-        if _CA_DEFERRED and url[:6].lower() == "https:":
-            _load_deferred_cas()
         host = _host(url)
         x = _Exchange(request_id, job_id, self.config.redact(url), host, attempt)
         self.reporter.event(
