@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from weir.core.linker.plan import ancestors_of
 from weir.core.lockfile import LockEntry, Lockfile, entry_from_json, name_from_path
 from weir.core.names import is_valid_name
 from weir.core.package_json import normalize_bin
@@ -83,7 +84,7 @@ def is_inside(path: str, bundler: str) -> bool:
 def bundlers_to_read(lock: Lockfile, previous: Lockfile | None) -> list[str]:
     """Bundlers whose bundled entries must come from their tarball (rule 5), ``previous``
     being the lockfile on disk."""
-    recorded = {a for p, e in lock.packages.items() if e.in_bundle for a in _ancestors(p)}
+    recorded = {a for p, e in lock.packages.items() if e.in_bundle for a in ancestors_of(p)}
     out = []
     for path, entry in lock.packages.items():
         if "node_modules/" not in path or entry.link or entry.in_bundle or not bundle_names(entry.raw):
@@ -107,7 +108,7 @@ def add_bundles(lock: Lockfile, previous: Lockfile | None, stored: Mapping[str, 
     if not prune and previous is not None:
         for path, entry in previous.packages.items():
             if entry.in_bundle and path not in lock.packages:
-                bundler = next((a for a in _ancestors(path) if a in previous.packages and not previous.packages[a].in_bundle), None)
+                bundler = next((a for a in ancestors_of(path) if a in previous.packages and not previous.packages[a].in_bundle), None)
                 if bundler is not None and bundler not in read and _kept(bundler, lock, previous):
                     dropped[path] = entry
     if not read and not dropped:
@@ -140,16 +141,6 @@ def with_bundles(lock: Lockfile, read: Mapping[str, Mapping[str, dict[str, Any]]
             else:
                 packages[path] = entry_from_json(path, entries[path])
     return replace(lock, packages=packages)
-
-
-def _ancestors(path: str) -> list[str]:
-    """The package folders ``path`` is nested in: ``a/node_modules/b/node_modules/c`` → ``a``, ``a/node_modules/b``."""
-    out = []
-    i = path.find("/node_modules/")
-    while i != -1:
-        out.append(path[:i])
-        i = path.find("/node_modules/", i + 1)
-    return out
 
 
 @dataclass(slots=True)
