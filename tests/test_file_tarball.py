@@ -95,6 +95,13 @@ def tree(project: Path) -> dict[str, str]:
     return listing
 
 
+def assert_same_install(by_weir: Path, by_npm: Path) -> None:
+    """Both lockfiles byte for byte, and the same node_modules (files, contents, modes)."""
+    assert (by_weir / "package-lock.json").read_bytes() == (by_npm / "package-lock.json").read_bytes()
+    assert (by_weir / HIDDEN).read_bytes() == (by_npm / HIDDEN).read_bytes()
+    assert tree(by_weir) == tree(by_npm)
+
+
 def npm_ls_clean(project: Path) -> None:
     out = subprocess.run(["npm", "ls", "--all", "--offline"], check=False, cwd=project, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, f"npm ls --all failed:\n{out.stdout}\n{out.stderr}"
@@ -114,9 +121,7 @@ def test_install_writes_what_npm_writes(tmp_path: Path, manifest: dict[str, obje
     out = weir(by_weir, tmp_path / "cache", "install")
     assert out.returncode == 0, out.stderr
 
-    assert (by_weir / "package-lock.json").read_bytes() == (by_npm / "package-lock.json").read_bytes()
-    assert (by_weir / HIDDEN).read_bytes() == (by_npm / HIDDEN).read_bytes()
-    assert tree(by_weir) == tree(by_npm)
+    assert_same_install(by_weir, by_npm)
     assert not (by_weir / "node_modules/x").is_symlink()  # a copy of the package, as npm makes it
     node = subprocess.run(["node", "-p", "require('x') + require('@v/y')"], check=False, cwd=by_weir, capture_output=True, text=True, timeout=60)
     assert node.stdout.strip() == "xy"
@@ -238,7 +243,5 @@ def test_deleted_entry_is_resolved_again_from_the_new_tarball(tmp_path: Path) ->
     npm(by_npm, tmp_path / "npm-cache", "install")
     out = weir(by_weir, tmp_path / "cache", "install")
     assert out.returncode == 0, out.stderr
-    assert (by_weir / "package-lock.json").read_bytes() == (by_npm / "package-lock.json").read_bytes()
-    assert (by_weir / HIDDEN).read_bytes() == (by_npm / HIDDEN).read_bytes()
-    assert tree(by_weir) == tree(by_npm)
+    assert_same_install(by_weir, by_npm)
     assert (by_weir / "node_modules/x/lib/index.js").read_text() == "module.exports = 'x2';\n"
