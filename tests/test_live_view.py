@@ -102,11 +102,12 @@ def test_inline_view_exits_with_the_install_and_leaves_a_summary(app: Path, cach
     assert (app / "node_modules" / "a" / "package.json").is_file()
 
 
-def test_quitting_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+@pytest.mark.parametrize("key", [b"q", b"\x03"], ids=["q", "ctrl-c"])
+def test_quitting_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_dir: Path, small_graph: LoopbackRegistry, key: bytes) -> None:
     small_graph.fault(lambda r: r.path.endswith(".tgz"), "delay", seconds=30, times=None)
     term = Terminal(["install", "--tui", *_flags(small_graph, cache_dir)], app)
     term.wait_for(b"tarball")  # a download in the jobs table, held by the registry
-    term.press(b"q")
+    term.press(key)
     assert term.finish() == 130
     assert "package-lock.json is unchanged" in term.text()
     assert not (app / "package-lock.json").exists()
@@ -121,10 +122,13 @@ def test_an_install_error_is_printed_after_the_view_closes(project: Callable[...
     assert "E404" in term.text()
 
 
-def test_the_engine_runs_the_same_command_reporting_ndjson() -> None:
-    from weir.tui.live import engine_argv
-
-    assert engine_argv(["install", "--tui", "-C", "app", "--reporter", "plain", "lodash"]) == [
-        "install", "-C", "app", "lodash", "--reporter", "ndjson",
-    ]
-    assert engine_argv(["ci", "--reporter=auto", "--trace", "t.ndjson"]) == ["ci", "--trace", "t.ndjson", "--reporter", "ndjson"]
+def test_a_trace_under_the_dashboard_records_the_whole_install(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    trace = app / "install.ndjson"
+    term = Terminal(["install", "--tui", "--trace", str(trace), *_flags(small_graph, cache_dir)], app)
+    term.wait_for(b"Where to look next")
+    term.press(b"q")
+    assert term.finish() == 0
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert events[0]["type"] == "RunStarted"
+    assert events[-1] == {**events[-1], "type": "RunFinished", "ok": True, "exit_code": 0}
+    assert sum(e["type"] == "Linked" for e in events) == 6

@@ -12,10 +12,11 @@ Rules this module keeps:
 3. Elapsed times come from the model's event clock; the live driver supplies
    ``time.perf_counter`` (the clock events are stamped with), a replay its
    scaled trace time, tests nothing at all.
-4. Under a driver that ends on the Summary screen, the switch happens as
-   soon as the model holds ``RunFinished``: the install is complete then,
-   and the engine process's own exit (worker pools, interpreter teardown)
-   need not delay it. The exit code still comes from the driver.
+4. The redraw that shows the run's end happens as soon as the model holds
+   ``RunFinished``, whatever the redraw cap: the install is complete then
+   (Live turns into its summary), and the engine process's own exit (worker
+   pools, interpreter teardown) need not delay it. The exit code still
+   comes from the driver.
 5. Screens a user opens by key (Why, Network) are imported when first
    opened: the live view starts while the install runs, and every module it
    imports is CPU the install does not get (Network's doctor alone pulls in
@@ -72,6 +73,7 @@ class WeirApp(App[int]):
         Binding("n", "switch_mode('network')", "Network"),
         Binding("s", "switch_mode('summary')", "Summary"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", show=False),  # as in every installer (Textual's default only hints at q); a focused input still copies
     ]
 
     def __init__(
@@ -98,7 +100,7 @@ class WeirApp(App[int]):
         self._exit_when_done = exit_when_done
         self._seen = -1
         self._shown_at = 0.0
-        self._ended = False  # switched to Summary on RunFinished (rule 4)
+        self._ended = False  # RunFinished drawn (rule 4)
         self.title = title
 
     def on_mount(self) -> None:
@@ -134,8 +136,6 @@ class WeirApp(App[int]):
         self.poll()
         if self._exit_when_done:
             self.exit(self.exit_code)
-        else:
-            self.switch_mode("summary")
 
     def poll(self) -> None:
         """Drain the inbox, advance the clock, redraw the visible screen if anything moved.
@@ -145,14 +145,12 @@ class WeirApp(App[int]):
         spends is one the install does not get.
         """
         self.inbox.drain_into(self.model)
-        if self.model.finished is not None and not (self.done or self._exit_when_done or self._ended):
-            self._ended = True
-            self.switch_mode("summary")  # rule 4; resuming draws it
-            return
+        ending = self.model.finished is not None and not self._ended
+        self._ended = self.model.finished is not None
         if self.clock is not None and not self.done:
             self.model.now = max(self.model.now, self.clock())
             now = time.monotonic()
-            if now - self._shown_at < REDRAW_S:
+            if now - self._shown_at < REDRAW_S and not ending:  # rule 4
                 return
             self._shown_at = now
         elif self.model.version == self._seen:

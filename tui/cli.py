@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from weir.core import __version__
@@ -165,12 +165,18 @@ def _project(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    raw = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(raw)
-    args.argv = raw  # the live view re-runs this very command as its engine process
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    return run_guarded(args, lambda: _dispatch(args))
+
+
+def run_guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
+    """``work()``'s exit code; a WeirError or Ctrl-C becomes its message and exit code.
+
+    The live view's engine, a forked child (see ``weir.tui.live``), runs its
+    install through this too, so it reports failures exactly as a plain run.
+    """
     try:
-        return _dispatch(args)
+        return work()
     except WeirError as err:
         _print_error(err, args)
         return err.exit_code

@@ -70,15 +70,23 @@ def _run_engine(
 ) -> int:
     """Run ``job`` under the reporter the flags and the terminal ask for.
 
-    The live view runs the same command again as a child process reporting
-    ndjson (see ``weir.tui.live``), so ``job`` itself runs only off the view.
+    Under the live view ``job`` runs in a forked child reporting ndjson (see
+    ``weir.tui.live``), exactly as ``--reporter ndjson`` runs it here.
     """
     mode = getattr(args, "reporter", "auto")
     if mode != "ndjson" and (getattr(args, "tui", False) or (mode == "auto" and _is_terminal())):
+        from weir.tui.cli import run_guarded
         from weir.tui.live import run_live
 
-        return run_live(args.argv, full=bool(getattr(args, "tui", False)), title=title)
+        def engine() -> int:
+            return run_guarded(args, lambda: _report(args, job, "ndjson"))
 
+        return run_live(engine, full=bool(getattr(args, "tui", False)), title=title)
+    return _report(args, job, mode)
+
+
+def _report(args: argparse.Namespace, job: Callable[[Reporter], Awaitable[int]], mode: str) -> int:
+    """Run ``job`` reporting ndjson on stdout (``mode`` "ndjson") or plain lines on stderr."""
     import anyio
 
     from weir.core.events import Fanout, NdjsonWriter

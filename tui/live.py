@@ -3,9 +3,10 @@
 Rules this module keeps:
 
 1. The live view must not slow the install. The engine runs in a child
-   process (the same `weir` command with ``--reporter ndjson``), started
-   before Textual is even imported; the app reads its event stream from a
-   pipe. Rendering then never competes with the engine for the GIL, and
+   process forked before Textual is even imported, the command already
+   parsed, so it starts as soon as a plain run would; it reports ndjson into
+   a pipe exactly as ``--reporter ndjson`` does, and the app reads that
+   stream. Rendering then never competes with the engine for the GIL, and
    Textual's start-up overlaps the install instead of preceding it. The view
    is just another consumer of the ndjson stream, like a trace file. The
    view then lowers its own CPU priority, so on a busy machine the install
@@ -14,7 +15,10 @@ Rules this module keeps:
    whatever its processes' nice values, so an engine in a session of its
    own (setsid) would compete with the view as an equal. It leaves the
    terminal's process group and drops the controlling terminal instead.
-2. Leaving the app before the install ends (q, Ctrl-C) sends the engine
+2. The fork happens while the process has no threads (the pipe readers
+   start after it), and the child leaves through ``os._exit``: it never
+   returns into the caller's stack or runs the view's exit handlers.
+3. Leaving the app before the install ends (q, Ctrl-C) sends the engine
    SIGINT and waits for it, so its own interruption rules apply (exit 130,
    lockfile unchanged). The engine's stderr (its error message, if any) is
    held while the app owns the terminal and printed once the app is gone.
@@ -26,18 +30,18 @@ import contextlib
 import fcntl
 import os
 import signal
-import subprocess
 import sys
 import termios
 import threading
 import time
+import traceback
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO
 
 import anyio
 
-from weir.core.errors import EXIT_INTERRUPTED
+from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED
 from weir.core.events import Reporter, from_json
 from weir.tui.inbox import Inbox
 
@@ -48,42 +52,59 @@ FINISHED = b'"type":"RunFinished"'  # how the last event of a finished install s
 PIPE_BYTES = 1 << 20  # Linux's default pipe buffer is 64 KiB; /proc/sys/fs/pipe-max-size allows 1 MiB
 
 
-def engine_argv(argv: Sequence[str]) -> list[str]:
-    """The same command, minus the view flags, reporting ndjson on stdout."""
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg == "--tui":
-            continue
-        if arg == "--reporter":
-            skip = True
-            continue
-        if arg.startswith("--reporter="):
-            continue
-        out.append(arg)
-    return [*out, "--reporter", "ndjson"]
+def _become_engine(out: int, err: int) -> None:
+    """In the forked engine child: its own stdio, interruptible by the view, off the terminal.
 
-
-def _engine_child() -> None:
-    """In the engine child, before exec: interruptible by the view, and off the terminal.
-
-    Python installs its SIGINT handler only when SIGINT is at its default at
-    start-up, and a process started in the background (a CI runner, `cmd &`)
-    inherits SIGINT ignored; the view interrupts its engine with SIGINT, so
-    reset it. Dropping the controlling terminal (TIOCNOTTY, which unlike
-    setsid keeps the session, see rule 1) means nothing the engine runs can
-    read from or draw over the terminal the app owns.
+    The view interrupts its engine with SIGINT, which must raise
+    KeyboardInterrupt there even when weir itself was started with SIGINT
+    ignored (in the background: a CI runner, `cmd &`). Its own process group
+    keeps the terminal's Ctrl-C for the app, which forwards it. Dropping the
+    controlling terminal (TIOCNOTTY, which unlike setsid keeps the session,
+    see rule 1) means nothing the engine runs can read from or draw over the
+    terminal the app owns.
     """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.setpgid(0, 0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    for fd, target in ((devnull, 0), (out, 1), (err, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with contextlib.suppress(OSError):  # no controlling terminal to drop
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
         try:
             fcntl.ioctl(tty, termios.TIOCNOTTY)
         finally:
             os.close(tty)
+
+
+def _fork_engine(engine: Callable[[], int]) -> tuple[int, int, int]:
+    """Fork a child that runs ``engine()`` and exits with its code; (pid, stdout fd, stderr fd)."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):  # Linux only: room for a large install's whole event stream
+        fcntl.fcntl(out_w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # rule 2
+        code = EXIT_INTERNAL
+        try:
+            os.close(out_r)
+            os.close(err_r)
+            _become_engine(out_w, err_w)
+            code = engine()
+        except BaseException:  # noqa: BLE001 - the child must reach os._exit whatever happens
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+    os.close(out_w)
+    os.close(err_w)
+    with contextlib.suppress(OSError):  # also set here: a Ctrl-C right after the fork must not reach it
+        os.setpgid(pid, pid)
+    return pid, out_r, err_r
 
 
 class LineInbox(Inbox):
@@ -109,88 +130,91 @@ class LineInbox(Inbox):
 
 
 class EngineProcess:
-    """`weir … --reporter ndjson` as a child; its events land in a LineInbox."""
+    """The forked engine; its events land in a LineInbox, its stderr in a buffer."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, engine: Callable[[], int]) -> None:
         self.inbox = LineInbox()
         self.stderr = bytearray()
-        env = dict(os.environ)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "weir.tui.cli", *engine_argv(argv)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            process_group=0,  # the terminal's Ctrl-C goes to the app, which forwards it
-            preexec_fn=_engine_child,
-        )
+        self.returncode: int | None = None
+        self.pid, out, err = _fork_engine(engine)
         _yield_to_engine()  # before the reader threads start: they inherit it
-        assert self.proc.stdout is not None
-        with contextlib.suppress(OSError, AttributeError):  # Linux only: room for a large install's whole event stream
-            fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._readers = [
-            threading.Thread(target=self._read_events, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
+            threading.Thread(target=self._read_events, args=(os.fdopen(out, "rb"),), daemon=True),
+            threading.Thread(target=self._read_stderr, args=(err,), daemon=True),
         ]
         for reader in self._readers:
             reader.start()
 
-    def _read_events(self) -> None:
-        assert self.proc.stdout is not None
+    def _read_events(self, stream: BinaryIO) -> None:
         append = self.inbox.lines.append
-        for line in self.proc.stdout:
-            if line.strip():
-                append(line)
-                if FINISHED in line:  # the install is over: the summary need not wait for the next tick
-                    self.inbox.wake()
+        with stream:
+            for line in stream:
+                if line.strip():
+                    append(line)
+                    if FINISHED in line:  # the install is over: the summary need not wait for the next tick
+                        self.inbox.wake()
 
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+    def _read_stderr(self, fd: int) -> None:
+        while chunk := os.read(fd, 65536):
             self.stderr.extend(chunk)
+        os.close(fd)
+
+    def poll(self) -> int | None:
+        """The engine's exit code once it has exited (negative: the signal that ended it)."""
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
 
     async def wait(self, _reporter: Reporter) -> int:
         """The app's driver: resolves when the engine has exited and its stream is drained."""
-        while self.proc.poll() is None or self._readers[0].is_alive():
+        while self.poll() is None or self._readers[0].is_alive():
             await anyio.sleep(0.02)
-        return self.proc.returncode
+        assert self.returncode is not None
+        return self.returncode
 
-    def interrupt_and_join(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        self.proc.wait()
+    def interrupt_and_join(self) -> int:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGINT)
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         for reader in self._readers:
             reader.join(5)
+        assert self.returncode is not None
+        return self.returncode
 
 
-def run_live(argv: Sequence[str], *, full: bool, title: str) -> int:
-    """Run the install described by ``argv`` under the live view; return its exit code.
+def run_live(engine: Callable[[], int], *, full: bool, title: str) -> int:
+    """Run ``engine`` (an install reporting ndjson on stdout) under the live view; its exit code.
 
     ``full=False``: an inline panel that exits with the install and leaves the
     summary line in the scrollback. ``full=True``: the full-screen app, which
     stays open on the Summary screen when the install ends (q quits).
     """
-    engine = EngineProcess(argv)
-    from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
+    child = EngineProcess(engine)
+    app = None
+    try:
+        from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
+
+        app = WeirApp(
+            driver=child.wait,
+            mode="live" if full else "compact",
+            exit_when_done=not full,
+            clock=time.perf_counter,  # the engine's event stamps: CLOCK_MONOTONIC, shared across processes
+            title=title,
+            inbox=child.inbox,
+        )
+        app.run(inline=not full)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the app owned the terminal: the engine is interrupted below, and says so
+    finally:
+        code = child.interrupt_and_join()
+        sys.stderr.write(child.stderr.decode(errors="replace"))
+        sys.stderr.flush()
+    if app is None or code < 0 or not app.done:
+        return EXIT_INTERRUPTED
     from weir.tui.plain import summary
 
-    app = WeirApp(
-        driver=engine.wait,
-        mode="live" if full else "compact",
-        exit_when_done=not full,
-        clock=time.perf_counter,  # the engine's event stamps: CLOCK_MONOTONIC, shared across processes
-        title=title,
-        inbox=engine.inbox,
-    )
-    try:
-        app.run(inline=not full)
-    finally:
-        engine.interrupt_and_join()
-        sys.stderr.write(engine.stderr.decode(errors="replace"))
-        sys.stderr.flush()
-    code = engine.proc.returncode
-    if code < 0 or not app.done:
-        return EXIT_INTERRUPTED
     if not full and code == 0:
         print(summary(app.model.statistics(), app.model.elapsed), file=sys.stdout, flush=True)
     return code
