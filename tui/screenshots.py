@@ -76,15 +76,13 @@ async def shoot(name: str, model: RunModel, mode: str, action: Callable[[Pilot[i
 
 
 async def replay_shot(events: Sequence[ev.Event], out: Path) -> Path:
-    """The replay app itself, fed the whole trace instantly and left on its Summary screen."""
+    """The replay app itself, fed the whole trace instantly: Live, showing the summary."""
     from weir.tui.replay import replay_app
 
     app = replay_app(events, speed=0)
     async with app.run_test(size=SIZE) as pilot:
         while not app.done:
             await pilot.pause(0.05)
-        await pilot.pause()
-        app.switch_mode("live")
         await pilot.pause()
         app.save_screenshot(filename="replay.svg", path=str(out))
     return out / "replay.svg"
