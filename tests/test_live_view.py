@@ -9,13 +9,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
+import signal
 import struct
 import subprocess
 import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ from loopback import LoopbackRegistry
 
 class Terminal:
     """A child process on a 120x36 pseudo-terminal whose screen output is collected."""
+
+    opened: list[Terminal] = []  # noqa: RUF012 - closed after each test by close_terminals
 
     def __init__(self, args: list[str], cwd: Path) -> None:
         master, slave = os.openpty()
@@ -38,15 +42,20 @@ class Terminal:
             stdout=slave,
             stderr=slave,
             start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # the pty is its controlling terminal, as in a real one
         )
         os.close(slave)
+        Terminal.opened.append(self)
         self.master = master
         self.output = bytearray()
+        self._hung_up = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        while True:
+        while not self._hung_up.is_set():
+            if not select.select([self.master], [], [], 0.05)[0]:
+                continue
             try:
                 chunk = os.read(self.master, 65536)
             except OSError:
@@ -65,14 +74,36 @@ class Terminal:
     def press(self, key: bytes) -> None:
         os.write(self.master, key)
 
+    def hang_up(self) -> None:
+        """What closing the terminal window does: the pty goes away and the kernel sends SIGHUP."""
+        self._hung_up.set()
+        self._reader.join(5)  # a read blocked on the master would keep the pty open
+        os.close(self.master)  # the kernel hangs up the terminal's session: SIGHUP
+        self.master = -1
+
     def finish(self, timeout: float = 60) -> int:
         code = self.proc.wait(timeout)
         self._reader.join(5)
-        os.close(self.master)
+        if self.master >= 0:
+            os.close(self.master)
         return code
 
     def text(self) -> str:
         return self.output.decode(errors="replace")
+
+
+@pytest.fixture(autouse=True)
+def close_terminals() -> Iterator[None]:
+    """A failed test must not leave a dashboard (and its engine) running: hang up as a closed window does."""
+    yield
+    while Terminal.opened:
+        proc = Terminal.opened.pop().proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGHUP)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @pytest.fixture
@@ -110,6 +141,19 @@ def test_quitting_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_d
     term.press(key)
     assert term.finish() == 130
     assert "package-lock.json is unchanged" in term.text()
+    assert not (app / "package-lock.json").exists()
+    assert not (app / "node_modules" / ".package-lock.json").exists()
+
+
+def test_closing_the_terminal_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    small_graph.fault(lambda r: r.path.endswith(".tgz"), "delay", seconds=30, times=None)
+    term = Terminal(["install", "--tui", *_flags(small_graph, cache_dir)], app)
+    term.wait_for(b"tarball")
+    engines = subprocess.run(["pgrep", "-P", str(term.proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(engines) == 1
+    term.hang_up()
+    assert term.finish() == 130
+    assert not Path("/proc", engines[0]).exists()  # the engine was interrupted and waited for, not orphaned
     assert not (app / "package-lock.json").exists()
     assert not (app / "node_modules" / ".package-lock.json").exists()
 

@@ -25,7 +25,9 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Awaitable, Callable
 
@@ -104,6 +106,8 @@ class WeirApp(App[int]):
         self.title = title
 
     def on_mount(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):  # no SIGHUP here (Windows)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)  # the terminal closed: as q
         self.switch_mode(self._start_mode)
         self.set_interval(POLL_S, self.poll)
         self.inbox.wake = self._wake

@@ -18,9 +18,9 @@ Rules this module keeps:
 2. The fork happens while the process has no threads (the pipe readers
    start after it), and the child leaves through ``os._exit``: it never
    returns into the caller's stack or runs the view's exit handlers.
-3. Leaving the app before the install ends (q, Ctrl-C) sends the engine
-   SIGINT and waits for it, so its own interruption rules apply (exit 130,
-   lockfile unchanged). The engine's stderr (its error message, if any) is
+3. Leaving the app before the install ends (q, Ctrl-C, the terminal
+   closing) sends the engine SIGINT and waits for it, so its own
+   interruption rules apply (exit 130, lockfile unchanged). The engine's stderr (its error message, if any) is
    held while the app owns the terminal and printed once the app is gone.
 """
 
@@ -192,6 +192,7 @@ def run_live(engine: Callable[[], int], *, full: bool, title: str) -> int:
     stays open on the Summary screen when the install ends (q quits).
     """
     child = EngineProcess(engine)
+    signal.signal(signal.SIGHUP, signal.default_int_handler)  # the terminal closed: stop as on Ctrl-C
     app = None
     try:
         from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
@@ -209,8 +210,9 @@ def run_live(engine: Callable[[], int], *, full: bool, title: str) -> int:
         pass  # Ctrl-C before the app owned the terminal: the engine is interrupted below, and says so
     finally:
         code = child.interrupt_and_join()
-        sys.stderr.write(child.stderr.decode(errors="replace"))
-        sys.stderr.flush()
+        with contextlib.suppress(OSError):  # no terminal left to print on
+            sys.stderr.write(child.stderr.decode(errors="replace"))
+            sys.stderr.flush()
     if app is None or code < 0 or not app.done:
         return EXIT_INTERRUPTED
     from weir.tui.plain import summary
