@@ -431,17 +431,14 @@ def from_json(line: bytes | str) -> Event:
 class NdjsonWriter(Reporter):
     """Writes each event as one JSON line: the `--reporter ndjson` and `--trace FILE` format."""
 
-    def __init__(self, stream: IO[bytes], *, live: bool = False) -> None:
-        """``live``: flush every line, for a reader watching as it happens (the live view's pipe)."""
+    def __init__(self, stream: IO[bytes]) -> None:
+        """Buffered: whoever owns ``stream`` decides when a reader sees the lines (``flush``)."""
         self.stream = stream
-        self.live = live
 
     def event(self, ev: Event) -> None:
         self.stream.write(to_json(ev) + b"\n")
-        if self.live:
-            self.stream.flush()
 
-    def close(self) -> None:
+    def flush(self) -> None:
         self.stream.flush()
 
 

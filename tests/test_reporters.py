@@ -6,10 +6,13 @@ import io
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from weir.core import events as ev
 from weir.core.stats import Statistics, Tally
+from weir.core.errors import ResolveError
+from weir.tui import ndjson
 from weir.tui.ndjson import open_trace, stdout_reporter
 from weir.tui.plain import PlainReporter, summary
 
@@ -90,10 +93,53 @@ def test_stdout_reporter_writes_one_json_line_per_event(events: list[ev.Event], 
     reporter = stdout_reporter()
     for e in events[:50]:
         reporter.event(e)
-    reporter.close()
+    reporter.flush()
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 50
     assert [ev.from_json(line) for line in lines] == events[:50]
+
+
+def test_ndjson_on_stdout_reaches_a_reader_while_the_install_runs(events: list[ev.Event], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flushed on a timer, not per event: a reader of the pipe (the live view) still sees
+    an event well before the install ends, and every event once it has."""
+    received = io.BytesIO()
+
+    class Pipe(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            return received.write(data)
+
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(Pipe())))
+    seen_mid_run: list[bytes] = []
+
+    async def job(reporter: ev.Reporter) -> int:
+        reporter.event(events[0])
+        await anyio.sleep(ndjson.FLUSH_S * 3)
+        seen_mid_run.append(received.getvalue())
+        for e in events[1:]:
+            reporter.event(e)
+        return 7
+
+    assert anyio.run(ndjson.report_to_stdout, job) == 7
+    assert [ev.from_json(line) for line in seen_mid_run[0].splitlines()] == events[:1]
+    assert [ev.from_json(line) for line in received.getvalue().splitlines()] == events
+
+
+def test_ndjson_on_stdout_keeps_the_engine_s_own_error(events: list[ev.Event], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI maps a WeirError to its exit code; it must arrive as itself, every event before it written."""
+    buffer = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buffer))
+
+    async def job(reporter: ev.Reporter) -> int:
+        reporter.event(events[0])
+        raise ResolveError("no matching version", package="left-pad", spec="^9")
+
+    with pytest.raises(ResolveError) as raised:
+        anyio.run(ndjson.report_to_stdout, job)
+    assert raised.value.package == "left-pad"
+    assert [ev.from_json(line) for line in buffer.getvalue().splitlines()] == events[:1]
 
 
 def test_trace_tally_counts(events: list[ev.Event]) -> None:

@@ -12,10 +12,8 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO
-
 from typing import TYPE_CHECKING
 
 from weir.core.errors import EXIT_OK, WeirError
@@ -53,15 +51,6 @@ def _is_terminal() -> bool:
     return sys.stdout.isatty() and not ci and os.environ.get("TERM") != "dumb"
 
 
-@contextlib.contextmanager
-def _trace_file(path: str | None) -> Iterator[IO[bytes] | None]:
-    if path is None:
-        yield None
-        return
-    with open(path, "wb") as stream:
-        yield stream
-
-
 def _run_engine(
     args: argparse.Namespace,
     job: Callable[[Reporter], Awaitable[int]],
@@ -89,17 +78,17 @@ def _report(args: argparse.Namespace, job: Callable[[Reporter], Awaitable[int]],
     """Run ``job`` reporting ndjson on stdout (``mode`` "ndjson") or plain lines on stderr."""
     import anyio
 
-    from weir.core.events import Fanout, NdjsonWriter
+    from weir.tui.ndjson import open_trace, report_to_stdout
 
-    with _trace_file(getattr(args, "trace", None)) as trace:
-        extra: list[Reporter] = [NdjsonWriter(trace)] if trace is not None else []
+    with contextlib.ExitStack() as stack:
+        trace = getattr(args, "trace", None)
+        extra: list[Reporter] = [stack.enter_context(open_trace(Path(trace)))] if trace else []
         if mode == "ndjson":
-            reporter: Reporter = Fanout(NdjsonWriter(sys.stdout.buffer, live=True), *extra)
-            return anyio.run(job, reporter)
+            return anyio.run(report_to_stdout, job, extra)
+        from weir.core.events import Fanout
         from weir.tui.plain import PlainReporter
 
-        plain = PlainReporter(sys.stderr)
-        return anyio.run(job, Fanout(plain, *extra))
+        return anyio.run(job, Fanout(PlainReporter(sys.stderr), *extra))
 
 
 def run_install(args: argparse.Namespace, project: Path) -> int:
