@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from weir.core import events as ev
@@ -14,6 +15,7 @@ from weir.core.stats import Tally
 from weir.tui.app import WeirApp
 from weir.tui.replay import load_trace, replay_app
 from weir.tui.screens.live import LiveScreen
+from weir.tui.widgets.jobs import JobsTable
 from weir.tui.screens.network import NetworkScreen
 from weir.tui.screens.summary import SummaryScreen
 from weir.tui.screens.why import WhyScreen
@@ -124,15 +126,45 @@ async def test_enter_on_a_slow_request_opens_why(events: list[ev.Event]) -> None
         assert app.screen.selected == "iconv-lite@0.4.24"
 
 
+def screen_lines(widget: Widget) -> list[str]:
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
 async def test_live_marks_slow_jobs_in_words(events: list[ev.Event]) -> None:
     app = WeirApp(model_until(events, 1005.2))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        table = app.screen.query_one("#jobs", DataTable)
-        rows = {str(table.get_row_at(i)[1]): table.get_row_at(i) for i in range(table.row_count)}
-        assert str(rows["typescript"][2]) == "very slow"
-        assert str(rows["get-intrinsic"][2]) == "slow"
-        assert rows["typescript"][3] == "waiting for first byte"
+        lines = screen_lines(app.screen.query_one("#jobs"))
+        assert lines[0].split()[:4] == ["kind", "package", "note", "state"]
+        typescript = next(line for line in lines if " typescript " in line)
+        assert "very slow" in typescript and "waiting for first byte" in typescript
+        assert any(" get-intrinsic " in line and " slow " in line and "very" not in line for line in lines)
+
+
+async def test_enter_on_a_job_opens_why(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events, 1008))  # iconv-lite's tarball is still downloading
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        jobs = app.screen.query_one("#jobs", JobsTable)
+        assert jobs.has_focus and jobs.selected_package() == "iconv-lite@0.4.24"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WhyScreen)
+        assert app.screen.selected == "iconv-lite@0.4.24"
+
+
+async def test_arrow_keys_move_the_job_cursor(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events, 1005.2))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        jobs = app.screen.query_one("#jobs", JobsTable)
+        assert jobs.selected_package() == "typescript"
+        await pilot.press("down")
+        assert jobs.selected_package() == "get-intrinsic"
+        await pilot.press("down")  # the last row: the cursor stays
+        assert jobs.selected_package() == "get-intrinsic"
+        await pilot.press("up")
+        assert jobs.selected_package() == "typescript"
 
 
 async def test_log_level_changes_while_running(events: list[ev.Event]) -> None:

@@ -38,6 +38,8 @@ async def settle(pilot: Pilot[int]) -> None:
     await pilot.wait_for_scheduled_animations()
     for _ in range(3):  # a DataTable sizes its columns one refresh after its rows arrive
         await pilot.pause()
+    await pilot.wait_for_scheduled_animations()  # the log pane scrolls to its end after a refresh
+    await pilot.pause()
 
 
 async def open_debug(pilot: Pilot[int]) -> None:

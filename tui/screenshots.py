@@ -71,6 +71,8 @@ async def shoot(name: str, model: RunModel, mode: str, action: Callable[[Pilot[i
         if action is not None:
             await action(pilot)
             await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # the log pane scrolls to its end after a refresh
+        await pilot.pause()
         app.save_screenshot(filename=f"{name}.svg", path=str(out))
     return out / f"{name}.svg"
 

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, ProgressBar, Sparkline, Static
+from textual.widgets import Footer, ProgressBar, Sparkline, Static
 
 from weir.tui.model import RunModel
 from weir.tui.plain import human_bytes
@@ -111,7 +111,5 @@ class LiveScreen(ModelScreen):
     def action_cycle_level(self) -> None:
         self.query_one(LogPane).cycle_level(self.model)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        package = self.query_one(JobsTable).selected_package()
-        if package:
-            self.weir.open_why(package)
+    def on_jobs_table_selected(self, event: JobsTable.Selected) -> None:
+        self.weir.open_why(event.package)
