@@ -232,6 +232,6 @@ def _yield_to_engine() -> None:
     before the view starts any.
     """
     try:
-        os.nice(10)
+        os.nice(int(os.environ.get("WEIR_NICE", "10")))
     except OSError:
         pass

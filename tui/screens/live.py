@@ -19,7 +19,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, ProgressBar, Sparkline, Static
+from textual.widgets import ProgressBar, Sparkline, Static
 
 from weir.tui.model import RunModel
 from weir.tui.plain import human_bytes
@@ -30,6 +30,7 @@ from weir.tui.widgets.jobs import JobsTable
 from weir.tui.widgets.logpane import LogPane
 from weir.tui.widgets.readout import Readout
 from weir.tui.widgets.stepper import PhaseStepper
+from weir.tui.widgets.keybar import KeyBar
 
 JOBS_EVERY_S = 1.0
 
@@ -74,7 +75,7 @@ class LiveScreen(ModelScreen):
         with VerticalScroll(id="final"):
             yield Static(id="final-summary")
         yield LogPane(id="log")
-        yield Footer()
+        yield KeyBar()
 
     def show(self, model: RunModel) -> None:
         self.query_one(PhaseStepper).show(model)

@@ -9,11 +9,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from weir.tui.model import RunModel, slowness
 from weir.tui.plain import human_bytes
 from weir.tui.screens.base import ModelScreen
+from weir.tui.widgets.keybar import KeyBar
 
 HOST_COLUMNS = ("host", "requests", "p50", "p95", "max", "statuses", "retries", "bytes", "throughput", "concurrency")
 SLOW_COLUMNS = ("package", "host", "status", "try", "total", "note", "connect", "TLS", "1st byte", "body", "bytes",
@@ -33,7 +34,7 @@ class NetworkScreen(ModelScreen):
         yield DataTable(id="hosts", cursor_type="row")
         yield Static("Slowest requests (Enter: why this package)", classes="title")
         yield DataTable(id="slowest", cursor_type="row")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#hosts", DataTable).add_columns(*HOST_COLUMNS)

@@ -9,12 +9,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from weir.core.events import PHASES
 from weir.tui.model import RunModel
 from weir.tui.plain import summary
 from weir.tui.screens.base import ModelScreen
+from weir.tui.widgets.keybar import KeyBar
 
 
 def next_steps(model: RunModel) -> list[str]:
@@ -67,7 +68,7 @@ class SummaryScreen(ModelScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(id="summary")
-        yield Footer()
+        yield KeyBar()
 
     def show(self, model: RunModel) -> None:
         self.query_one("#summary", Static).update(summary_view(model))

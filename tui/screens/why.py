@@ -6,12 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from weir.tui.model import RunModel
 from weir.tui.screens.base import ModelScreen
 from weir.tui.whynot import decision_view, why_not
+from weir.tui.widgets.keybar import KeyBar
 
 
 class WhyScreen(ModelScreen):
@@ -34,7 +35,7 @@ class WhyScreen(ModelScreen):
                     yield Static("Select a package to see why it was chosen.", id="detail")
                 yield Input(placeholder="why not version… (Enter)", id="whynot")
                 yield Static(id="answer")
-        yield Footer()
+        yield KeyBar()
 
     def show(self, model: RunModel) -> None:
         query = self.query_one("#search", Input).value.strip().lower()
