@@ -16,6 +16,7 @@ from weir.tui.app import WeirApp
 from weir.tui.replay import load_trace, replay_app
 from weir.tui.screens.live import LiveScreen
 from weir.tui.widgets.jobs import JobsTable
+from weir.tui.widgets.keybar import KeyBar
 from weir.tui.screens.network import NetworkScreen
 from weir.tui.screens.summary import SummaryScreen
 from weir.tui.screens.why import WhyScreen
@@ -151,6 +152,19 @@ async def test_enter_on_a_job_opens_why(events: list[ev.Event]) -> None:
         await pilot.pause()
         assert isinstance(app.screen, WhyScreen)
         assert app.screen.selected == "iconv-lite@0.4.24"
+
+
+async def test_the_key_bar_lists_each_screen_s_keys(events: list[ev.Event]) -> None:
+    app = WeirApp(model_until(events))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        bar = text_of(app.screen.query_one(KeyBar))
+        for key in ("v Log level", "l Live", "w Why", "n Network", "s Summary", "q Quit"):
+            assert key in bar
+        await pilot.press("n")
+        await pilot.pause()
+        bar = text_of(app.screen.query_one(KeyBar))
+        assert "q Quit" in bar and "Log level" not in bar
 
 
 async def test_arrow_keys_move_the_job_cursor(events: list[ev.Event]) -> None:
