@@ -39,7 +39,7 @@ DESCRIPTIONS = {
 RESOLVE_PHASES = ("p1", "p2")
 DROP_PHASES = ("p3", "p4")
 TUI_VARIANTS = ("weir plain", "weir --tui")
-TUI_DONE_MARKER = b"Where to look next"  # on weir's Summary screen, which stays open until q
+TUI_DONE_MARKER = b"Where to look next"  # in the summary the Live screen shows at the end; it stays open until q
 
 
 @dataclass(frozen=True, slots=True)

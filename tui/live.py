@@ -20,8 +20,9 @@ Rules this module keeps:
    returns into the caller's stack or runs the view's exit handlers.
 3. Leaving the app before the install ends (q, Ctrl-C, the terminal
    closing) sends the engine SIGINT and waits for it, so its own
-   interruption rules apply (exit 130, lockfile unchanged). The engine's stderr (its error message, if any) is
-   held while the app owns the terminal and printed once the app is gone.
+   interruption rules apply (exit 130, lockfile unchanged). The engine's
+   stderr (its error message, if any) is held while the app owns the
+   terminal and printed once the app is gone.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def _become_engine(out: int, err: int) -> None:
     os.setpgid(0, 0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     for fd, target in ((devnull, 0), (out, 1), (err, 2)):
-        os.dup2(fd, target)
-        os.close(fd)
+        if fd != target:  # a pipe can get fd 0-2 when weir was started with them closed
+            os.dup2(fd, target)
+            os.close(fd)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with contextlib.suppress(OSError):  # no controlling terminal to drop
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
@@ -189,7 +191,7 @@ def run_live(engine: Callable[[], int], *, full: bool, title: str) -> int:
 
     ``full=False``: an inline panel that exits with the install and leaves the
     summary line in the scrollback. ``full=True``: the full-screen app, which
-    stays open on the Summary screen when the install ends (q quits).
+    stays open when the install ends, its Live screen showing the summary (q quits).
     """
     child = EngineProcess(engine)
     signal.signal(signal.SIGHUP, signal.default_int_handler)  # the terminal closed: stop as on Ctrl-C

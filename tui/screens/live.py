@@ -1,14 +1,14 @@
 """Live: phases, counters, throughput, queue, link progress, jobs in flight, log.
 
-While the install runs the jobs table, by far the costliest widget to draw,
-is redrawn at most once a second (``JOBS_EVERY_S``); the rest at the app's
-redraw rate. Once the run is over every redraw includes it.
+While the install runs, the jobs table is redrawn at most once a second
+(``JOBS_EVERY_S``; every row's elapsed time changes each time); the rest at
+the app's redraw rate.
 
 When the run ends, the jobs table (empty by then) gives its place to the
-summary; the counters above and the log below stay. It is composed hidden with the rest of
-the screen, so the end of an install costs one redraw, not a new screen:
-switching to a screen not shown before makes Textual re-parse every
-stylesheet and style a new footer, ~0.2 s of CPU the user waits for.
+summary; the counters above and the log below stay. The summary is composed
+hidden with the rest of the screen, so the end of an install costs one
+redraw, not a new screen: switching to a screen not shown before makes
+Textual re-parse every stylesheet, ~0.2 s of CPU the user waits for.
 """
 
 from __future__ import annotations
