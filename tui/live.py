@@ -234,6 +234,6 @@ def _yield_to_engine() -> None:
     before the view starts any.
     """
     try:
-        os.nice(int(os.environ.get("WEIR_NICE", "10")))
+        os.nice(10)
     except OSError:
         pass
