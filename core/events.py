@@ -429,17 +429,41 @@ def from_json(line: bytes | str) -> Event:
 
 
 class NdjsonWriter(Reporter):
-    """Writes each event as one JSON line: the `--reporter ndjson` and `--trace FILE` format."""
+    """Writes each event as one JSON line: the `--reporter ndjson` and `--trace FILE` format.
+
+    Lines are held here and written ``BUFFER_BYTES`` at a time, or on ``flush``,
+    whoever owns ``stream`` deciding when a reader sees them. The writer keeps
+    its own buffer rather than trusting the stream's: under ``python -u`` or
+    ``PYTHONUNBUFFERED`` (common in containers) stdout is an unbuffered file,
+    and a cold install's ~2,700 events became as many ``write`` calls and
+    wake-ups of whoever reads the pipe (the live view: 5% of the install's
+    wall time on a 2-core machine).
+    """
+
+    BUFFER_BYTES = 1 << 16
 
     def __init__(self, stream: IO[bytes]) -> None:
-        """Buffered: whoever owns ``stream`` decides when a reader sees the lines (``flush``)."""
         self.stream = stream
+        self._lines: list[bytes] = []
+        self._held = 0
 
     def event(self, ev: Event) -> None:
-        self.stream.write(to_json(ev) + b"\n")
+        line = to_json(ev) + b"\n"
+        self._lines.append(line)
+        self._held += len(line)
+        if self._held >= self.BUFFER_BYTES:
+            self._write()
 
     def flush(self) -> None:
+        self._write()
         self.stream.flush()
+
+    def _write(self) -> None:
+        if self._lines:
+            data = b"".join(self._lines)
+            self._lines.clear()
+            self._held = 0
+            self.stream.write(data)
 
 
 def read_trace(lines: Iterable[bytes | str]) -> Iterator[Event]:
