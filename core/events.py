@@ -26,6 +26,7 @@ Rules this module holds (DESIGN.md rule 6):
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -438,6 +439,12 @@ class NdjsonWriter(Reporter):
     and a cold install's ~2,700 events became as many ``write`` calls and
     wake-ups of whoever reads the pipe (the live view: 5% of the install's
     wall time on a 2-core machine).
+
+    The run's milestones (``MILESTONES``: phases, log lines, warnings, the
+    end) are flushed at once with everything before them: they are few, and a
+    reader must see them even while the engine's loop cannot run its flush
+    timer (an install script runs synchronously for as long as it runs).
+    ``event`` may be called from any thread (the linker reports from one).
     """
 
     BUFFER_BYTES = 1 << 16
@@ -446,17 +453,23 @@ class NdjsonWriter(Reporter):
         self.stream = stream
         self._lines: list[bytes] = []
         self._held = 0
+        self._lock = threading.Lock()
 
     def event(self, ev: Event) -> None:
         line = to_json(ev) + b"\n"
-        self._lines.append(line)
-        self._held += len(line)
-        if self._held >= self.BUFFER_BYTES:
-            self._write()
+        with self._lock:
+            self._lines.append(line)
+            self._held += len(line)
+            if type(ev) in MILESTONES:
+                self._write()
+                self.stream.flush()
+            elif self._held >= self.BUFFER_BYTES:
+                self._write()
 
     def flush(self) -> None:
-        self._write()
-        self.stream.flush()
+        with self._lock:
+            self._write()
+            self.stream.flush()
 
     def _write(self) -> None:
         if self._lines:
@@ -464,6 +477,9 @@ class NdjsonWriter(Reporter):
             self._lines.clear()
             self._held = 0
             self.stream.write(data)
+
+
+MILESTONES = frozenset({RunStarted, PhaseStarted, PhaseFinished, RunFinished, ScriptRan, ScriptsBlocked, Warned, Failed, LogLine})
 
 
 def read_trace(lines: Iterable[bytes | str]) -> Iterator[Event]:

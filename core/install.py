@@ -15,12 +15,21 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
 3. `weir ci` installs exactly the lockfile: it refuses a lockfile out of
    sync with package.json and removes node_modules only after everything
    it needs is fetched.
+4. The final writes (package.json, package-lock.json, the decisions, the
+   hidden lockfile) are one step. From the first of them until ``install``
+   returns, Ctrl-C is ignored (in the main thread, where Python handles
+   signals; the caller's handler is restored on return): the writes take
+   milliseconds, and an interruption between them would leave a lockfile
+   written for an install that reports itself interrupted. A Ctrl-C before
+   them leaves everything as rule 1 says.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -141,6 +150,8 @@ class _Phase:
 
 async def install(options: InstallOptions, reporter: ev.Reporter) -> InstallResult:
     """Run one install; a failure inside concurrent work surfaces as its first WeirError."""
+    on_main = threading.current_thread() is threading.main_thread()
+    sigint = signal.getsignal(signal.SIGINT) if on_main else None
     try:
         return await _install(options, reporter)
     except BaseExceptionGroup as group:
@@ -148,6 +159,15 @@ async def install(options: InstallOptions, reporter: ev.Reporter) -> InstallResu
         if found is None:
             raise
         raise found from None
+    finally:
+        if sigint is not None:  # rule 4
+            signal.signal(signal.SIGINT, sigint)
+
+
+def _writes_begin() -> None:
+    """Rule 4: the final writes are not interrupted (``install`` restores the handler)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallResult:
@@ -209,6 +229,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 desired = _with_root_deps(desired, new_raw, project)
             if options.lockfile_only:
                 desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
+                _writes_begin()
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
                     write_lockfile(project, desired)
@@ -284,6 +305,7 @@ async def _materialize(
     # Scripts run synchronously, so a Ctrl-C during them is only a pending cancellation: take it
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
+    _writes_begin()
     if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
         _write_manifest(pkg_path, raw_pkg, new_raw, indent)
         write_lockfile(project, desired)

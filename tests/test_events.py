@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import sys
+import threading
 
 import pytest
 
@@ -69,30 +71,77 @@ def test_writer_and_reader_agree_on_a_stream() -> None:
     assert list(ev.read_trace(lines + [b""])) == events
 
 
+class _RawStream(io.RawIOBase):
+    """An unbuffered stream (stdout under PYTHONUNBUFFERED) that records each write."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.writes.append(bytes(data))
+        return len(data)
+
+
 def test_writer_batches_lines_even_on_an_unbuffered_stream() -> None:
     """Under PYTHONUNBUFFERED stdout is a raw file: one write per event would wake the live
     view's pipe reader ~2,700 times in a cold install. The writer holds lines until its
     buffer fills or it is flushed, and never splits a line."""
-    writes: list[bytes] = []
-
-    class Raw(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data: bytes) -> int:  # type: ignore[override]
-            writes.append(bytes(data))
-            return len(data)
-
-    events = [_instance(cls) for cls in ev.event_types()] * 40
-    writer = ev.NdjsonWriter(Raw())
+    events = [_instance(cls) for cls in ev.event_types() if cls not in ev.MILESTONES] * 100
+    raw = _RawStream()
+    writer = ev.NdjsonWriter(raw)
     for e in events:
         writer.event(e)
-    before_flush = len(writes)
+    before_flush = len(raw.writes)
     writer.flush()
-    assert all(chunk.endswith(b"\n") for chunk in writes)
-    assert list(ev.read_trace(b"".join(writes).splitlines())) == events
-    assert len(writes) <= len(b"".join(writes)) // ev.NdjsonWriter.BUFFER_BYTES + 1
-    assert before_flush < len(writes)  # the tail waited for the flush
+    assert all(chunk.endswith(b"\n") for chunk in raw.writes)
+    assert list(ev.read_trace(b"".join(raw.writes).splitlines())) == events
+    assert len(raw.writes) <= len(b"".join(raw.writes)) // ev.NdjsonWriter.BUFFER_BYTES + 1
+    assert before_flush < len(raw.writes)  # the tail waited for the flush
+
+
+def test_writer_sends_milestones_at_once() -> None:
+    """A phase starting, a log line, the end: a reader sees them without waiting for a flush
+    (an install script blocks the loop that would run the flush timer), with every line
+    held before them, in order."""
+    raw = _RawStream()
+    writer = ev.NdjsonWriter(raw)
+    job = _instance(ev.JobQueued)
+    writer.event(job)
+    assert raw.writes == []
+    for milestone in (ev.PhaseStarted(phase="scripts"), ev.LogLine(level="info", message="x postinstall: hello")):
+        writer.event(milestone)
+        assert list(ev.read_trace(b"".join(raw.writes).splitlines()))[-1] == milestone
+    assert list(ev.read_trace(b"".join(raw.writes).splitlines()))[0] == job
+
+
+def test_writer_loses_no_line_when_threads_report_at_once() -> None:
+    """The linker reports from a worker thread while the loop's timer flushes."""
+    buf = io.BytesIO()
+    writer = ev.NdjsonWriter(buf)
+    events = [_instance(cls) for cls in ev.event_types() if cls not in ev.MILESTONES]
+
+    def report() -> None:
+        for _ in range(300):
+            for e in events:
+                writer.event(e)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as CPython allows
+    try:
+        threads = [threading.Thread(target=report) for _ in range(4)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            writer.flush()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    writer.flush()
+    assert len(list(ev.read_trace(buf.getvalue().splitlines()))) == 4 * 300 * len(events)
 
 
 def test_unknown_lines_are_rejected() -> None:

@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from hardening_helpers import (
     BASE,
@@ -78,6 +79,51 @@ def test_interrupted_install_keeps_the_old_state_and_the_next_run_repairs(
     assert out.returncode == 0, out.stderr
     assert (box.project / "node_modules/slow/index.js").is_file()
     assert not cache_problems(box.cache)
+
+
+def test_ctrl_c_during_the_final_writes_lets_them_finish(
+    registry: LoopbackRegistry, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that lands once the final writes began (here: as the run's last event is
+    reported) cannot undo them: the install completes instead of reporting itself interrupted
+    beside a lockfile it already wrote; the caller's own SIGINT handler is back afterwards."""
+    from weir.core import events as ev
+    from weir.core.install import InstallOptions, install
+
+    monkeypatch.setenv("HOME", str(box.home))
+    before = with_dep(box, "slow")
+
+    class CtrlCAtTheEnd(ev.Reporter):
+        def event(self, e: ev.Event) -> None:
+            if isinstance(e, ev.RunFinished):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    handler = signal.getsignal(signal.SIGINT)
+    options = InstallOptions(project=box.project, cli_config={"registry": registry.url, "cache": str(box.cache)})
+    try:
+        anyio.run(install, options, CtrlCAtTheEnd())
+    except KeyboardInterrupt:
+        pytest.fail("a Ctrl-C during the final writes reported the install interrupted")
+    assert signal.getsignal(signal.SIGINT) is handler
+    after = State.of(box.project)
+    assert after.lockfile != before.lockfile and b'"node_modules/slow"' in (after.lockfile or b"")
+    assert (box.project / "node_modules/.package-lock.json").is_file(), "the hidden lockfile says: complete"
+
+
+def test_ctrl_c_after_the_install_finished_is_not_an_interruption(box: Sandbox) -> None:
+    """Once RunFinished is out, the rest is the process winding down (worker pools, exit): a
+    Ctrl-C there exits 0, without the "package-lock.json is unchanged" line that would be false."""
+    with_dep(box, "slow")
+    proc = box.popen("install")
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line)["type"] == "RunFinished":
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert b"interrupted" not in err
+    assert b'"node_modules/slow"' in (box.project / "package-lock.json").read_bytes()
 
 
 def test_lockfile_symlink_is_not_written_through(box: Sandbox) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -129,6 +130,9 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         except WeirError as err:
             reporter.event(Failed(code=err.code, message=str(err), package=err.package, exit_code=err.exit_code))
             raise
+        # The install is complete: a Ctrl-C during what follows (worker pools closing, the
+        # interpreter's exit) must not report it interrupted with its lockfile "unchanged".
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         return EXIT_OK
 
     return _run_engine(args, job, title=f"weir {command}")

@@ -11,7 +11,8 @@ when they are flushed:
    when it ends, not after every event: a reader (the live view's pipe, a
    script) sees each event within 0.1 s, and a cold install's ~2,700 events
    cost a few dozen writes instead of one write, and one wake-up of the
-   reader, each.
+   reader, each. The run's milestones (a phase, a log line, the end) the
+   writer sends at once itself (``weir.core.events.NdjsonWriter``).
 """
 
 from __future__ import annotations
