@@ -176,3 +176,26 @@ def test_a_trace_under_the_dashboard_records_the_whole_install(app: Path, cache_
     assert events[0]["type"] == "RunStarted"
     assert events[-1] == {**events[-1], "type": "RunFinished", "ok": True, "exit_code": 0}
     assert sum(e["type"] == "Linked" for e in events) == 6
+
+
+def test_an_install_script_s_output_shows_while_it_runs_and_q_stops_it(
+    project: Callable[..., Path], cache_dir: Path, small_graph: LoopbackRegistry
+) -> None:
+    """A long root postinstall: its output is in the log as it prints (the engine's loop is
+    blocked while a script runs, so no flush timer could send it), and q stops the script
+    at once, as Ctrl-C at a terminal would, instead of waiting for it to end."""
+    app = project(
+        {
+            "name": "app",
+            "version": "1.0.0",
+            "dependencies": {"a": "^1.0.0"},
+            "scripts": {"postinstall": "echo compiling-the-native-addon; sleep 120"},
+        }
+    )
+    term = Terminal(["install", "--tui", *_flags(small_graph, cache_dir)], app)
+    term.wait_for(b"compiling-the-native-addon", timeout=30)
+    term.press(b"q")
+    assert term.finish(timeout=20) == 130
+    assert "package-lock.json is unchanged" in term.text()
+    assert not (app / "package-lock.json").exists()
+    assert not (app / "node_modules" / ".package-lock.json").exists()

@@ -19,8 +19,11 @@ Rules this module keeps:
    start after it), and the child leaves through ``os._exit``: it never
    returns into the caller's stack or runs the view's exit handlers.
 3. Leaving the app before the install ends (q, Ctrl-C, the terminal
-   closing) sends the engine SIGINT and waits for it, so its own
-   interruption rules apply (exit 130, lockfile unchanged). The engine's
+   closing) sends SIGINT to the engine's process group and waits for the
+   engine, so its own interruption rules apply (exit 130, lockfile
+   unchanged). The group, as a terminal's Ctrl-C would: an install script
+   the engine is running stops too (the engine waits for a script before it
+   can act on the signal), and extraction workers ignore it. The engine's
    stderr (its error message, if any) is held while the app owns the
    terminal and printed once the app is gone.
 """
@@ -178,7 +181,8 @@ class EngineProcess:
 
     def interrupt_and_join(self) -> int:
         if self.poll() is None:
-            os.kill(self.pid, signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):  # rule 3: as a terminal's Ctrl-C, to the engine's whole group
+                os.killpg(self.pid, signal.SIGINT)
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         for reader in self._readers:
             reader.join(5)
