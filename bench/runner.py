@@ -5,8 +5,10 @@ Rules:
   lockfile, metadata cache warm), p3 cold install (lockfile, empty cache, no
   node_modules), p4 warm link (lockfile, warm cache, no node_modules), p5 no-op
   (everything present), and ``tui`` (weir only: a cold install, p3's state,
-  under a pseudo-terminal, ``--reporter plain`` against ``--tui``; for
-  ``--tui`` the time until the finished install's summary is on screen).
+  under a pseudo-terminal, ``--reporter plain`` against ``--tui`` and
+  against the inline panel a terminal gets by default; for ``--tui`` the
+  time until the finished install's summary is on screen, for the others
+  until the command exits).
 - A workspace remembers what its cache has seen. A warm phase whose state is
   missing (its phase not selected, or the run before it failed) gets an
   untimed priming run first; a failed priming is that run's failure.
@@ -34,11 +36,11 @@ DESCRIPTIONS = {
     "p3": "cold install: lockfile, empty cache, no node_modules",
     "p4": "warm link: lockfile, warm cache, no node_modules",
     "p5": "no-op: lockfile, cache and node_modules all present",
-    "tui": "weir TUI overhead: a cold install (p3) under a pseudo-terminal, --reporter plain vs --tui (until its summary shows)",
+    "tui": "weir live-view overhead: a cold install (p3) under a pseudo-terminal, --reporter plain vs --tui (until its summary shows) and vs the default inline panel (until it exits)",
 }
 RESOLVE_PHASES = ("p1", "p2")
 DROP_PHASES = ("p3", "p4")
-TUI_VARIANTS = ("weir plain", "weir --tui")
+TUI_VARIANTS = ("weir plain", "weir --tui", "weir inline")
 TUI_DONE_MARKER = b"Where to look next"  # in the summary the Live screen shows at the end; it stays open until q
 
 
@@ -98,14 +100,15 @@ class Workspace:
         if phase in RESOLVE_PHASES:
             return self.tool.resolve(self.ctx)
         cmd = self.tool.install(self.ctx)
-        if variant == "weir --tui":
-            cmd = [arg for arg in cmd if arg not in ("--reporter", "plain")] + ["--tui"]
-        return cmd
+        if variant in ("weir --tui", "weir inline"):
+            cmd = [arg for arg in cmd if arg not in ("--reporter", "plain")]
+        return cmd + ["--tui"] if variant == "weir --tui" else cmd
 
     def execute(self, phase: str, variant: str = "", pty: bool = False) -> measure.Measured:
         env = self.tool.env(self.ctx)
         if pty:
             env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+            env.pop("CI", None)  # CI=true would turn the inline panel into plain lines
         quit_on = TUI_DONE_MARKER if variant == "weir --tui" else None
         return measure.run(self.command(phase, variant), self.project, env, pty=pty,
                            quit_on=quit_on, timeout=300 if pty else 1800)

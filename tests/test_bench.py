@@ -84,13 +84,15 @@ def meta(**extra):
 
 def test_markdown_has_the_summary_table_ratios_failures_and_tui_verdict():
     runs = runs_of("p3", "weir", [2.0, 2.0]) + runs_of("p3", "npm", [], failed=2) \
-        + runs_of("tui", "weir plain", [1.0, 1.0]) + runs_of("tui", "weir --tui", [1.2, 1.2])
+        + runs_of("tui", "weir plain", [1.0, 1.0]) + runs_of("tui", "weir --tui", [1.2, 1.2]) \
+        + runs_of("tui", "weir inline", [1.02, 1.02])
     text = report.markdown(meta(warnings=["mirror had no left-pad (404)"]), runs)
     assert "| phase | weir | npm |" in text
     assert "| p3 | 2.000 | FAILED (2/2) |" in text
     assert "weir / npm" in text
     assert "- npm p3 (exit 4): `npm error 404 Not Found - GET left-pad`" in text
     assert "TUI overhead: +20.0% (OVER the 5% budget)" in text
+    assert "Inline panel overhead: +2.0% (within the 5% budget)" in text
     assert "- mirror had no left-pad (404)" in text
 
 

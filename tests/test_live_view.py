@@ -145,6 +145,22 @@ def test_quitting_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_d
     assert not (app / "node_modules" / ".package-lock.json").exists()
 
 
+def test_ctrl_c_in_the_inline_panel_interrupts_and_gives_the_terminal_back(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    """The panel keeps the terminal's own Ctrl-C (no raw mode): the view interrupts the engine,
+    and typed keys echo again afterwards, with the cursor shown."""
+    small_graph.fault(lambda r: r.path.endswith(".tgz"), "delay", seconds=30, times=None)
+    term = Terminal(["install", *_flags(small_graph, cache_dir)], app)
+    term.wait_for(b"tarball")  # a download in the panel's jobs, held by the registry
+    assert not termios.tcgetattr(term.master)[3] & termios.ECHO  # keys typed now would scroll the panel
+    term.press(b"\x03")
+    term.proc.wait(60)
+    assert termios.tcgetattr(term.master)[3] & termios.ECHO  # typed keys echo again
+    assert term.finish() == 130
+    assert "package-lock.json is unchanged" in term.text()
+    assert term.output.rfind(b"\x1b[?25h") > term.output.rfind(b"\x1b[?25l")  # the cursor is back
+    assert not (app / "package-lock.json").exists()
+
+
 def test_closing_the_terminal_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
     small_graph.fault(lambda r: r.path.endswith(".tgz"), "delay", seconds=30, times=None)
     term = Terminal(["install", "--tui", *_flags(small_graph, cache_dir)], app)

@@ -72,7 +72,3 @@ def test_why_not(snap_compare: object) -> None:
         await pilot.press(*"2.6.8", "enter")
 
     assert snap_compare(app("why"), terminal_size=SIZE, run_before=ask)  # type: ignore[operator]
-
-
-def test_compact_inline_panel(snap_compare: object) -> None:
-    assert snap_compare(app("compact", MID_INSTALL_AT), terminal_size=(100, 10), run_before=settle)  # type: ignore[operator]

@@ -40,7 +40,6 @@ from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from weir.tui.inbox import Inbox
 from weir.tui.model import RunModel
 from weir.tui.screens.base import ModelScreen
-from weir.tui.screens.compact import CompactScreen
 from weir.tui.screens.live import LiveScreen
 from weir.tui.screens.summary import SummaryScreen
 
@@ -67,7 +66,6 @@ class WeirApp(App[int]):
         "why": _why_screen,
         "network": _network_screen,
         "summary": SummaryScreen,
-        "compact": CompactScreen,
     }
     BINDINGS = [  # noqa: RUF012
         Binding("l", "switch_mode('live')", "Live"),
@@ -84,7 +82,6 @@ class WeirApp(App[int]):
         *,
         driver: Driver | None = None,
         mode: str = "live",
-        exit_when_done: bool = False,
         clock: Callable[[], float] | None = None,
         title: str = "weir",
         inbox: Inbox | None = None,
@@ -99,7 +96,6 @@ class WeirApp(App[int]):
         self.done = driver is None
         self._job = driver
         self._start_mode = mode
-        self._exit_when_done = exit_when_done
         self._seen = -1
         self._shown_at = 0.0
         self._ended = False  # RunFinished drawn (rule 4)
@@ -124,10 +120,6 @@ class WeirApp(App[int]):
     def on_weir_app_wake(self, _message: Wake) -> None:
         self.poll()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The inline panel is a progress display, not a place to navigate."""
-        return not (self._start_mode == "compact" and action == "switch_mode")
-
     async def _drive(self, driver: Driver) -> None:
         try:
             self.exit_code = await driver(self.inbox)
@@ -138,8 +130,6 @@ class WeirApp(App[int]):
             return
         self.done = True
         self.poll()
-        if self._exit_when_done:
-            self.exit(self.exit_code)
 
     def poll(self) -> None:
         """Drain the inbox, advance the clock, redraw the visible screen if anything moved.

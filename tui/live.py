@@ -172,9 +172,13 @@ class EngineProcess:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
+    def exited(self) -> bool:
+        """Whether the engine has exited and its event stream is drained."""
+        return self.poll() is not None and not self._readers[0].is_alive()
+
     async def wait(self, _reporter: Reporter) -> int:
         """The app's driver: resolves when the engine has exited and its stream is drained."""
-        while self.poll() is None or self._readers[0].is_alive():
+        while not self.exited():
             await anyio.sleep(0.02)
         assert self.returncode is not None
         return self.returncode
@@ -193,39 +197,50 @@ class EngineProcess:
 def run_live(engine: Callable[[], int], *, full: bool, title: str) -> int:
     """Run ``engine`` (an install reporting ndjson on stdout) under the live view; its exit code.
 
-    ``full=False``: an inline panel that exits with the install and leaves the
-    summary line in the scrollback. ``full=True``: the full-screen app, which
-    stays open when the install ends, its Live screen showing the summary (q quits).
+    ``full=False``: the inline panel (``weir.tui.inline``), which gives way to
+    the summary line when the install ends. ``full=True``: the full-screen
+    app, which stays open when the install ends, its Live screen showing the
+    summary (q quits).
     """
     child = EngineProcess(engine)
     signal.signal(signal.SIGHUP, signal.default_int_handler)  # the terminal closed: stop as on Ctrl-C
-    app = None
+    model: RunModel | None = None  # once the view has seen the engine exit on its own
     try:
-        from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
-
-        app = WeirApp(
-            driver=child.wait,
-            mode="live" if full else "compact",
-            exit_when_done=not full,
-            clock=time.perf_counter,  # the engine's event stamps: CLOCK_MONOTONIC, shared across processes
-            title=title,
-            inbox=child.inbox,
-        )
-        app.run(inline=not full)
+        model = _show_app(child, title) if full else _show_panel(child)
     except KeyboardInterrupt:
-        pass  # Ctrl-C before the app owned the terminal: the engine is interrupted below, and says so
+        pass  # Ctrl-C outside the app (the panel, or before the app owned the terminal): the engine is interrupted below, and says so
     finally:
         code = child.interrupt_and_join()
         with contextlib.suppress(OSError):  # no terminal left to print on
             sys.stderr.write(child.stderr.decode(errors="replace"))
             sys.stderr.flush()
-    if app is None or code < 0 or not app.done:
+    if model is None or code < 0:
         return EXIT_INTERRUPTED
-    from weir.tui.plain import summary
-
     if not full and code == 0:
-        print(summary(app.model.statistics(), app.model.elapsed), file=sys.stdout, flush=True)
+        from weir.tui.plain import summary
+
+        print(summary(model.statistics(), model.elapsed), file=sys.stdout, flush=True)
     return code
+
+
+def _show_app(child: EngineProcess, title: str) -> RunModel | None:
+    """The full-screen app until q; its model if the engine had ended on its own by then."""
+    from weir.tui.app import WeirApp  # after the engine started: Textual's import overlaps it
+
+    app = WeirApp(
+        driver=child.wait,
+        clock=time.perf_counter,  # the engine's event stamps: CLOCK_MONOTONIC, shared across processes
+        title=title,
+        inbox=child.inbox,
+    )
+    app.run()
+    return app.model if app.done else None
+
+
+def _show_panel(child: EngineProcess) -> RunModel:
+    from weir.tui.inline import show_panel
+
+    return show_panel(child)
 
 
 def _yield_to_engine() -> None:

@@ -1,1 +1,1 @@
-"""The app's screens (Live, Why, Network, Summary, and the compact inline panel)."""
+"""The app's screens: Live, Why, Network, Summary."""
