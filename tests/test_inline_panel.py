@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from weir.tui.inline import Panel
@@ -50,3 +52,10 @@ def test_each_frame_replaces_the_last_and_no_line_wraps() -> None:
     panel.clear()
     assert out.getvalue().endswith(f"\r\x1b[{len(panel_lines(model))}A\x1b[J")
     assert panel.drawn == 0
+
+
+def test_the_panel_does_not_load_textual() -> None:
+    """The default view on a terminal must start and end as fast as plain output: Textual's
+    import alone is ~0.2 s of CPU the install would compete with."""
+    code = "import sys, weir.tui.live, weir.tui.inline; sys.exit('textual' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
