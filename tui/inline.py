@@ -9,8 +9,9 @@ cold install's wall time on a 2-core machine; the panel needs no input.
 
 Rules this module keeps:
 
-1. Redraws happen at most every ``REDRAW_S``, and at once when the run's
-   last event arrives (the reader's wake-up).
+1. Redraws happen at most every ``REDRAW_S``. The run's last event (the
+   reader wakes the panel for it) ends the panel at once; the summary line
+   takes its place when the engine has exited.
 2. Every line drawn is cut to the terminal's width, so moving the cursor up
    by the number of lines drawn always lands on the panel's first line; the
    width is read again at each redraw (a resize takes effect at the next).
@@ -72,9 +73,9 @@ class Panel:
         return f"\r\x1b[{self.drawn}A" if self.drawn else "\r"
 
 
-def show_panel(child: EngineProcess, out: TextIO | None = None) -> RunModel:
-    """Draw ``child``'s progress until it exits; its model (for the summary) once it has."""
-    out = out or sys.stdout
+def show_panel(child: EngineProcess) -> RunModel:
+    """Draw ``child``'s progress on stdout until it exits; its model (for the summary) once it has."""
+    out = sys.stdout
     model = RunModel()
     woken = threading.Event()
     child.inbox.wake = woken.set
