@@ -29,13 +29,13 @@ class Terminal:
 
     opened: list[Terminal] = []  # noqa: RUF012 - closed after each test by close_terminals
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, wrapper: tuple[str, ...] = ()) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
         env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
         env.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "weir.tui.cli", *args],
+            [*wrapper, sys.executable, "-m", "weir.tui.cli", *args],
             cwd=cwd,
             env=env,
             stdin=slave,
@@ -159,6 +159,24 @@ def test_ctrl_c_in_the_inline_panel_interrupts_and_gives_the_terminal_back(app: 
     assert "package-lock.json is unchanged" in term.text()
     assert term.output.rfind(b"\x1b[?25h") > term.output.rfind(b"\x1b[?25l")  # the cursor is back
     assert not (app / "package-lock.json").exists()
+
+
+# A job-control shell in miniature: it owns the terminal's foreground and runs its command
+# in a process group of its own, as `weir install &` runs.
+BACKGROUND_JOB = (
+    sys.executable,
+    "-c",
+    "import os, subprocess, sys; sys.exit(subprocess.Popen(sys.argv[1:], preexec_fn=lambda: os.setpgid(0, 0)).wait())",
+)
+
+
+def test_the_inline_panel_in_a_background_job_runs_to_the_end(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    """Changing the terminal's settings from outside its foreground would get weir stopped
+    (SIGTTOU) until the user brings it back with `fg`; the panel leaves them alone there."""
+    term = Terminal(["install", *_flags(small_graph, cache_dir)], app, wrapper=BACKGROUND_JOB)
+    assert term.finish(timeout=30) == 0, term.text()[-2000:]
+    assert "linked 6 (" in term.text()
+    assert (app / "node_modules" / ".package-lock.json").is_file()
 
 
 def test_closing_the_terminal_mid_install_interrupts_it_and_loses_nothing(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:

@@ -103,10 +103,14 @@ def _width() -> int:
 
 @contextlib.contextmanager
 def _quiet_terminal(out: TextIO) -> Iterator[None]:
-    """Rule 3: no echo of typed keys and no cursor while the panel is up."""
+    """Rule 3: no echo of typed keys and no cursor while the panel is up.
+
+    Only in the terminal's foreground: a background job (`weir install &`) that
+    changed the terminal's settings would be stopped by SIGTTOU.
+    """
     saved = None
     with contextlib.suppress(termios.error, OSError, ValueError):
-        if sys.stdin.isatty():
+        if sys.stdin.isatty() and os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp():
             saved = termios.tcgetattr(sys.stdin.fileno())
             quiet = list(saved)
             quiet[3] &= ~termios.ECHO
