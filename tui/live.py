@@ -238,7 +238,7 @@ def _show_app(child: EngineProcess, title: str) -> RunModel | None:
 
 
 def _show_panel(child: EngineProcess) -> RunModel:
-    from weir.tui.inline import show_panel
+    from weir.tui.inline import show_panel  # after the engine started, as Textual: rich's import overlaps it
 
     return show_panel(child)
 

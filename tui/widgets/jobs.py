@@ -23,6 +23,7 @@ from textual.widget import Widget
 
 from weir.tui.model import JobRow, RunModel, slowness
 from weir.tui.plain import human_bytes
+from weir.tui.progress_text import SLOW_STYLE
 
 COLUMNS = ("kind", "package", "note", "state", "elapsed", "bytes", "lane")
 RIGHT = frozenset({"elapsed", "bytes"})
@@ -30,7 +31,7 @@ WIDEST = 40  # a longer cell (a scoped package name) is cut with an ellipsis
 STATE_WORDS = {"waiting": "waiting for first byte", "running": "running", "queued": "queued",
                "connecting": "connecting", "receiving": "receiving"}
 HEADER_STYLE = Style(bold=True)
-SLOW_STYLES = {"slow": Style(color="yellow"), "very slow": Style(color="red", bold=True)}
+SLOW_STYLES = {note: Style.parse(style) for note, style in SLOW_STYLE.items()}  # as the inline panel colours them
 SHOWN = 20
 
 
