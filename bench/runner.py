@@ -102,7 +102,7 @@ class Workspace:
         cmd = self.tool.install(self.ctx)
         if variant in ("weir --tui", "weir inline"):
             cmd = [arg for arg in cmd if arg not in ("--reporter", "plain")]
-        return cmd + ["--tui"] if variant == "weir --tui" else cmd
+        return (cmd + ["--tui"]) if variant == "weir --tui" else cmd
 
     def execute(self, phase: str, variant: str = "", pty: bool = False) -> measure.Measured:
         env = self.tool.env(self.ctx)
