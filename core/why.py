@@ -15,7 +15,20 @@ Rules this module holds:
    range, the requirements whose ranges cannot meet it). Only when every
    requirement allows it does the answer fall back to the preference that
    lost it (a recorded or recomputed verdict, then the rule that won).
-4. No printing here: the CLI and the TUI render these records.
+   ``weir why`` and the TUI's Why screen both ask ``why_not_decision``.
+4. No printing here: the CLI and the TUI render these records, with the
+   words of ``RULE_WORDS`` and ``VERDICT_WORDS``.
+5. What the project asks for now wins over what it asked when the version
+   was picked: a root requirement shows the spec the lockfile's root entry
+   (package.json as saved) holds; the recorded spec (``weir add ms`` asked
+   for the tag ``latest``, then saved ``^2.1.3``) becomes a ``Rewrite``, history.
+6. A package's flags are npm's, read from its lockfile entry (dev, optional,
+   devOptional, peer, extraneous, bundled); each requirement carries the
+   type of every edge on its path, so "dev" shows where the path became dev.
+7. Candidates are shortlisted (``shortlist``): the versions inside every
+   range that lost to a preference, the lower ones inside the range as one
+   group, the nearest newer version outside a range with the requirements
+   that exclude it; everything else is a count. The Decision keeps them all.
 """
 
 from __future__ import annotations
@@ -48,12 +61,18 @@ from weir.core.lockfile import (
 from weir.core.manifest_store import ManifestStore
 from weir.core.packument import Packument, PackumentError, decode_packument
 from weir.core.pick import KEEP_CANDIDATES, engine_ok, node_version
-from weir.core.semver import intersects, parse, satisfies, sort_versions, valid
+from weir.core.semver import Version, intersects, parse, satisfies, sort_versions, valid
 from weir.core.spec import parse_arg, parse_spec
 
 __all__ = [
+    "RULE_WORDS",
+    "VERDICT_WORDS",
     "Answer",
     "Copy",
+    "Edge",
+    "Excluded",
+    "Rewrite",
+    "Shortlist",
     "Source",
     "WhyNot",
     "decisions_from_lockfile",
@@ -61,12 +80,92 @@ __all__ = [
     "explain",
     "fs_parent",
     "lookup",
-    "rejected",
+    "recorded_copy",
     "requirement_range",
+    "shortlist",
     "verdicts",
+    "why_not_decision",
 ]
 
 Source = Literal["recorded", "lockfile"]
+
+RULE_WORDS: dict[str, str] = {
+    "lockfile": "kept the lockfile's pin: it still satisfies every requirement",
+    "exact": "the spec named this exact version",
+    "dist-tag": "the spec named a dist-tag, which points here",
+    "latest-in-range": "the `latest` tag satisfies every range, so it wins (as in npm)",
+    "highest-in-range": "the highest version satisfying every range, after preferences",
+    "override": "an `overrides` entry replaced the requested spec",
+    "dedupe": "a copy already placed satisfies the range",
+    "workspace": "a workspace folder of this project",
+    "link": "a file: folder",
+    "remote": "a tarball URL",
+}
+
+VERDICT_WORDS: dict[str, str] = {
+    "outside-range": "outside the range",
+    "prerelease": "a prerelease, which the range does not name",
+    "deprecated": "deprecated",
+    "engines": "its engines field rejects this node",
+    "os-cpu": "built for another os/cpu",
+    "dist-tag-preferred": "the dist-tag's version, passed over",
+    "lockfile-pin-kept": "newer, but the lockfile's pin was kept",
+    "override": "replaced by an override",
+    "peer-conflict": "conflicts with a peer dependency",
+    "lower": "lower than the chosen version",
+    "not-published": "not published",
+}
+
+# npm's node flags, in the order ``npm explain`` prints them; lockfile key -> word
+_FLAGS: tuple[tuple[str, str], ...] = (
+    ("extraneous", "extraneous"),
+    ("dev", "dev"),
+    ("optional", "optional"),
+    ("devOptional", "devOptional"),
+    ("peer", "peer"),
+    ("inBundle", "bundled"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edge:
+    """One dependent's requirement as the project states it now (rule 5), with its path's edge types.
+
+    ``hops[i]`` is the type of the edge that reached ``requirement.path[i + 1]``
+    ("prod", "dev", ...; None where the lockfile cannot tell), so a prod
+    dependency of a dev dependency reads ``app > dev is-odd@3.0.1``.
+    """
+
+    requirement: Requirement
+    hops: tuple[DepKind | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rewrite:
+    """History: the spec a dependent asked with when the version was picked, and what it saves now."""
+
+    path: tuple[str, ...]
+    then: str  # e.g. "latest", the tag `weir add ms` resolved
+    now: str  # e.g. "^2.1.3", what package.json says since
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Excluded:
+    """The nearest version newer than the chosen one that a requirement rules out."""
+
+    version: str
+    step: Literal["major", "minor", "patch"]
+    excluded_by: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shortlist:
+    """The candidates that carry information (rule 7); ``folded`` counts the rest."""
+
+    lost: tuple[Candidate, ...] = ()  # inside the ranges, beaten by a preference, newest first
+    lower: tuple[str, ...] = ()  # inside the ranges, lower than the chosen version, newest first
+    nearest_newer: Excluded | None = None
+    folded: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,9 +173,13 @@ class Copy:
     """One installed copy and its why-record."""
 
     location: str
-    decision: Decision
+    decision: Decision  # as recorded (or rebuilt from the lockfile); --json carries every candidate
     # who asked for the copy that forced this one to nest (empty when hoisted)
     blocker_requirements: tuple[Requirement, ...] = ()
+    flags: tuple[str, ...] = ()  # npm's words: dev, optional, devOptional, peer, extraneous, bundled
+    edges: tuple[Edge, ...] = ()  # the requirements as asked now (rule 5)
+    history: tuple[Rewrite, ...] = ()
+    shortlist: Shortlist = Shortlist()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +233,12 @@ def explain(project: Path, config: Config, query: str) -> Answer:
             d = replace(d, candidates=verdicts(packument, d.version, d.requirements))
         blocker = d.placement.blocker if d.placement is not None else None
         blocker_reqs = decisions[blocker].requirements if blocker is not None and blocker in decisions else ()
-        copies.append(Copy(location=loc, decision=d, blocker_requirements=blocker_reqs))
+        edges, history = _edges_now(lock, loc, d)
+        copies.append(Copy(
+            location=loc, decision=d, blocker_requirements=blocker_reqs, flags=_flags(lock, loc),
+            edges=edges, history=history,
+            shortlist=shortlist(d, tuple(e.requirement for e in edges)),
+        ))
     if asked is None:
         return Answer(name=name, asked=None, source=source, copies=tuple(copies))
     target = _target(spec.kind, spec.fetch_spec, packument)
@@ -181,7 +289,120 @@ def _stored_packument(config: Config, name: str) -> Packument | None:
         return None
 
 
+# -- flags, edges and history -------------------------------------------------------------
+
+
+def _flags(lock: Lockfile, location: str) -> tuple[str, ...]:
+    """npm's flags of the node at ``location``, from its lockfile entry (rule 6)."""
+    entry = lock.packages.get(location)
+    raw = entry.raw if entry is not None else {}
+    return tuple(word for key, word in _FLAGS if raw.get(key) is True)
+
+
+def _edges_now(lock: Lockfile, location: str, decision: Decision) -> tuple[tuple[Edge, ...], tuple[Rewrite, ...]]:
+    """Each requirement as asked now, with its path's edge types, and the specs rewritten since (rule 5)."""
+    root = lock.packages.get("")
+    root_specs = dependency_specs("", root.raw) if root is not None else {}
+    folder = name_from_path(location)
+    edges: list[Edge] = []
+    history: list[Rewrite] = []
+    for req in decision.requirements:
+        now = root_specs.get(folder) if len(req.path) == 1 and fs_parent(location) == "" else None
+        if now is not None and req.override is None and now[0] != req.spec:
+            history.append(Rewrite(path=req.path, then=req.spec, now=now[0]))
+            req = replace(req, spec=now[0], kind=now[1])
+        edges.append(Edge(requirement=req, hops=_hops(lock, req.path)))
+    return tuple(edges), tuple(history)
+
+
+def _hops(lock: Lockfile, path: tuple[str, ...]) -> tuple[DepKind | None, ...]:
+    """The type of each edge along a dependent path, walked from the root as node looks up (rule 2)."""
+    out: list[DepKind | None] = []
+    here: str | None = ""
+    for step in path[1:]:
+        name, _, _version = step.rpartition("@")
+        entry = lock.packages.get(here) if here is not None else None
+        found = dependency_specs(here, entry.raw).get(name) if entry is not None and here is not None and name else None
+        out.append(found[1] if found is not None else None)
+        here = lookup(lock.packages, here, name) if here is not None and name else None
+    return tuple(out)
+
+
+def recorded_copy(decision: Decision) -> Copy:
+    """A Copy from a Decision alone (a live install or a replayed trace): no lockfile, so no flags
+    and no history, but the same shortlist ``weir why`` shows."""
+    location = decision.placement.location if decision.placement is not None else ""
+    edges = tuple(Edge(requirement=r) for r in decision.requirements)
+    return Copy(location=location, decision=decision, edges=edges, shortlist=shortlist(decision))
+
+
+# -- the candidates worth showing ---------------------------------------------------------
+
+
+def shortlist(decision: Decision, requirements: tuple[Requirement, ...] | None = None) -> Shortlist:
+    """Sort the recorded candidates into the ones that carry information and a count (rule 7).
+
+    A version outside the ranges counts as the "nearest newer" only when a
+    requirement really excludes it (named in ``excluded_by``); prereleases
+    and unusable versions are folded.
+    """
+    reqs = decision.requirements if requirements is None else requirements
+    ranges = [(req, requirement_range(req, decision.name)) for req in reqs]
+    chosen = parse(decision.version, loose=True)
+    lost: list[Candidate] = []
+    lower: list[str] = []
+    newer_outside: list[tuple[Version, Excluded]] = []
+    folded = 0
+    for c in decision.candidates:
+        if c.verdict == "chosen":
+            continue
+        if c.verdict == "lower":
+            lower.append(c.version)
+            continue
+        if c.verdict not in ("outside-range", "prerelease"):
+            lost.append(c)
+            continue
+        v = parse(c.version, loose=True)
+        excluded = tuple(req for req, rng in ranges if rng is not None and not satisfies(c.version, rng, loose=True))
+        if c.verdict == "outside-range" and excluded and chosen is not None and v is not None and v > chosen and not v.prerelease:
+            newer_outside.append((v, Excluded(version=c.version, step=_step(chosen, v), excluded_by=excluded)))
+        else:
+            folded += 1
+    nearest = min(newer_outside, key=lambda pair: pair[0])[1] if newer_outside else None
+    folded += max(0, len(newer_outside) - 1)
+    return Shortlist(lost=tuple(lost), lower=tuple(lower), nearest_newer=nearest, folded=folded)
+
+
+def _step(chosen: Version, newer: Version) -> Literal["major", "minor", "patch"]:
+    if newer.major != chosen.major:
+        return "major"
+    return "minor" if newer.minor != chosen.minor else "patch"
+
+
 # -- "why not" -------------------------------------------------------------------------
+
+
+def why_not_decision(decision: Decision, asked: str, packument: Packument | None = None) -> WhyNot | None:
+    """Why the recorded ``decision`` did not pick ``asked`` (a version or range); None when it did.
+
+    The Why screen's question: the same answer ``weir why NAME@ASKED`` gives
+    for one copy, with the recorded candidates standing in for the packument.
+    InputError (exit 3) when ``asked`` is neither a version nor a range.
+    """
+    spec = parse_spec(decision.name, asked.strip())
+    if spec.kind not in ("version", "range"):
+        raise InputError(
+            f"{asked!r} is not a version or a range of {decision.name}",
+            package=decision.name,
+            spec=asked,
+            hint="ask about a version (1.2.3) or a range (^1.2)",
+        )
+    target = _target(spec.kind, spec.fetch_spec, packument)
+    if _matches(decision.version, target):
+        return None
+    location = decision.placement.location if decision.placement is not None else ""
+    return why_not(location, decision, target, packument)
+
 
 _Target = tuple[Literal["version", "range"], str]
 
@@ -303,27 +524,6 @@ def verdicts(
         else:
             out.append(Candidate(version=version, verdict="lower"))
     return tuple(out)
-
-
-def rejected(decision: Decision, limit: int) -> tuple[tuple[Candidate, ...], int]:
-    """The rejected candidates, most relevant first, and how many were left out.
-
-    Versions that met the ranges but lost to a preference (deprecated,
-    engines, prerelease, a kept pin) come before those simply outside the
-    range; within each group newer versions come first, newest first ("why
-    not the newest?" is the usual question), then older ones, nearest first.
-    """
-    chosen = parse(decision.version, loose=True)
-
-    def rank(item: tuple[int, Candidate]) -> tuple[bool, bool, int]:
-        index, c = item
-        v = parse(c.version, loose=True)
-        older = chosen is not None and v is not None and not v > chosen
-        return c.verdict == "outside-range", older, index  # candidates are recorded newest first
-
-    others = sorted(((i, c) for i, c in enumerate(decision.candidates) if c.verdict != "chosen"), key=rank)
-    ranked = [c for _, c in others]
-    return tuple(ranked[:limit]), max(0, len(ranked) - limit)
 
 
 # -- the lockfile fallback --------------------------------------------------------------

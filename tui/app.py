@@ -30,6 +30,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
@@ -42,6 +43,9 @@ from weir.tui.model import RunModel
 from weir.tui.screens.base import ModelScreen
 from weir.tui.screens.live import LiveScreen
 from weir.tui.screens.summary import SummaryScreen
+
+if TYPE_CHECKING:
+    from weir.core.why import Copy  # the Why screen's answers; imported there, not at the app's start
 
 POLL_S = 0.1
 REDRAW_S = 0.5  # at most two redraws a second while the install runs (one costs ~60 ms of CPU)
@@ -91,6 +95,7 @@ class WeirApp(App[int]):
         self.inbox = inbox or Inbox()
         self.clock = clock
         self.why_target: str | None = None
+        self.why_copies: dict[str, Copy] = {}  # `weir why --tui`: the answers with lockfile facts, by name@version
         self.exit_code = EXIT_OK if driver is None else EXIT_INTERRUPTED  # until the driver returns
         self.error: BaseException | None = None
         self.done = driver is None

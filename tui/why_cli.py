@@ -4,9 +4,14 @@ Rules this module holds:
 
 1. Offline: it reads files only (``weir.core.why``); a registry is never asked.
 2. Labels are words. Every line says what it is (``required by``,
-   ``placement``, ``rejected``), so the output reads the same without colour
-   and greps well.
-3. Exit codes: 0 for any answer, including "why not" answers; 4 (ENOMATCH,
+   ``placement``, ``candidates``, ``history``), so the output reads the same
+   without colour and greps well. Types are npm's words: the package's flags
+   after its name (``is-number@6.0.0 dev``), an edge's type before what it
+   reaches when it is not prod (``app > dev is-odd@3.0.1 asks for
+   is-number@^6.0.0``), as ``npm explain`` prints them.
+3. The Why screen renders with the same line builders (``copy_lines``,
+   ``why_not_lines``): one answer, two views.
+4. Exit codes: 0 for any answer, including "why not" answers; 4 (ENOMATCH,
    a resolution error) when NAME is not installed at all, where npm's
    ``npm explain`` prints "No dependencies found matching NAME" and exits 1.
 """
@@ -21,27 +26,20 @@ from typing import IO
 
 import orjson
 from weir.core.config import load_config
-from weir.core.decision import Decision, Requirement
+from weir.core.decision import Candidate, Decision, Requirement
 from weir.core.errors import EXIT_OK
-from weir.core.semver import satisfies
-from weir.core.why import Answer, Copy, WhyNot, explain, rejected, requirement_range
-from weir.tui.whynot import RULE_WORDS
+from weir.core.why import (
+    RULE_WORDS,
+    VERDICT_WORDS,
+    Answer,
+    Copy,
+    Edge,
+    Shortlist,
+    WhyNot,
+    explain,
+)
 
 SHOWN_CANDIDATES = 8
-
-VERDICT_WORDS = {
-    "outside-range": "outside the range",
-    "prerelease": "a prerelease, which the range does not name",
-    "deprecated": "deprecated",
-    "engines": "its engines field rejects this node",
-    "os-cpu": "built for another os/cpu",
-    "dist-tag-preferred": "the dist-tag's version, passed over",
-    "lockfile-pin-kept": "newer, but the lockfile's pin was kept",
-    "override": "replaced by an override",
-    "peer-conflict": "conflicts with a peer dependency",
-    "lower": "lower than the chosen version",
-    "not-published": "not published",
-}
 
 
 def run(args: argparse.Namespace, project: Path) -> int:
@@ -52,7 +50,7 @@ def run(args: argparse.Namespace, project: Path) -> int:
         from weir.tui.why_screen import run_why_tui
 
         shown = answer if answer.copies else explain(project, config, answer.name)
-        return run_why_tui([c.decision for c in shown.copies])
+        return run_why_tui(shown.copies)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(answer_json(answer), option=orjson.OPT_INDENT_2) + b"\n")
     else:
@@ -64,82 +62,133 @@ def answer_json(answer: Answer) -> dict[str, object]:
     doc = dataclasses.asdict(answer)
     for copy in doc["copies"]:
         copy["rule_words"] = RULE_WORDS.get(copy["decision"]["rule"], copy["decision"]["rule"])
+        for candidate in copy["decision"]["candidates"]:
+            candidate["verdict_words"] = VERDICT_WORDS.get(candidate["verdict"], candidate["verdict"])
     return doc
 
 
 # -- text --------------------------------------------------------------------------------
 
 
-def asks(req: Requirement) -> str:
-    """``app > a@1.0.0 (prod) asks for ^2.0.0`` (with the override, when one applied)."""
-    who = " > ".join(req.path) if req.path else "(root)"
+def _typed(kind: str | None, what: str) -> str:
+    """npm prints an edge's type before what it reaches, except for prod."""
+    return what if kind in (None, "prod") else f"{kind} {what}"
+
+
+def asks(req: Requirement, name: str, hops: tuple[str | None, ...] = ()) -> str:
+    """``app > dev a@1.0.0 asks for b@^2.0.0`` (with the override, when one applied)."""
+    if req.path:
+        steps = [req.path[0], *(_typed(hops[i] if i < len(hops) else None, step) for i, step in enumerate(req.path[1:]))]
+        who = " > ".join(steps)
+    else:
+        who = "(root)"
     spec = req.spec if req.override is None else f"{req.spec}, overridden to {req.override}"
-    return f"{who} ({req.kind}) asks for {spec}"
+    return f"{who} asks for {_typed(req.kind, f'{name}@{spec}')}"
+
+
+def edge_line(edge: Edge, name: str) -> str:
+    return asks(edge.requirement, name, edge.hops)
 
 
 def write_text(answer: Answer, out: IO[str]) -> None:
     if answer.why_not:
-        _write_why_not(answer, out)
+        out.writelines(line + "\n" for line in why_not_lines(answer.name, answer.asked or "", answer.why_not))
     else:
         for n, copy in enumerate(answer.copies):
             if n:
                 out.write("\n")
-            _write_copy(copy, out)
+            out.writelines(line + "\n" for line in copy_lines(copy))
     if answer.source == "lockfile":
         out.write("\n(answered from package-lock.json: weir recorded no decisions for this lockfile)\n")
 
 
-def _write_copy(copy: Copy, out: IO[str]) -> None:
+def copy_lines(copy: Copy, *, shown: int | None = SHOWN_CANDIDATES) -> list[str]:
+    """The why of one installed copy, one fact a line (rule 2)."""
     d: Decision = copy.decision
-    out.write(f"{d.name}@{d.version} ({copy.location})\n")
-    out.write(f"  chosen by: {d.rule}: {RULE_WORDS.get(d.rule, d.rule)}\n")
-    if d.requirements:
-        out.write("  required by:\n")
-        for req in d.requirements:
-            out.write(f"    {asks(req)}\n")
+    flags = "".join(f" {f}" for f in copy.flags)
+    lines = [f"{d.name}@{d.version}{flags} ({copy.location})"]
+    lines.append(f"  chosen by: {_chosen_by(copy)}")
+    lines += [f"  history: {line}" for line in _history(copy)]
+    if copy.edges:
+        lines.append("  required by:")
+        lines += [f"    {edge_line(e, d.name)}" for e in copy.edges]
     else:
-        out.write("  required by: nothing (extraneous)\n")
+        lines.append("  required by: nothing (extraneous)")
     if d.placement is not None:
         p = d.placement
         line = f"  placement: {'hoisted' if p.hoisted else 'nested'}: {p.reason.removeprefix('nested: ')}"
         if copy.blocker_requirements:
-            line += "; that copy is required by " + "; ".join(asks(r) for r in copy.blocker_requirements)
-        out.write(line + "\n")
+            line += "; that copy is required by " + "; ".join(asks(r, d.name) for r in copy.blocker_requirements)
+        lines.append(line)
     if d.metadata is not None:
         m = d.metadata
         retries = f"{m.retries} {'retry' if m.retries == 1 else 'retries'}"
-        out.write(f"  packument: {m.cache_status}, {m.elapsed_ms:.0f} ms, {retries}\n")
+        lines.append(f"  packument: {m.cache_status}, {m.elapsed_ms:.0f} ms, {retries}")
     else:
-        out.write("  packument: not recorded\n")
-    shown, more = rejected(d, SHOWN_CANDIDATES)
-    if shown:
-        out.write("  rejected versions:\n")
-        for c in shown:
-            detail = f" ({c.detail})" if c.detail else _outside(d, c.version) if c.verdict == "outside-range" else ""
-            out.write(f"    {c.version}: {VERDICT_WORDS.get(c.verdict, c.verdict)}{detail}\n")
-        if more:
-            out.write(f"    … and {more} more (--json lists them all)\n")
+        lines.append("  packument: not recorded")
+    lines += candidate_lines(copy.shortlist, d, shown=shown)
+    return lines
 
 
-def _outside(d: Decision, version: str) -> str:
-    """Which requirement's range leaves ``version`` out, for a recorded verdict without detail."""
-    for req in d.requirements:
-        rng = requirement_range(req, d.name)
-        if rng is not None and not satisfies(version, rng, loose=True):
-            return f" (not in {rng})"
-    return ""
+def _chosen_by(copy: Copy) -> str:
+    d = copy.decision
+    if copy.history:
+        now = ", ".join(sorted({r.now for r in copy.history}))
+        return f"the saved range: the project asks for {now} now, which {d.version} satisfies"
+    return f"{d.rule}: {RULE_WORDS.get(d.rule, d.rule)}"
 
 
-def _write_why_not(answer: Answer, out: IO[str]) -> None:
-    installed = ", ".join(f"{w.installed} at {w.location}" for w in answer.why_not)
-    out.write(f"{answer.name}@{answer.asked} is not installed (installed: {installed})\n")
-    for w in answer.why_not:
-        out.write(f"{w.location} ({answer.name}@{w.installed}): {_why_not_line(answer.name, answer.asked or '', w)}\n")
-        for req in w.excluded_by:
-            out.write(f"    {asks(req)}\n")
+def _history(copy: Copy) -> list[str]:
+    d = copy.decision
+    return [
+        f"picked when {' > '.join(r.path)} asked for {d.name}@{r.then} "
+        f"({d.rule}: {RULE_WORDS.get(d.rule, d.rule).removeprefix('the spec ')}); it has saved {r.now} since"
+        for r in copy.history
+    ]
 
 
-def _why_not_line(name: str, asked: str, w: WhyNot) -> str:
+def candidate_lines(short: Shortlist, d: Decision, *, shown: int | None = SHOWN_CANDIDATES) -> list[str]:
+    """The candidates that carry information, then a count of the rest (``--json`` has them all)."""
+    body: list[str] = []
+    lost = short.lost if shown is None else short.lost[:shown]
+    body += [f"    {c.version}: {_lost_words(c)}" for c in lost]
+    if len(lost) < len(short.lost):
+        body.append(f"    … and {len(short.lost) - len(lost)} more inside the range that lost to a preference")
+    if short.lower:
+        span = short.lower[0] if len(short.lower) == 1 else f"{short.lower[-1]} to {short.lower[0]}"
+        many = "version" if len(short.lower) == 1 else "versions"
+        body.append(f"    {span} ({len(short.lower)} {many} inside the range): lower than {d.version}")
+    n = short.nearest_newer
+    if n is not None:
+        who = "; ".join(_whose(r, d.name) for r in n.excluded_by)
+        body.append(f"    {n.version}: a newer {n.step}, excluded by {who}")
+    if short.folded:
+        body.append(f"    {short.folded} other {'version' if short.folded == 1 else 'versions'} "
+                    "outside the range or prereleases (--json lists every verdict)")
+    return ["  candidates:", *body] if body else []
+
+
+def _lost_words(c: Candidate) -> str:
+    detail = f" ({c.detail})" if c.detail else ""
+    return f"inside the range, lost: {VERDICT_WORDS.get(c.verdict, c.verdict)}{detail}"
+
+
+def _whose(req: Requirement, name: str) -> str:
+    """``is-odd's ^6.0.0``; the project's own requirement is ``the project's``."""
+    owner = "the project" if len(req.path) <= 1 else req.path[-1].rpartition("@")[0] or req.path[-1]
+    return f"{owner}'s {req.override or req.spec}"
+
+
+def why_not_lines(name: str, asked: str, answers: tuple[WhyNot, ...]) -> list[str]:
+    installed = ", ".join(f"{w.installed} at {w.location}" for w in answers)
+    lines = [f"{name}@{asked} is not installed (installed: {installed})"]
+    for w in answers:
+        lines.append(f"{w.location} ({name}@{w.installed}): {why_not_line(name, asked, w)}")
+        lines += [f"    {asks(req, name)}" for req in w.excluded_by]
+    return lines
+
+
+def why_not_line(name: str, asked: str, w: WhyNot) -> str:
     subject = f"{name}@{w.version}" if w.version is not None else f"{name}@{asked}"
     if w.excluded_by:
         return f"{subject} is excluded by:"

@@ -1,23 +1,25 @@
-"""``run_why_tui``: the Why screen alone, for ``weir why`` on a terminal."""
+"""``run_why_tui``: the Why screen alone, for ``weir why --tui``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from weir.core.decision import Decision
+from weir.core.why import Copy
 from weir.tui.app import WeirApp
 from weir.tui.model import RunModel
 
 
-def model_of(decisions: Sequence[Decision]) -> RunModel:
+def model_of(copies: Sequence[Copy]) -> RunModel:
     model = RunModel()
-    for d in decisions:
-        model.decisions[f"{d.name}@{d.version}"] = d
+    for c in copies:
+        model.decisions[f"{c.decision.name}@{c.decision.version}"] = c.decision
     model.version += 1
     return model
 
 
-def run_why_tui(decisions: Sequence[Decision]) -> int:
-    app = WeirApp(model_of(decisions), mode="why", title="weir why")
+def run_why_tui(copies: Sequence[Copy]) -> int:
+    """The screen shows the same answers as ``weir why`` (flags, requirements as asked now, history)."""
+    app = WeirApp(model_of(copies), mode="why", title="weir why")
+    app.why_copies = {f"{c.decision.name}@{c.decision.version}": c for c in copies}
     app.run()
     return app.exit_code

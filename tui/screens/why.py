@@ -1,4 +1,11 @@
-"""Why: every pinned package, searchable; its Decision; and "why not this version?"."""
+"""Why: every pinned package, searchable; its Decision; and "why not this version?".
+
+It renders what ``weir.core.why`` answers, with the line builders of
+``weir why`` (``weir.tui.why_cli``): one implementation, two views. Under
+``weir why --tui`` the app holds the lockfile-backed answers (flags, the
+requirements as asked now, history); in a live install or a replay only the
+recorded Decisions exist, and ``recorded_copy`` makes the same shape of them.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from weir.core.decision import Decision
+from weir.core.errors import InputError
+from weir.core.why import RULE_WORDS, Copy, recorded_copy, why_not_decision
 from weir.tui.model import RunModel
 from weir.tui.screens.base import ModelScreen
-from weir.tui.whynot import decision_view, why_not
+from weir.tui.why_cli import copy_lines, why_not_lines
 from weir.tui.widgets.keybar import KeyBar
 
 
@@ -58,7 +68,7 @@ class WhyScreen(ModelScreen):
             self.query_one("#detail", Static).update(Text(f"{package}: no decision recorded (yet)."))
             return
         self.selected = key
-        self.query_one("#detail", Static).update(decision_view(self.model.decisions[key]))
+        self.query_one("#detail", Static).update(copy_view(self._copy(key)))
         self.query_one("#answer", Static).update("")
         if key in self._shown_keys:
             self.query_one("#packages", OptionList).highlighted = self._shown_keys.index(key)
@@ -72,8 +82,10 @@ class WhyScreen(ModelScreen):
             self.select(self._shown_keys[0])
             self.query_one("#packages", OptionList).focus()
         elif event.input.id == "whynot" and self.selected is not None:
-            answer = why_not(self.model.decisions[self.selected], event.value)
-            self.query_one("#answer", Static).update(Text(answer))
+            self.query_one("#answer", Static).update(Text(why_not_text(self.model.decisions[self.selected], event.value)))
+
+    def _copy(self, key: str) -> Copy:
+        return self.weir.why_copies.get(key) or recorded_copy(self.model.decisions[key])
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None and event.option.id != self.selected:
@@ -84,3 +96,23 @@ class WhyScreen(ModelScreen):
 
     def action_focus_list(self) -> None:
         self.query_one("#packages", OptionList).focus()
+
+
+def copy_view(copy: Copy) -> Text:
+    """``weir why``'s lines for one copy, its first line in bold; every candidate the shortlist keeps."""
+    lines = copy_lines(copy, shown=None)
+    text = Text(lines[0], style="bold")
+    for line in lines[1:]:
+        text.append("\n" + line)
+    return text
+
+
+def why_not_text(decision: Decision, asked: str) -> str:
+    """The answer ``weir why NAME@ASKED`` gives for this copy."""
+    try:
+        answer = why_not_decision(decision, asked)
+    except InputError as err:
+        return err.message
+    if answer is None:
+        return f"{decision.name}@{decision.version} is the chosen version: {RULE_WORDS.get(decision.rule, decision.rule)}"
+    return "\n".join(why_not_lines(decision.name, asked.strip(), (answer,)))
