@@ -53,18 +53,20 @@ def test_why_explains_both_copies_from_recorded_decisions(installed: Path, cache
     code, out, err = why(installed, cache_dir, registry, "c")
     assert code == 0, err
     nested = section(out, "c@1.1.0 (node_modules/b/node_modules/c)")
-    assert "app > b@1.0.0 (prod) asks for ^1.0.0" in nested
+    assert "app > b@1.0.0 asks for c@^1.0.0" in nested
     assert "highest-in-range" in nested
     assert "placement: nested: node_modules/c is c@2.0.0" in nested
-    assert "that copy is required by app > a@1.0.0 (prod) asks for ^2.0.0" in nested
-    assert "1.2.0: deprecated (use c@1.1.0)" in nested
-    assert "1.3.0-beta.1: a prerelease" in nested
+    assert "that copy is required by app > a@1.0.0 asks for c@^2.0.0" in nested
+    assert "1.2.0: inside the range, lost: deprecated (use c@1.1.0)" in nested
+    assert "1.0.0 (1 version inside the range): lower than 1.1.0" in nested
+    assert "2.0.0: a newer major, excluded by b's ^1.0.0" in nested
+    assert "1.3.0-beta.1" not in nested  # a prerelease the range does not name is counted, not listed
     assert "packument: miss" in nested or "packument: hit" in nested
     hoisted = section(out, "c@2.0.0 (node_modules/c)")
-    assert "app > a@1.0.0 (prod) asks for ^2.0.0" in hoisted
+    assert "app > a@1.0.0 asks for c@^2.0.0" in hoisted
     assert "placement: hoisted: hoisted to the root" in hoisted
-    assert "2.1.0: its engines field rejects this node" in hoisted
-    assert "3.0.0: outside the range" in hoisted
+    assert "2.1.0: inside the range, lost: its engines field rejects this node" in hoisted
+    assert "3.0.0: a newer major, excluded by a's ^2.0.0" in hoisted
     assert "answered from package-lock.json" not in out
 
 
@@ -72,8 +74,8 @@ def test_why_not_names_the_excluding_requirements(installed: Path, cache_dir: Pa
     code, out, err = why(installed, cache_dir, registry, "c@3")
     assert code == 0, err
     assert "c@3 is not installed" in out
-    assert "node_modules/c (c@2.0.0): c@3.0.0 is excluded by:\n    app > a@1.0.0 (prod) asks for ^2.0.0" in out
-    assert "node_modules/b/node_modules/c (c@1.1.0): c@3.0.0 is excluded by:\n    app > b@1.0.0 (prod) asks for ^1.0.0" in out
+    assert "node_modules/c (c@2.0.0): c@3.0.0 is excluded by:\n    app > a@1.0.0 asks for c@^2.0.0" in out
+    assert "node_modules/b/node_modules/c (c@1.1.0): c@3.0.0 is excluded by:\n    app > b@1.0.0 asks for c@^1.0.0" in out
 
 
 def test_why_not_an_allowed_version_names_the_preference(installed: Path, cache_dir: Path, registry: LoopbackRegistry) -> None:
@@ -122,14 +124,14 @@ def test_lockfile_fallback_without_recorded_decisions(installed: Path, cache_dir
     assert code == 0, err
     assert "answered from package-lock.json" in out
     nested = section(out, "c@1.1.0 (node_modules/b/node_modules/c)")
-    assert "app > b@1.0.0 (prod) asks for ^1.0.0" in nested
+    assert "app > b@1.0.0 asks for c@^1.0.0" in nested
     assert "chosen by: lockfile" in nested
     assert "placement: nested: node_modules/c is c@2.0.0" in nested
     # the cached packument lets the verdicts be recomputed offline
-    assert "1.2.0: deprecated" in nested
-    assert "app > a@1.0.0 (prod) asks for ^2.0.0" in section(out, "c@2.0.0 (node_modules/c)")
+    assert "1.2.0: inside the range, lost: deprecated" in nested
+    assert "app > a@1.0.0 asks for c@^2.0.0" in section(out, "c@2.0.0 (node_modules/c)")
     code, out, _ = why(installed, cache_dir, registry, "c@3")
-    assert "c@3.0.0 is excluded by:\n    app > a@1.0.0 (prod) asks for ^2.0.0" in out
+    assert "c@3.0.0 is excluded by:\n    app > a@1.0.0 asks for c@^2.0.0" in out
 
 
 def test_a_stale_decisions_file_is_not_trusted(installed: Path, cache_dir: Path, registry: LoopbackRegistry) -> None:
@@ -159,3 +161,106 @@ def test_unknown_name_exits_4_like_a_resolution_error(installed: Path, cache_dir
     assert code == 4
     assert "No dependencies found matching nope" in err
     assert out == ""
+
+
+# -- issue 18: types in npm's words, the saved range, candidates that carry information ---------
+
+
+@pytest.fixture
+def dev_only(registry: LoopbackRegistry, project: Callable[..., Path], cache_dir: Path) -> Path:
+    """The issue's first project: one dev dependency (odd) whose prod dependency (num) is therefore dev;
+    opt (optional) asks for the same num, so npm marks it devOptional instead; num has 12 releases
+    outside odd's ^6.0.0, one of them newer."""
+    for major in range(1, 6):
+        for minor in range(2):
+            registry.add("num", f"{major}.{minor}.0")
+    registry.add("num", "6.0.0")
+    registry.add("num", "7.0.0")
+    registry.add("num", "7.1.0")
+    registry.add("odd", "3.0.1", dependencies={"num": "^6.0.0"})
+    registry.add("lone", "1.0.0")
+    app = project({"name": "s2", "version": "1.0.0", "devDependencies": {"odd": "^3.0.1", "lone": "^1.0.0"}})
+    out = weir(app, cache_dir, registry, "install")
+    assert out.returncode == 0, out.stderr
+    return app
+
+
+def test_a_dev_dependency_s_dependency_is_dev_and_each_edge_has_its_type(
+    dev_only: Path, cache_dir: Path, registry: LoopbackRegistry
+) -> None:
+    code, out, err = why(dev_only, cache_dir, registry, "num")
+    assert code == 0, err
+    assert out.startswith("num@6.0.0 dev (node_modules/num)\n")
+    # npm: `num@"^6.0.0" from odd@3.0.1` (a prod edge, no type) <- `dev odd@"^3.0.1" from the root project`
+    assert "    s2 > dev odd@3.0.1 asks for num@^6.0.0\n" in out
+    assert "(prod)" not in out
+    code, out, _ = why(dev_only, cache_dir, registry, "lone")
+    assert "lone@1.0.0 dev (node_modules/lone)" in out
+    assert "    s2 asks for dev lone@^1.0.0\n" in out
+    doc = json.loads(why(dev_only, cache_dir, registry, "num", "--json")[1])
+    (copy,) = doc["copies"]
+    assert copy["flags"] == ["dev"]
+    assert [(e["requirement"]["kind"], e["hops"]) for e in copy["edges"]] == [("prod", ["dev"])]
+
+
+def test_an_optional_and_a_dev_path_make_a_package_dev_optional(
+    registry: LoopbackRegistry, project: Callable[..., Path], cache_dir: Path
+) -> None:
+    registry.add("num", "6.0.0")
+    registry.add("odd", "3.0.1", dependencies={"num": "^6.0.0"})
+    registry.add("opt", "1.0.0", dependencies={"num": "^6.0.0"})
+    app = project({"name": "s2", "devDependencies": {"odd": "^3.0.1"}, "optionalDependencies": {"opt": "^1.0.0"}})
+    assert weir(app, cache_dir, registry, "install").returncode == 0
+    code, out, _ = why(app, cache_dir, registry, "num")
+    assert out.startswith("num@6.0.0 devOptional (node_modules/num)\n")
+    assert "s2 > dev odd@3.0.1 asks for num@^6.0.0" in out
+    assert "s2 > optional opt@1.0.0 asks for num@^6.0.0" in out
+    code, out, _ = why(app, cache_dir, registry, "opt")
+    assert out.startswith("opt@1.0.0 optional (node_modules/opt)\n")
+    assert "s2 asks for optional opt@^1.0.0" in out
+
+
+def test_candidates_show_the_nearest_newer_excluded_version_and_count_the_rest(
+    dev_only: Path, cache_dir: Path, registry: LoopbackRegistry
+) -> None:
+    code, out, _ = why(dev_only, cache_dir, registry, "num")
+    candidates = out[out.index("  candidates:\n"):]
+    assert "    7.0.0: a newer major, excluded by odd's ^6.0.0\n" in candidates
+    assert "7.1.0:" not in candidates and "5.1.0:" not in candidates and "outside the range (not in" not in out
+    assert "    11 other versions outside the range or prereleases (--json lists every verdict)\n" in candidates
+    doc = json.loads(why(dev_only, cache_dir, registry, "num", "--json")[1])
+    (copy,) = doc["copies"]
+    verdicts = {c["version"]: c["verdict"] for c in copy["decision"]["candidates"]}
+    assert verdicts["6.0.0"] == "chosen" and verdicts["7.1.0"] == verdicts["1.0.0"] == "outside-range"
+    assert len(verdicts) == 13
+    assert copy["shortlist"]["nearest_newer"] == {
+        "version": "7.0.0", "step": "major",
+        "excluded_by": [{"spec": "^6.0.0", "kind": "prod", "path": ["s2", "odd@3.0.1"], "override": None}],
+    }
+    assert copy["shortlist"]["folded"] == 11
+
+
+def test_why_shows_the_range_add_saved_and_the_tag_as_history(
+    registry: LoopbackRegistry, project: Callable[..., Path], cache_dir: Path
+) -> None:
+    registry.add("ms", "2.1.2")
+    registry.add("ms", "2.1.3")
+    registry.add("ms", "3.0.0-canary.1")
+    registry.tag("ms", "latest", "2.1.3")
+    app = project({"name": "s2", "version": "1.0.0"})
+    out = weir(app, cache_dir, registry, "add", "-D", "ms")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((app / "package.json").read_text())["devDependencies"] == {"ms": "^2.1.3"}
+    code, out, _ = why(app, cache_dir, registry, "ms")
+    assert code == 0
+    assert out.startswith("ms@2.1.3 dev (node_modules/ms)\n")
+    assert "    s2 asks for dev ms@^2.1.3\n" in out
+    assert "asks for dev ms@latest" not in out
+    assert "  chosen by: the saved range: the project asks for ^2.1.3 now, which 2.1.3 satisfies\n" in out
+    assert ("  history: picked when s2 asked for ms@latest (rule dist-tag: the tag pointed to 2.1.3); "
+            "it has saved ^2.1.3 since\n") in out
+    doc = json.loads(why(app, cache_dir, registry, "ms", "--json")[1])
+    (copy,) = doc["copies"]
+    assert copy["history"] == [{"path": ["s2"], "then": "latest", "now": "^2.1.3"}]
+    assert copy["edges"][0]["requirement"]["spec"] == "^2.1.3"
+    assert copy["decision"]["rule"] == "dist-tag"  # the record itself is history, kept as it was

@@ -140,9 +140,10 @@ def _chosen_by(copy: Copy) -> str:
 
 def _history(copy: Copy) -> list[str]:
     d = copy.decision
+    how = f"the tag pointed to {d.version}" if d.rule == "dist-tag" else RULE_WORDS.get(d.rule, d.rule)
     return [
-        f"picked when {' > '.join(r.path)} asked for {d.name}@{r.then} "
-        f"({d.rule}: {RULE_WORDS.get(d.rule, d.rule).removeprefix('the spec ')}); it has saved {r.now} since"
+        f"picked when {' > '.join(r.path)} asked for {d.name}@{r.then} (rule {d.rule}: {how}); "
+        f"it has saved {r.now} since"
         for r in copy.history
     ]
 
