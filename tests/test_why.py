@@ -227,7 +227,7 @@ def test_candidates_show_the_nearest_newer_excluded_version_and_count_the_rest(
     candidates = out[out.index("  candidates:\n"):]
     assert "    7.0.0: a newer major, excluded by odd's ^6.0.0\n" in candidates
     assert "7.1.0:" not in candidates and "5.1.0:" not in candidates and "outside the range (not in" not in out
-    assert "    11 other versions outside the range or prereleases (--json lists every verdict)\n" in candidates
+    assert "    11 more: outside the range or prereleases (--json lists every verdict)\n" in candidates
     doc = json.loads(why(dev_only, cache_dir, registry, "num", "--json")[1])
     (copy,) = doc["copies"]
     verdicts = {c["version"]: c["verdict"] for c in copy["decision"]["candidates"]}

@@ -164,7 +164,7 @@ def candidate_lines(short: Shortlist, d: Decision, *, shown: int | None = SHOWN_
         who = "; ".join(_whose(r, d.name) for r in n.excluded_by)
         body.append(f"    {n.version}: a newer {n.step}, excluded by {who}")
     if short.folded:
-        body.append(f"    {short.folded} other {'version' if short.folded == 1 else 'versions'} "
+        body.append(f"    {short.folded} more: "
                     "outside the range or prereleases (--json lists every verdict)")
     return ["  candidates:", *body] if body else []
 
