@@ -14,8 +14,8 @@ import pytest
 from loopback import LoopbackRegistry
 from textual.widgets import Static
 from weir.core.config import load_config
-from weir.core.doctor import probe_all
-from weir.core.errors import EXIT_NETWORK, EXIT_OK
+from weir.core.doctor import Connection, Parallel, ProbeResult, Transfer, judge, probe_all
+from weir.core.errors import EXIT_NETWORK, EXIT_OK, EXIT_RESOLVE
 from weir.tui.app import WeirApp
 from weir.tui.cli import main
 from weir.tui.replay import load_trace
@@ -24,8 +24,9 @@ from weir.tui.screenshots import model_until
 
 TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
 TOKEN = "npm_doctorSecretToken1234567890"
-SECTIONS = ("DNS", "TCP connect", "TLS", "HTTP", "packument", "abbreviated", "caching", "compression",
-            "tarball", "parallel", "verdict")
+SECTIONS = ("DNS", "TCP connect", "TLS", "HTTP", "packument", "first byte", "abbreviated", "caching",
+            "compression", "tarball", "parallel", "between", "verdict")
+MEASURED = SECTIONS[:-1]
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +52,18 @@ def doctor(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, st
     return code, out, err
 
 
+def verdicts_under(out: str, section: str) -> list[str]:
+    """The verdict lines printed under one measured line of the report."""
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"  {section}"))
+    below = []
+    for line in lines[at + 1:]:
+        if not line.startswith("    "):
+            break
+        below.append(line.strip())
+    return below
+
+
 def test_a_well_behaved_registry_revalidates_and_honours_abbreviated_documents(
     served: LoopbackRegistry, project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -62,6 +75,9 @@ def test_a_well_behaved_registry_revalidates_and_honours_abbreviated_documents(
     assert "BAD" not in out
     for section in SECTIONS:
         assert f"  {section}" in out, section
+    for section in MEASURED:  # every measured line says what it means
+        assert verdicts_under(out, section), section
+    assert "nothing measured here slows installs down" in out
     assert any(r.headers.get("if-none-match") for r in served.packument_requests("is-number"))
 
 
@@ -77,6 +93,142 @@ def test_a_stripping_proxy_is_told_to_use_prefer_offline(
     assert "--prefer-offline" in verdict
     assert "no Cache-Control" in out
     assert "revalidates (304)" not in out
+
+
+def test_headers_stripped_behind_a_proxy_blame_the_proxy_not_the_registry(
+    served: LoopbackRegistry, project: Callable[..., Path], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue's machines: a proxy strips ETag, Last-Modified, Cache-Control and ignores Accept."""
+    served.cache_control = None
+    served.send_etag = False
+    served.send_last_modified = False
+    served.abbreviated = False
+    served.extra_headers = {"Via": "1.1 corp-squid"}
+    monkeypatch.setenv("HTTP_PROXY", served.url)  # the loopback is its own forward proxy
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    code, out, _ = doctor(capsys, "-C", str(project({"name": "app"})), "--registry", served.url)
+    assert code == EXIT_OK
+    assert served.count(lambda r: r.target.startswith("/is-number")) > 0
+    between = verdicts_under(out, "between")
+    assert len(between) == 1 and between[0].startswith(
+        "BAD  something between you and the registry removes ETag, Last-Modified, Cache-Control and the "
+        "abbreviated Accept header: a proxy variable sends these requests to http://127.0.0.1:"
+    )
+    assert "the answers carry Via: 1.1 corp-squid" in between[0]
+    assert "configure that proxy to pass ETag, Last-Modified, Cache-Control and Accept through" in between[0]
+    assert "prefer-offline" in between[0]
+    assert "this registry never revalidates" not in out and "abbreviated documents are ignored" not in out
+    assert verdicts_under(out, "caching")[0].startswith("BAD  metadata never revalidates: no ETag or Last-Modified "
+                                                        "arrives (removed on the way, see between)")
+
+
+def test_npmjs_without_its_headers_at_a_private_address_is_a_middlebox() -> None:
+    """registry.npmjs.org always sends ETag and Cache-Control: their absence, and its name resolving off the
+    public internet, say that something answers in its place."""
+    transfer = Transfer(url="https://registry.npmjs.org/is-number", status=200, http_version="HTTP/2",
+                        first_byte_ms=7.0, body_ms=1.0, wire_bytes=19_537, size=19_537,
+                        content_type="application/json", content_encoding="")
+    result = judge(ProbeResult(
+        registry="https://registry.npmjs.org/", scopes=("",), package="is-number",
+        connection=Connection(address="203.0.113.80:443", dns_ms=5.0, connect_ms=2.0, tls_ms=80.0, alpn="h2"),
+        full=transfer, abbreviated=transfer, tarball=transfer,
+    ))
+    texts = {v.topic: v for v in result.verdicts}
+    between = texts["between"]
+    assert between.level == "bad"
+    assert "registry.npmjs.org resolved to 203.0.113.80, an address off the public internet" in between.text
+    assert "registry.npmjs.org itself always sends ETag, Last-Modified and Cache-Control" in between.text
+    assert any("never revalidates: no ETag or Last-Modified arrives (removed on the way" in v.text
+               for v in result.verdicts if v.topic == "caching")
+    assert not any("this registry never revalidates" in v.text for v in result.verdicts)
+    # the same answers from a registry nothing is known about, at a public address: the registry is blamed
+    plain = judge(ProbeResult(
+        registry="https://npm.example.com/", scopes=("",), package="is-number",
+        connection=Connection(address="93.184.216.34:443", dns_ms=5.0, connect_ms=2.0, tls_ms=80.0, alpn="h2"),
+        full=transfer, abbreviated=transfer, tarball=transfer,
+    ))
+    assert any(v.text.startswith("this registry never revalidates") for v in plain.verdicts)
+    assert next(v for v in plain.verdicts if v.topic == "between").level == "ok"
+
+
+def test_http_1_1_only_behind_tls_is_a_warning_that_says_what_it_costs() -> None:
+    transfer = Transfer(url="https://npm.example.com/x", status=200, http_version="HTTP/1.1", first_byte_ms=7.0,
+                        body_ms=1.0, wire_bytes=1000, size=4000, content_type="application/json",
+                        content_encoding="gzip")
+    result = judge(ProbeResult(
+        registry="https://npm.example.com/", scopes=("",), package="x",
+        connection=Connection(address="93.184.216.34:443", dns_ms=5.0, connect_ms=2.0, tls_ms=80.0,
+                              alpn="http/1.1"),
+        full=transfer, abbreviated=transfer, tarball=transfer, etag=True, conditional_status=304,
+    ))
+    http = next(v for v in result.verdicts if v.topic == "http")
+    assert http.level == "warn"
+    assert http.text.startswith("HTTP/1.1 only: the server, or a proxy ending TLS on the way, refused HTTP/2")
+    assert "each request in flight needs a connection of its own" in http.text
+
+
+def test_the_loopback_s_http_1_1_says_what_it_means(
+    served: LoopbackRegistry, project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = doctor(capsys, "-C", str(project({"name": "app"})), "--registry", served.url)
+    assert verdicts_under(out, "HTTP") == [
+        "ok   HTTP/1.1 (plain http offers no HTTP/2): each request in flight needs a connection of its own, "
+        "up to maxsockets at once"
+    ]
+
+
+def test_a_registry_that_ignores_abbreviated_requests_is_named(
+    served: LoopbackRegistry, project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    served.abbreviated = False
+    code, out, _ = doctor(capsys, "-C", str(project({"name": "app"})), "--registry", served.url)
+    assert code == EXIT_OK
+    (line,) = verdicts_under(out, "abbreviated")
+    assert line.startswith("BAD  abbreviated documents are ignored: packuments arrive whole")
+    assert verdicts_under(out, "between")[0].startswith("ok   nothing between weir and the registry shows itself")
+
+
+def test_a_connection_that_serialises_requests_is_called_limited(
+    served: LoopbackRegistry, project: Callable[..., Path]
+) -> None:
+    served.serial = True
+    served.fault("/is-number", "delay", seconds=0.06, times=None)
+    config = load_config(project({"name": "app"}), cli={"registry": served.url})
+    (result,) = asyncio.run(probe_all(config, parallel=4))
+    (parallel,) = [v for v in result.verdicts if v.topic == "parallel"]
+    assert parallel.level == "warn"
+    assert parallel.text.startswith("concurrency barely helps (4 at once ")
+    assert "the connection is limited" in parallel.text
+
+
+def test_parallel_fetches_that_pay_off_say_so(served: LoopbackRegistry, project: Callable[..., Path]) -> None:
+    served.fault("/is-number", "delay", seconds=0.06, times=None)
+    config = load_config(project({"name": "app"}), cli={"registry": served.url})
+    (result,) = asyncio.run(probe_all(config, parallel=4))
+    (parallel,) = [v for v in result.verdicts if v.topic == "parallel"]
+    assert parallel.level == "ok" and parallel.text.startswith("concurrency helps ")
+
+
+def test_an_unknown_package_fails_the_probe_with_exit_4(
+    served: LoopbackRegistry, project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = doctor(capsys, "-C", str(project({"name": "app"})), "--registry", served.url,
+                            "--package", "no-such-pkg")
+    assert code == EXIT_RESOLVE
+    assert f"BAD  {served.url}/ answered 404 for no-such-pkg: it has no package of that name" in out
+    assert f"{served.url}/ has no package no-such-pkg (404); pass --package NAME" in err
+    assert served.count(lambda r: r.target == "/no-such-pkg") == 1  # nothing more is probed on a refused package
+
+
+def test_a_refused_packument_exits_5(
+    served: LoopbackRegistry, project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    served.fault("/is-number", "status", status=503)
+    code, out, err = doctor(capsys, "-C", str(project({"name": "app"})), "--registry", served.url)
+    assert code == EXIT_NETWORK
+    assert "answered 503 for is-number" in out and "answered 503 for is-number" in err
 
 
 def test_a_slow_first_byte_is_blamed_on_the_registry_it_names(

@@ -16,6 +16,9 @@ Rules this module keeps:
   written when the status is decided, before the body goes out.
 - Stopping the server closes every connection, including keep-alive ones and
   stalled ones, so no test waits on another test's socket.
+- It is also a forward proxy for itself: a request in absolute form
+  (``GET http://127.0.0.1:PORT/name``, as clients send to ``HTTP_PROXY``) is
+  served as its path, so a test can route a client "through a proxy".
 - A bug in this server is not swallowed: it answers 500 and lands in
   ``errors``, which the pytest fixture checks at teardown.
 """
@@ -38,6 +41,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from .catalog import EPOCH, Catalog, PublishedVersion
 from .faults import Fault, FaultKind, Match, matches
@@ -185,8 +189,11 @@ class LoopbackRegistry:
     Content: ``add``, ``add_tarball_bytes``, ``tag``, ``unpublish``.
     Behaviour: ``require_auth``, ``fault``, ``delay_jitter``, and the attributes
     ``cache_control`` (None: no Cache-Control header at all), ``send_etag`` and
-    ``send_last_modified`` (False: neither sent nor honoured), which may be
-    changed at any time.
+    ``send_last_modified`` (False: neither sent nor honoured), ``abbreviated``
+    (False: the abbreviated Accept is ignored and whole documents are sent),
+    ``extra_headers`` (added to every document and tarball, e.g. a relay's ``Via``) and
+    ``serial`` (True: one request answered at a time, as a proxy with a single
+    upstream connection does), which may be changed at any time.
     Observation: ``requests``, ``count``, ``packument_requests``,
     ``tarball_requests``, ``errors``.
     """
@@ -195,6 +202,10 @@ class LoopbackRegistry:
         self.cache_control = cache_control
         self.send_etag = True
         self.send_last_modified = True
+        self.abbreviated = True
+        self.extra_headers: dict[str, str] = {}
+        self.serial = False
+        self._one_at_a_time = threading.Lock()
         self.errors: list[str] = []
         self._server = _Server(self)
         self.port: int = self._server.server_address[1]
@@ -408,11 +419,19 @@ class LoopbackRegistry:
         for key, value in handler.headers.items():
             key = key.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        target = handler.path
+        if target.startswith(("http://", "https://")):  # absolute form: we are the proxy (module rules)
+            parts = urlsplit(target)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
         record = RequestRecord.incoming(
-            handler.command, handler.path, MappingProxyType(headers), time.monotonic()
+            handler.command, target, MappingProxyType(headers), time.monotonic()
         )
         try:
-            self._respond(handler, record)
+            if self.serial:
+                with self._one_at_a_time:
+                    self._respond(handler, record)
+            else:
+                self._respond(handler, record)
         except OSError:
             handler.close_connection = True
         except Exception:  # noqa: BLE001 - a server bug must reach the test, via errors
@@ -542,7 +561,7 @@ class LoopbackRegistry:
         name = route.package or ""
         with self._lock:
             if route.kind == "packument":
-                abbreviated = _accepts(record.headers.get("accept"), CORGI)
+                abbreviated = self.abbreviated and _accepts(record.headers.get("accept"), CORGI)
                 document = self._catalog.packument(name, abbreviated=abbreviated)
                 modified = self._catalog.modified(name)
                 if document is None or modified is None:
@@ -592,6 +611,7 @@ class LoopbackRegistry:
             headers["Last-Modified"] = _http_date(modified)
         if response.compressible:
             headers["Vary"] = "Accept, Accept-Encoding"
+        headers.update(self.extra_headers)
         if_none_match = record.headers.get("if-none-match")
         if_modified_since = record.headers.get("if-modified-since")
         not_modified = False
