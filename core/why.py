@@ -245,8 +245,13 @@ def explain(project: Path, config: Config, query: str) -> Answer:
     matching = tuple(c for c in copies if _matches(c.decision.version, target))
     if matching:
         return Answer(name=name, asked=asked, source=source, copies=matching)
-    answers = tuple(why_not(c.location, c.decision, target, packument) for c in copies)
+    answers = tuple(why_not(c.location, _asked_now(c), target, packument) for c in copies)
     return Answer(name=name, asked=asked, source=source, copies=(), why_not=answers)
+
+
+def _asked_now(copy: Copy) -> Decision:
+    """The copy's Decision judged by the requirements as the project states them now (rule 5)."""
+    return replace(copy.decision, requirements=tuple(e.requirement for e in copy.edges))
 
 
 def _read_tree(project: Path) -> Lockfile:

@@ -264,3 +264,64 @@ def test_why_shows_the_range_add_saved_and_the_tag_as_history(
     assert copy["history"] == [{"path": ["s2"], "then": "latest", "now": "^2.1.3"}]
     assert copy["edges"][0]["requirement"]["spec"] == "^2.1.3"
     assert copy["decision"]["rule"] == "dist-tag"  # the record itself is history, kept as it was
+    code, out, _ = why(app, cache_dir, registry, "ms@3")  # why not: judged by what is asked now, not the tag
+    assert "ms@3 is excluded by:\n    s2 asks for dev ms@^2.1.3\n" in out
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("package_json", "asked"),
+    [
+        ({"devDependencies": {"is-odd": "^3.0.1"}}, "is-number"),
+        ({"devDependencies": {"is-odd": "^3.0.1"}, "optionalDependencies": {"is-even": "^1.0.0"}}, "is-number"),
+        ({"optionalDependencies": {"is-odd": "^3.0.1"}}, "is-number"),
+    ],
+)
+def test_flags_and_edge_types_are_npm_s(
+    package_json: dict[str, object], asked: str, project: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The issue's project and its optional variants against the public registry: `npm explain --json`
+    on weir's tree gives the same flags and the same edge types."""
+    import subprocess
+    import sys
+
+    app = project({"name": "s2", "version": "1.0.0", **package_json})
+    cache = tmp_path / "cache"
+    run = [sys.executable, "-m", "weir.tui.cli", "--cache", str(cache), "-C", str(app)]
+    assert subprocess.run([*run[:3], "install", *run[3:], "--reporter", "plain"], capture_output=True,
+                          timeout=300).returncode == 0
+    ours = json.loads(subprocess.run([*run[:3], "why", asked, "--json", *run[3:]], capture_output=True, text=True,
+                                     timeout=120).stdout)
+    npm = json.loads(subprocess.run(["npm", "explain", asked, "--json"], cwd=app, capture_output=True, text=True,
+                                    timeout=120).stdout)
+    for copy, node in zip(ours["copies"], npm, strict=True):
+        assert copy["location"] == node["location"]
+        npm_flags = [f for f in ("dev", "optional", "devOptional", "peer") if node.get(f)]
+        assert [f for f in copy["flags"] if f in ("dev", "optional", "devOptional", "peer")] == npm_flags
+        npm_edges = sorted((e["from"].get("name", "s2"), e["type"]) for e in node["dependents"])
+        our_edges = sorted((e["requirement"]["path"][-1].rpartition("@")[0] or e["requirement"]["path"][-1],
+                            e["requirement"]["kind"]) for e in copy["edges"])
+        assert our_edges == npm_edges
+
+
+def test_why_tui_shows_the_same_answer_as_the_text(dev_only: Path, cache_dir: Path, registry: LoopbackRegistry) -> None:
+    """`weir why --tui` renders core's answer: flags and edge types from the lockfile, the shortlist."""
+    import asyncio
+
+    from textual.widgets import Static
+    from weir.core.config import load_config
+    from weir.core.why import explain
+    from weir.tui.why_screen import why_app
+
+    answer = explain(dev_only, load_config(dev_only, cli={"registry": registry.url, "cache": str(cache_dir)}), "num")
+    app = why_app(answer.copies)
+
+    async def shown() -> str:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            app.open_why("num@6.0.0")
+            await pilot.pause()
+            return str(app.screen.query_one("#detail", Static).content)
+
+    detail = asyncio.run(shown())
+    assert detail.splitlines() == why(dev_only, cache_dir, registry, "num")[1].splitlines()

@@ -17,9 +17,14 @@ def model_of(copies: Sequence[Copy]) -> RunModel:
     return model
 
 
-def run_why_tui(copies: Sequence[Copy]) -> int:
+def why_app(copies: Sequence[Copy]) -> WeirApp:
     """The screen shows the same answers as ``weir why`` (flags, requirements as asked now, history)."""
     app = WeirApp(model_of(copies), mode="why", title="weir why")
     app.why_copies = {f"{c.decision.name}@{c.decision.version}": c for c in copies}
+    return app
+
+
+def run_why_tui(copies: Sequence[Copy]) -> int:
+    app = why_app(copies)
     app.run()
     return app.exit_code
