@@ -142,7 +142,12 @@ class Edge:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rewrite:
-    """History: the spec a dependent asked with when the version was picked, and what it saves now."""
+    """History: the spec a dependent asked with when the version was picked, and what it saves now.
+
+    Recorded Decisions are trusted only with the lockfile of their own run
+    (``decisions_store`` rule 3), whose root entry saved ``now`` from that
+    very pick (``weir add`` saves ``^version``), so ``now`` allows the version.
+    """
 
     path: tuple[str, ...]
     then: str  # e.g. "latest", the tag `weir add ms` resolved
@@ -313,8 +318,9 @@ def _edges_now(lock: Lockfile, location: str, decision: Decision) -> tuple[tuple
     history: list[Rewrite] = []
     for req in decision.requirements:
         now = root_specs.get(folder) if len(req.path) == 1 and fs_parent(location) == "" else None
-        if now is not None and req.override is None and now[0] != req.spec:
-            history.append(Rewrite(path=req.path, then=req.spec, now=now[0]))
+        if now is not None and req.override is None:
+            if now[0] != req.spec:
+                history.append(Rewrite(path=req.path, then=req.spec, now=now[0]))
             req = replace(req, spec=now[0], kind=now[1])
         edges.append(Edge(requirement=req, hops=_hops(lock, req.path)))
     return tuple(edges), tuple(history)
@@ -325,7 +331,7 @@ def _hops(lock: Lockfile, path: tuple[str, ...]) -> tuple[DepKind | None, ...]:
     out: list[DepKind | None] = []
     here: str | None = ""
     for step in path[1:]:
-        name, _, _version = step.rpartition("@")
+        name = step.rpartition("@")[0]
         entry = lock.packages.get(here) if here is not None else None
         found = dependency_specs(here, entry.raw).get(name) if entry is not None and here is not None and name else None
         out.append(found[1] if found is not None else None)
