@@ -393,7 +393,7 @@ def _step(chosen: Version, newer: Version) -> Literal["major", "minor", "patch"]
 # -- "why not" -------------------------------------------------------------------------
 
 
-def why_not_decision(decision: Decision, asked: str, packument: Packument | None = None) -> WhyNot | None:
+def why_not_decision(decision: Decision, asked: str) -> WhyNot | None:
     """Why the recorded ``decision`` did not pick ``asked`` (a version or range); None when it did.
 
     The Why screen's question: the same answer ``weir why NAME@ASKED`` gives
@@ -408,11 +408,11 @@ def why_not_decision(decision: Decision, asked: str, packument: Packument | None
             spec=asked,
             hint="ask about a version (1.2.3) or a range (^1.2)",
         )
-    target = _target(spec.kind, spec.fetch_spec, packument)
+    target = _target(spec.kind, spec.fetch_spec, None)
     if _matches(decision.version, target):
         return None
     location = decision.placement.location if decision.placement is not None else ""
-    return why_not(location, decision, target, packument)
+    return why_not(location, decision, target, None)
 
 
 _Target = tuple[Literal["version", "range"], str]

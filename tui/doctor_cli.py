@@ -73,7 +73,7 @@ def _failure(r: ProbeResult) -> str:
 
 
 def _as_json(result: ProbeResult) -> dict[str, object]:
-    return {**dataclasses.asdict(result), "reachable": result.reachable}
+    return {**dataclasses.asdict(result), "reachable": result.reachable, "failed": result.failed}
 
 
 def _ms(value: float | None) -> str:
