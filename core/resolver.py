@@ -394,7 +394,18 @@ class _Loop:
         first) and a link to it, placed like any dependency (npm hoists it to the root
         unless another copy of the name is there). Its own file: specs are relative to it."""
         if spec.kind == "workspace":
-            return self.tree.root.children[edge.name]
+            link = self.tree.root.children.get(edge.name)
+            if link is None:
+                raise InputError(
+                    f'"{edge.name}": "{edge.raw}" asks for a workspace, and this project has no workspace named {edge.name}',
+                    package=edge.name,
+                    spec=edge.raw,
+                    path=self._path(edge.source),
+                    hint='add its folder to "workspaces" in the root package.json, or ask for a registry version (e.g. "^1.0.0"); '
+                    'npm itself reads no workspace: specs',
+                    code="ENOWORKSPACE",
+                )
+            return link
         folder = Path(spec.fetch_spec)
         top = next((t for t in self.tree.tops[1:] if t.realpath == str(folder.resolve())), None)
         if top is None:
