@@ -38,7 +38,7 @@ import anyio
 from weir.core import events as ev
 from weir.core import platform as plat
 from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement, Rule
-from weir.core.errors import InputError, IntegrityError, ResolveError, WeirError
+from weir.core.errors import InputError, IntegrityError, NetworkError, ResolveError, WeirError
 from weir.core.local_tarball import read_local_tarball
 from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
 from weir.core.overrides import OverrideSet, build_overrides
@@ -378,6 +378,10 @@ class _Loop:
                 if not quiet:
                     self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
                 raise _Skip from exc
+            raise
+        except NetworkError as exc:  # the first dependent to wait for the packument names it
+            if not exc.path:
+                exc.spec, exc.path = edge.raw, path
             raise
         if pick.manifest.name != target.name:
             raise IntegrityError(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,3 +88,31 @@ def test_a_workspace_spec_without_that_workspace_is_bad_input(
     assert 'ENOWORKSPACE: "x": "workspace:*" asks for a workspace, and this project has no workspace named x' in out.stderr
     assert "required by: app" in out.stderr and '"workspaces"' in out.stderr
     assert not (app / "package-lock.json").exists()
+
+
+def _refused_url() -> str:
+    """A loopback URL where nothing listens (a port just freed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_a_refused_registry_fails_fast_naming_the_package_its_dependent_and_weir_doctor(
+    project: Callable[..., Path], cache_dir: Path
+) -> None:
+    """npm's default retries (fetch-retries=2, backoff from 10 s) once made this take 17-25 s and say ConnectTimeout."""
+    url = _refused_url()
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"left-pad": "^1.0.0"}})
+    started = time.perf_counter()
+    out = _weir(app, cache_dir, "install", "--registry", url)
+    elapsed = time.perf_counter() - started
+    assert out.returncode == EXIT_NETWORK, out.stderr
+    assert elapsed < 8, f"a refused connection took {elapsed:.1f} s to report"
+    message = out.stderr[out.stderr.index("weir: ") :]
+    host = url.removeprefix("http://")
+    assert message.startswith(f"weir: ECONNREFUSED: connection refused by {host}: GET {url}/left-pad failed after 3 attempt(s)\n")
+    assert "  package: left-pad@^1.0.0\n  required by: app\n" in message
+    assert "weir doctor" in message
+    assert "ConnectTimeout" not in out.stderr and "ssl:default" not in out.stderr
+    assert out.stderr.count("connection refused") == 3  # two retries announced, then the error
