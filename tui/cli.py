@@ -26,7 +26,7 @@ from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, WeirEr
 
 EXIT_CODES_HELP = """exit codes:
   0    success
-  1    internal error (a bug in weir: please report it)
+  1    internal error (a bug in weir: its traceback is saved under the cache's logs/; please report it)
   2    usage: unknown command or bad flag
   3    bad input: malformed package.json, lockfile or .npmrc, invalid name or spec
   4    resolution: unknown package (E404), no matching version (ETARGET), peer conflict (ERESOLVE), offline miss
