@@ -235,7 +235,10 @@ def _innermost(exc: BaseException) -> BaseException:
 
 
 def _save_crash_log(text: str, args: argparse.Namespace) -> str | None:
-    """Write ``text`` to a new file under the cache's logs/ folder (else the temp folder); its path."""
+    """Write ``text`` to a new file under the cache's logs/ folder (else the temp folder); its path.
+
+    Written under a temporary name and renamed, so a file that has its final name is whole.
+    """
     import tempfile
     import time
 
@@ -243,9 +246,11 @@ def _save_crash_log(text: str, args: argparse.Namespace) -> str | None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-            fd, path = tempfile.mkstemp(prefix=f"weir-crash-{stamp}-", suffix=".log", dir=folder)
+            fd, partial = tempfile.mkstemp(prefix=f"weir-crash-{stamp}-", suffix=".log.tmp", dir=folder)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
+            path = partial.removesuffix(".tmp")
+            os.replace(partial, path)
             return path
         except OSError:
             continue
