@@ -409,6 +409,40 @@ def _worker_ready() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+async def stop_workers() -> None:
+    """End this event loop's extraction workers, each with one SIGKILL, and reap them here.
+
+    Left to anyio, its shutdown killed every worker twice when the loop ended:
+    once from the root task's done callback and again from its pool shutdown
+    task, whose ``returncode is None`` check ran before asyncio's watcher
+    thread had reaped the first kill. The second ``Popen.kill`` polls the
+    child first, so it reaped the worker itself, and the watcher thread,
+    finding no child, printed "Unknown child process pid N, will report
+    returncode 255" on stderr (3 installs in 20). Here every worker is idle
+    (each extraction is shielded and done by now), so it is alive and blocked
+    on its stdin: one kill, then a wait the watcher answers, then nothing is
+    left for anyio to kill. anyio keeps its pool in module variables with no
+    public way to end it; if a later anyio moves them, its own shutdown runs
+    as before.
+    """
+    import anyio.to_process
+
+    workers_var = getattr(anyio.to_process, "_process_pool_workers", None)
+    idle_var = getattr(anyio.to_process, "_process_pool_idle_workers", None)
+    try:
+        workers, idle = workers_var.get(), idle_var.get()  # type: ignore[union-attr]
+    except (LookupError, AttributeError):
+        return  # no worker was started in this event loop
+    stopping = [process for process in workers if process.returncode is None]
+    workers.clear()
+    idle.clear()
+    with anyio.CancelScope(shield=True):
+        for process in stopping:
+            process.kill()
+        for process in stopping:
+            await process.aclose()
+
+
 def verify_entry(entry: StoreEntry, *, deep: bool = False) -> tuple[str, ...]:
     """Problems with a stored entry: missing, non-regular or resized files; with ``deep``,
     also files whose CRC-32 changed and files the manifest does not list."""

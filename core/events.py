@@ -292,6 +292,15 @@ class Extracted(Event):
 
 @record
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class LinkPlanned(Event):
+    """How many packages the link step will place (new or changed ones; kept, omitted and
+    platform-skipped packages are not among them): the total a link progress bar counts to."""
+
+    packages: int
+
+
+@record
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class Linked(Event):
     package: str
     version: str

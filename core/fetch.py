@@ -180,6 +180,8 @@ class TarballFetcher:
                         f"{local} is not the tarball package-lock.json was written for: restore it, or, if it "
                         f"changed on purpose, delete {name}'s entry from package-lock.json and run `weir install`"
                     )
+                if isinstance(e, WeirError) and e.package is None:  # e.g. a refused connection: say whose tarball
+                    e.package, e.spec = name, version
                 announce()
                 elapsed = time.perf_counter() - started
                 report(ev.JobFinished(job_id=job_id, kind=kind, package=package, ok=False, elapsed=elapsed, error=str(e)))

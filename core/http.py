@@ -20,6 +20,11 @@ Rules this module holds:
    at least its Retry-After, capped at ``RETRY_AFTER_CAP`` s), 5xx, and a
    body shorter or longer than its Content-Length (no sink ever receives
    more bytes than the Content-Length promised). Never 401, 403, 404 or other 4xx.
+   A refused connection is answered at once by a host where nothing listens,
+   so its retries wait at most ``REFUSED_BACKOFF_CAP`` s: a registry that is
+   restarting is back by then, a wrong URL fails in about a second instead
+   of npm's default backoff of tens of seconds. Its error says ECONNREFUSED
+   and names the host, not aiohttp's "ConnectTimeout … ssl:default".
 5. Every attempt emits RequestStarted and RequestFinished (with its timings:
    queued, connect, first byte, body); every retry emits RequestRetried.
    aiohttp opens TCP and TLS in one step, so ``connect_ms`` includes the TLS
@@ -57,9 +62,14 @@ __all__ = ["MAX_REDIRECTS", "Http", "Response", "Sink", "redirect_target"]
 
 MAX_REDIRECTS = 10
 RETRY_AFTER_CAP = 60.0
+REFUSED_BACKOFF_CAP = 0.5  # seconds, rule 4
 PROGRESS_INTERVAL = 0.1  # seconds between RequestProgress events of one download
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_HINT = "check the registry URL and your network, or try --offline to use the cache"
+_HINT = "check the registry URL and your network (`weir doctor` probes every configured registry), or try --offline to use the cache"
+_REFUSED_HINT = (
+    "nothing accepts connections there: check the registry URL (--registry, `registry` in .npmrc) and that the "
+    "registry is running; `weir doctor` probes every configured registry"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +91,29 @@ class Sink(Protocol):
 
 
 class _Retry(Exception):
-    """This attempt failed in a way worth another try; ``delay`` is a floor (Retry-After)."""
+    """This attempt failed in a way worth another try; ``delay`` is a floor (Retry-After).
 
-    def __init__(self, reason: str, delay: float = 0.0) -> None:
+    ``refused``: the host refused the connection (rule 4: retried quickly).
+    """
+
+    def __init__(self, reason: str, delay: float = 0.0, *, refused: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.delay = delay
+        self.refused = refused
+
+
+def _transport_failure(exc: Exception, host: str) -> _Retry:
+    """What went wrong below HTTP, in words (the transport names every connect failure ConnectTimeout)."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientConnectorError) else exc
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        os_error = cause.os_error
+        if isinstance(os_error, ConnectionRefusedError):
+            return _Retry(f"connection refused by {host}", refused=True)
+        if isinstance(cause, aiohttp.ClientConnectorDNSError):
+            return _Retry(f"cannot resolve the host name {cause.host} ({os_error.strerror or os_error})")
+        return _Retry(f"cannot connect to {host}: {os_error.strerror or os_error}")
+    return _Retry(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 @dataclass(slots=True)
@@ -317,15 +344,16 @@ class Http:
         """The final response and how many attempts failed before it."""
         request_id = next(self._ids)
         attempts = self.config.fetch_retries + 1
-        last = ""
+        last = _Retry("")
         for attempt in range(1, attempts + 1):
             try:
                 return await self._follow(url, headers, request_id, job_id, attempt, reset(), progress), attempt - 1
             except _Retry as exc:
-                last = exc.reason
+                last = exc
                 if attempt == attempts:
                     break
-                delay = max(self._backoff(attempt), exc.delay)
+                backoff = self._backoff(attempt)
+                delay = max(min(backoff, REFUSED_BACKOFF_CAP) if exc.refused else backoff, exc.delay)
                 self.reporter.event(
                     ev.RequestRetried(
                         request_id=request_id,
@@ -338,8 +366,13 @@ class Http:
                 )
                 await anyio.sleep(delay)
         host = _host(url)
+        tries = f"{attempts} attempt(s)"
+        if last.refused:
+            raise NetworkError(
+                f"{last.reason}: GET {self.config.redact(url)} failed after {tries}", hint=_REFUSED_HINT, code="ECONNREFUSED"
+            )
         raise NetworkError(
-            f"{host}: GET {self.config.redact(url)} failed after {attempts} attempt(s): {self.config.redact(last)}",
+            f"{host}: GET {self.config.redact(url)} failed after {tries}: {self.config.redact(last.reason)}",
             hint=_HINT,
         )
 
@@ -421,8 +454,9 @@ class Http:
             error = exc.reason
             raise
         except (httpx.TransportError, aiohttp.ClientError) as exc:  # the latter: ones the transport leaves unmapped
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise _Retry(error) from None
+            failure = _transport_failure(exc, host)
+            error = failure.reason
+            raise failure from None
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise

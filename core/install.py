@@ -40,7 +40,7 @@ import anyio
 
 from weir.core import events as ev
 from weir.core.config import Config, load_config
-from weir.core.content_store import ContentStore, StoreEntry
+from weir.core.content_store import ContentStore, StoreEntry, stop_workers
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
 from weir.core.fetch import TarballFetcher, Wanted
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
@@ -160,6 +160,7 @@ async def install(options: InstallOptions, reporter: ev.Reporter) -> InstallResu
             raise
         raise found from None
     finally:
+        await stop_workers()
         if sigint is not None:  # rule 4
             signal.signal(signal.SIGINT, sigint)
 
@@ -289,6 +290,7 @@ async def _materialize(
             _remove_node_modules(project)
         current = None if options.ci else read_hidden_lockfile(project)
         plan = plan_link(project, install_set, current)
+        reporter.event(ev.LinkPlanned(packages=len(plan.changes)))
         trusted = tuple(new_raw.get("trustedDependencies") or ())
         copies = script_paths(install_set, plan.changes, trusted) if not config.ignore_scripts else set()
         sources = {p: LinkSource(dir=entries[p].path, files=tuple((f.path, f.executable) for f in entries[p].files)) for p in entries}

@@ -110,6 +110,8 @@ class Registry:
         try:
             done = await self._execute(job, job_id, started)
         except WeirError as exc:
+            if exc.package is None:  # a network failure names the package being fetched; the resolver adds its dependent
+                exc.package = job.name
             self.reporter.event(
                 ev.JobFinished(
                     job_id=job_id,

@@ -38,7 +38,7 @@ import anyio
 from weir.core import events as ev
 from weir.core import platform as plat
 from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement, Rule
-from weir.core.errors import InputError, IntegrityError, ResolveError, WeirError
+from weir.core.errors import InputError, IntegrityError, NetworkError, ResolveError, WeirError
 from weir.core.local_tarball import read_local_tarball
 from weir.core.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
 from weir.core.overrides import OverrideSet, build_overrides
@@ -379,6 +379,10 @@ class _Loop:
                     self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
                 raise _Skip from exc
             raise
+        except NetworkError as exc:  # the first dependent to wait for the packument names it
+            if not exc.path:
+                exc.spec, exc.path = edge.raw, path
+            raise
         if pick.manifest.name != target.name:
             raise IntegrityError(
                 f"the registry's metadata for {target.name}@{pick.version} names another package ({pick.manifest.name!r})",
@@ -394,7 +398,18 @@ class _Loop:
         first) and a link to it, placed like any dependency (npm hoists it to the root
         unless another copy of the name is there). Its own file: specs are relative to it."""
         if spec.kind == "workspace":
-            return self.tree.root.children[edge.name]
+            link = self.tree.root.children.get(edge.name)
+            if link is None:
+                raise InputError(
+                    f'"{edge.name}": "{edge.raw}" asks for a workspace, and this project has no workspace named {edge.name}',
+                    package=edge.name,
+                    spec=edge.raw,
+                    path=self._path(edge.source),
+                    hint='add its folder to "workspaces" in the root package.json, or ask for a registry version (e.g. "^1.0.0"); '
+                    'npm itself reads no workspace: specs',
+                    code="ENOWORKSPACE",
+                )
+            return link
         folder = Path(spec.fetch_spec)
         top = next((t for t in self.tree.tops[1:] if t.realpath == str(folder.resolve())), None)
         if top is None:

@@ -61,7 +61,8 @@ def test_5xx_forever_is_one_clear_error_after_bounded_retries(reg: LoopbackRegis
     reg.fault(tarball_of("n-down"), "status", status=500, times=None)
     out = box.weir("install")
     assert_failed(out, 5, "n-down", f"127.0.0.1:{reg.port}", "3 attempt")
-    assert out.stderr.splitlines()[-2].startswith("weir: ENETWORK")
+    assert out.stderr.splitlines()[-3].startswith("weir: ENETWORK")
+    assert out.stderr.splitlines()[-2] == "  package: n-down@1.0.0"
     # fetch-retries=2: one bounded set of attempts, even though the download began during resolve
     assert len(reg.tarball_requests("n-down")) == 3
     lost_nothing(box, before)

@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from weir.core import __version__
-from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, WeirError
+from weir.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, WeirError, first_weir_error
 
 EXIT_CODES_HELP = """exit codes:
   0    success
-  1    internal error (a bug in weir: please report it)
+  1    internal error (a bug in weir: its traceback is saved under the cache's logs/; please report it)
   2    usage: unknown command or bad flag
   3    bad input: malformed package.json, lockfile or .npmrc, invalid name or spec
   4    resolution: unknown package (E404), no matching version (ETARGET), peer conflict (ERESOLVE), offline miss
@@ -170,30 +170,103 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
-    """``work()``'s exit code; a WeirError or Ctrl-C becomes its message and exit code.
+    """``work()``'s exit code; any failure becomes one message and its exit code.
 
-    The live view's engine, a forked child (see ``weir.tui.live``), runs its
-    install through this too, so it reports failures exactly as a plain run.
+    A WeirError (also one raised inside concurrent tasks, which arrives
+    wrapped in exception groups) prints as itself. Anything else is a bug in
+    weir: one line says so and where its full traceback was saved, never a
+    traceback dump on the user's terminal. The live view's engine, a forked
+    child (see ``weir.tui.live``), runs its install through this too, so it
+    reports failures exactly as a plain run.
     """
     try:
         return work()
-    except WeirError as err:
-        _print_error(err, args)
-        return err.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("weir: interrupted; package-lock.json is unchanged, and the next `weir install` repairs node_modules\n")
-        return EXIT_INTERRUPTED
+        return _interrupted()
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - rule: no failure reaches the user as a traceback
+        err = first_weir_error(exc)
+        if err is not None:
+            _print_error(err, args)
+            return err.exit_code
+        if isinstance(exc, BaseExceptionGroup) and exc.split(KeyboardInterrupt)[1] is None:
+            return _interrupted()  # Ctrl-C reached several concurrent tasks at once
+        _print_bug(exc, args)
+        return EXIT_INTERNAL
+
+
+def _interrupted() -> int:
+    sys.stderr.write("weir: interrupted; package-lock.json is unchanged, and the next `weir install` repairs node_modules\n")
+    return EXIT_INTERRUPTED
 
 
 def _print_error(err: WeirError, args: argparse.Namespace) -> None:
-    text = str(err)
+    sys.stderr.write(f"weir: {_redact(str(err), args)}\n")
+
+
+def _redact(text: str, args: argparse.Namespace) -> str:
+    """``text`` with the configured credentials hidden (a broken .npmrc leaves it as it is)."""
     try:
         from weir.core.config import load_config
 
-        text = load_config(_project(args)).redact(text)
+        return load_config(_project(args)).redact(text)
     except Exception:  # noqa: BLE001 - a broken .npmrc must not hide the original error
-        pass
-    sys.stderr.write(f"weir: {text}\n")
+        return text
+
+
+def _print_bug(exc: BaseException, args: argparse.Namespace) -> None:
+    """One line for a bug: what broke, and the file holding the full traceback for the report."""
+    import traceback
+
+    what = "".join(traceback.format_exception_only(_innermost(exc))).strip().splitlines()[-1]
+    details = "".join(traceback.format_exception(exc))
+    header = f"weir {__version__}, python {sys.version.split()[0]}, argv {sys.argv!r}\n\n"
+    saved = _save_crash_log(_redact(header + details, args), args)
+    where = f"please report it with the full traceback saved in {saved}" if saved else "please report it"
+    sys.stderr.write(f"weir: internal error, a bug in weir: {_redact(what, args)}; {where}\n")
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The first real exception inside nested groups: the one that names the bug."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _save_crash_log(text: str, args: argparse.Namespace) -> str | None:
+    """Write ``text`` to a new file under the cache's logs/ folder (else the temp folder); its path.
+
+    Written under a temporary name and renamed, so a file that has its final name is whole.
+    """
+    import tempfile
+    import time
+
+    for folder in (_crash_dir(args), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            fd, partial = tempfile.mkstemp(prefix=f"weir-crash-{stamp}-", suffix=".log.tmp", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            path = partial.removesuffix(".tmp")
+            os.replace(partial, path)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _crash_dir(args: argparse.Namespace) -> Path:
+    """``logs/`` in the cache this run would use (``--cache``, .npmrc, $XDG_CACHE_HOME)."""
+    try:
+        from weir.core.config import load_config
+
+        cli = {"cache": args.cache} if getattr(args, "cache", None) else {}
+        return load_config(_project(args), cli=cli).cache / "logs"
+    except Exception:  # noqa: BLE001 - a broken config falls back to the default cache
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "weir" / "logs"
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -11,6 +11,10 @@ Rules this module keeps:
    app, a replay) advances it. A replay therefore shows exactly what the
    install showed, and tests and screenshots are deterministic.
 3. No Textual here: the model is plain data so tests can read it directly.
+4. A phase the engine runs inside another has no phase events of its own:
+   extraction runs in workers while tarballs download, within ``fetch``. It
+   is shown as running from its first extract job, and done, spanning its
+   first to last extraction, when ``fetch`` finishes.
 """
 
 from __future__ import annotations
@@ -119,6 +123,9 @@ class RunModel(ev.Reporter):
         self.throughput: dict[int, int] = {}  # bucket index -> bytes
         self.pins: dict[int, int] = {}  # whole second -> pins
         self.queue = (0, 0, 0)
+        self.to_link: int | None = None  # the link step's plan, once it has one
+        self._extract_from_jobs = False  # rule 4
+        self._extract_end: float | None = None
 
     # -- feeding ----------------------------------------------------------------------
 
@@ -137,6 +144,8 @@ class RunModel(ev.Reporter):
             self._log(e.at, "info", f"{e.phase} started")
         elif isinstance(e, ev.PhaseFinished):
             self.phase_elapsed[e.phase] = e.elapsed
+            if e.phase == "fetch" and self._extract_from_jobs and "extract" not in self.phase_elapsed:
+                self.phase_elapsed["extract"] = (self._extract_end or e.at) - self.phase_started["extract"]
         elif isinstance(e, ev.JobQueued):
             self.jobs[e.job_id] = JobRow(e.job_id, e.kind, e.package, e.lane, "queued", e.at)
         elif isinstance(e, ev.JobPromoted):
@@ -147,8 +156,12 @@ class RunModel(ev.Reporter):
             if row is None:
                 row = self.jobs[e.job_id] = JobRow(e.job_id, e.kind, e.package, "demand", "queued", e.at)
             row.state, row.started_at = "running", e.at
+            if e.kind == "extract" and "extract" not in self.phase_started:
+                self.phase_started["extract"], self._extract_from_jobs = e.at, True
         elif isinstance(e, ev.JobFinished):
             self.jobs.pop(e.job_id, None)
+            if e.kind == "extract":
+                self._extract_end = e.at
             self.job_time[e.package.rsplit("@", 1)[0] if e.package.rfind("@") > 0 else e.package] += e.elapsed
             if not e.ok:
                 self._log(e.at, "error", f"{e.kind} {e.package}: {e.error or 'failed'}")
@@ -178,6 +191,10 @@ class RunModel(ev.Reporter):
         elif isinstance(e, ev.DecisionRecorded):
             if isinstance(e.decision, Decision):
                 self.decisions[f"{e.decision.name}@{e.decision.version}"] = e.decision
+        elif isinstance(e, ev.Extracted):
+            self._extract_end = e.at
+        elif isinstance(e, ev.LinkPlanned):
+            self.to_link = e.packages
         elif isinstance(e, ev.QueueDepth):
             self.queue = (e.demand, e.prefetch, e.in_flight)
         elif isinstance(e, ev.Warned):
@@ -240,6 +257,13 @@ class RunModel(ev.Reporter):
         if phase in self.phase_started:
             return self.now - self.phase_started[phase]
         return None
+
+    def link_progress(self) -> tuple[int, int]:
+        """(packages linked, packages to link): the link step's own plan once it has one, so
+        packages skipped for this platform, omitted or already in place are not waited for;
+        before it, every resolved package."""
+        s = self.statistics()
+        return s.linked, s.resolved if self.to_link is None else self.to_link
 
     def in_flight(self) -> list[JobRow]:
         """Running jobs oldest first, then queued ones (what a user waits on is on top)."""

@@ -39,9 +39,10 @@ def stepper_text(model: RunModel) -> Text:
 def panel_lines(model: RunModel) -> list[Text]:
     """The inline panel: phases, the counters, the oldest jobs in flight."""
     s = model.statistics()
+    linked, to_link = model.link_progress()
     counts = Text(
         f"resolved {s.resolved} ({s.hit} hit, {s.revalidated} revalidated, {s.miss} miss) · "
-        f"downloaded {human_bytes(s.bytes_downloaded)} · linked {s.linked}/{s.resolved}"
+        f"downloaded {human_bytes(s.bytes_downloaded)} · linked {linked}/{to_link}"
         + (f" · retries {s.retries}" if s.retries else "")
         + (f" · errors {s.errors}" if s.errors else "")
     )

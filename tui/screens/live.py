@@ -45,8 +45,9 @@ def queue_text(model: RunModel) -> Text:
 
 def link_text(model: RunModel) -> Text:
     s = model.statistics()
+    linked, total = model.link_progress()
     text = Text("link ", style="bold")
-    text.append(f"{s.linked}/{s.resolved} packages · {s.files_linked} files")
+    text.append(f"{linked}/{total} packages · {s.files_linked} files")
     text.append(f" · {s.link_mode}" if s.link_mode else " · mode not chosen yet")
     return text
 
@@ -88,8 +89,8 @@ class LiveScreen(ModelScreen):
         self.query_one("#spark", Sparkline).data = series
         self.query_one("#queue", Readout).show_text(queue_text(model))
         self.query_one("#link", Readout).show_text(link_text(model))
-        s = model.statistics()
-        self.query_one("#link-bar", ProgressBar).update(total=max(1, s.resolved), progress=s.linked)
+        linked, total = model.link_progress()
+        self.query_one("#link-bar", ProgressBar).update(total=max(1, total), progress=linked if total else 1)
         if model.finished is not None:
             self._show_summary(model)
             return

@@ -14,7 +14,9 @@ def counter_rows(model: RunModel) -> list[tuple[str, ...]]:
     rows = [
         (s.hit, "hit", s.stale, "stale", s.revalidated, "revalidated"),
         (s.updated, "updated", s.miss, "miss", s.resolved, "resolved"),
-        (s.tarballs_cached, "reused", s.tarballs_downloaded, "downloaded", human_bytes(s.bytes_downloaded), "bytes"),
+        # Tarballs reused / fetched, then the bytes of every response (packuments too): a bytes
+        # figure labelled "bytes" beside "0 downloaded" read as downloads that did not count.
+        (s.tarballs_cached, "reused", s.tarballs_downloaded, "fetched", human_bytes(s.bytes_downloaded), "received"),
         (s.linked, "linked", s.retries, "retries", s.errors, "errors"),
         (s.warnings, "warnings", s.requests, "requests", s.scripts_blocked, "scripts blocked"),
     ]
