@@ -36,6 +36,13 @@ Rules this module holds (what npm 11 writes, checked against it):
    kept as written, and an install puts back the ones a resolve pruned as
    extraneous, as npm's install keeps them. npm's --package-lock-only over an
    existing lockfile prunes every extraneous entry, bundled ones included.
+6. The root project's own ``bundleDependencies`` are resolved and installed
+   from the registry like any dependency (its bundle is what ``npm pack``
+   would ship), but npm still marks them ``inBundle`` and keeps their
+   ``resolved`` and ``integrity``: the listed top-level packages, everything
+   nested in them, and each top-level package one of those depends on. A
+   link (a bundled workspace) is not marked, and its folder's dependencies
+   are not the bundle's.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from weir.core.linker.plan import ancestors_of
 from weir.core.lockfile import LockEntry, Lockfile, entry_from_json, name_from_path
 from weir.core.names import is_valid_name
 from weir.core.package_json import normalize_bin
+from weir.core.selection import dependencies_of, shipped_in_tarballs
 
 if TYPE_CHECKING:
     from weir.core.content_store import StoreEntry
@@ -79,6 +87,36 @@ def bundle_names(raw: Mapping[str, Any]) -> list[str]:
 
 def is_inside(path: str, bundler: str) -> bool:
     return path.startswith(f"{bundler}/node_modules/")
+
+
+def mark_root_bundle(packages: Mapping[str, LockEntry]) -> dict[str, LockEntry]:
+    """``packages`` with ``inBundle`` set as rule 6 says on every entry that is not in a
+    dependency's bundle (those keep their flag)."""
+    root = packages.get("")
+    shipped = shipped_in_tarballs({p for p, e in packages.items() if e.in_bundle})
+    raws = {p: e.raw for p, e in packages.items()}
+    children: dict[str, list[str]] = {}
+    for path in packages:
+        if "/node_modules/" in path and path not in shipped:
+            children.setdefault(path.rpartition("/node_modules/")[0], []).append(path)
+    queue = [f"node_modules/{n}" for n in bundle_names(root.raw if root else {})]
+    bundled = set(queue)
+    for path in queue:
+        if path not in packages or packages[path].link:
+            continue
+        found = [p for p in dependencies_of(path, raws) if p.startswith("node_modules/") and "/node_modules/" not in p]
+        for p in found + children.get(path, []):
+            if p not in bundled:
+                bundled.add(p)
+                queue.append(p)
+    out = dict(packages)
+    for path, entry in packages.items():
+        if path and path not in shipped and entry.in_bundle != (path in bundled and not entry.link):
+            raw = {k: v for k, v in entry.raw.items() if k != "inBundle"}
+            if path in bundled:
+                raw["inBundle"] = True
+            out[path] = entry_from_json(path, raw)
+    return out
 
 
 def bundlers_to_read(lock: Lockfile, previous: Lockfile | None) -> list[str]:

@@ -47,7 +47,7 @@ from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfil
 from weir.core.integrity import Integrity, pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
-from weir.core.selection import installed_paths
+from weir.core.selection import installed_paths, shipped_in_tarballs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -271,8 +271,10 @@ async def _materialize(
     raw_packages = {path: entry.raw for path, entry in desired.packages.items()}
     wanted = installed_paths(raw_packages, config.omit)
     install_set = {p: desired.packages[p] for p in wanted}
-    # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to fetch.
-    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and not install_set[p].in_bundle]
+    # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to
+    # fetch; a dependency's bundle comes in its tarball (the root project's own bundle does not).
+    shipped = shipped_in_tarballs({p for p, e in install_set.items() if e.in_bundle})
+    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and p not in shipped]
 
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
