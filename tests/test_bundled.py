@@ -292,3 +292,52 @@ def test_real_bundler_same_packages_as_npm(project: Callable[..., Path], tmp_pat
     assert in_bundle(packages), f"{REAL_BUNDLER} no longer ships a bundle"
     assert sorted(packages) == sorted(npm_packages)
     assert {p: e for p, e in packages.items() if e != npm_packages[p]} == {}
+
+
+ROOT_BUNDLER = {
+    "name": "app", "version": "1.0.0", "bundleDependencies": ["carrier"],
+    "dependencies": {"carrier": "^1.0.0", "tiny": "2.0.0"},
+}
+
+
+def publish_root_bundle(registry: LoopbackRegistry) -> None:
+    """carrier (bundled by the project itself) needs tiny@1, nested under it, and hoisted@1,
+    hoisted beside it; the project needs tiny@2."""
+    registry.add("carrier", "1.0.0", dependencies={"tiny": "^1.0.0", "hoisted": "^1.0.0"}, bin={"carrier": "cli.js"},
+                 files={"index.js": "module.exports = require('tiny') + ' ' + require('hoisted');", "cli.js": ""})
+    for version in ("1.0.0", "2.0.0"):
+        registry.add("tiny", version, files={"index.js": f"module.exports = 'tiny {version}';"})
+    registry.add("hoisted", "1.0.0", files={"index.js": "module.exports = 'hoisted';"})
+
+
+def test_the_projects_own_bundle_is_installed_from_the_registry_and_kept_as_npm_does(
+    project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry
+) -> None:
+    publish_root_bundle(registry)
+    npm_app, app, cache = project(ROOT_BUNDLER), project(ROOT_BUNDLER), tmp_path / "weir-cache"
+    run_npm(npm_app, tmp_path / "npm-cache", registry.url, "install")
+    run_weir(app, cache, registry.url, "install")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    packages = lock_packages(app)
+    assert packages[""]["bundleDependencies"] == ["carrier"]
+    assert in_bundle(packages) == ["node_modules/carrier", "node_modules/carrier/node_modules/tiny", "node_modules/hoisted"]
+    assert packages["node_modules/carrier"]["integrity"], "the project's bundle is fetched, so npm keeps its integrity"
+    assert require(app, "carrier") == "tiny 1.0.0 hoisted"
+    assert (app / "node_modules/.bin/carrier").is_symlink()
+
+    # weir ci installs npm's lockfile (it skipped every inBundle entry before), and the next
+    # install keeps the lockfile as it is.
+    lock = (npm_app / "package-lock.json").read_bytes()
+    shutil.rmtree(app / "node_modules")
+    (app / "package-lock.json").write_bytes(lock)
+    run_weir(app, cache, registry.url, "ci")
+    assert require(app, "carrier") == "tiny 1.0.0 hoisted"
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    run_weir(app, cache, registry.url, "install")
+    assert (app / "package-lock.json").read_bytes() == lock
+    registry.add("extra", "1.0.0")  # a resolve seeded from the lockfile keeps the root's bundle too
+    run_weir(app, cache, registry.url, "install", "extra")
+    after = lock_packages(app)
+    assert after[""]["bundleDependencies"] == ["carrier"]
+    assert in_bundle(after) == in_bundle(packages)
