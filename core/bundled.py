@@ -43,6 +43,14 @@ Rules this module holds (what npm 11 writes, checked against it):
    nested in them, and each top-level package one of those depends on. A
    link (a bundled workspace) is not marked, and its folder's dependencies
    are not the bundle's.
+7. What a bundler ships is in place before its other dependencies are
+   placed, as npm's --package-lock-only opens the tarball first: where the
+   resolver put a registry package at a path the bundle ships (tap@16's
+   non-bundled dependencies wanted ansi-styles@4 at
+   ``node_modules/tap/node_modules/ansi-styles``, where tap ships 3.2.1), the
+   shipped package takes the path and the resolver runs again from that
+   lockfile, placing what no longer fits deeper. A shipped package nobody
+   needs (``extraneous``) takes no path from the resolver.
 """
 
 from __future__ import annotations
@@ -160,6 +168,24 @@ def _kept(path: str, lock: Lockfile, previous: Lockfile | None) -> bool:
     was = previous.packages.get(path) if previous is not None else None
     now = lock.packages.get(path)
     return was is not None and now is not None and (was.name, was.version, was.integrity) == (now.name, now.version, now.integrity)
+
+
+def bundles_in_the_way(lock: Lockfile, stored: Mapping[str, StoreEntry]) -> Lockfile | None:
+    """Rule 7: ``lock`` with each shipped package in place of the registry package the resolver
+    put at its path (and everything nested in that one), for the resolver to start from again;
+    None when no bundle in ``stored`` (extracted bundlers keyed by install path) collides."""
+    collisions: set[str] = set()
+    read: dict[str, dict[str, dict[str, Any]]] = {}
+    for path, entry in stored.items():
+        shipped = bundled_entries(path, lock.packages[path], entry.path, (f.path for f in entry.files))
+        hit = {p for p, raw in shipped.items() if not raw.get("extraneous") and p in lock.packages and not lock.packages[p].in_bundle}
+        if hit:
+            collisions |= hit
+            read[path] = shipped
+    if not collisions:
+        return None
+    kept = {p: e for p, e in lock.packages.items() if not any(p == c or is_inside(p, c) for c in collisions)}
+    return with_bundles(replace(lock, packages=kept), read)
 
 
 def with_bundles(lock: Lockfile, read: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:

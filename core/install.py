@@ -222,6 +222,12 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         lockfile=lock,
                         on_pin=prefetch.pin if prefetch is not None else None,
                     )
+                    seed = await _bundles_in_the_way(fetcher, prefetch, config, reporter, resolution.lockfile, lock)
+                    if seed is not None:  # once: the shipped packages are seeded now
+                        resolution = await resolve(
+                            root, project, registry=network, config=config, reporter=reporter, lockfile=seed,
+                            on_pin=prefetch.pin if prefetch is not None else None,
+                        )
                 desired, decisions = resolution.lockfile, resolution.decisions
                 for location, decision in decisions.items():
                     reporter.event(ev.DecisionRecorded(location=location, decision=decision))
@@ -318,6 +324,25 @@ async def _materialize(
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
+
+
+async def _bundles_in_the_way(
+    fetcher: TarballFetcher,
+    prefetch: _Prefetch | None,
+    config: Config,
+    reporter: ev.Reporter,
+    resolved: Lockfile,
+    previous: Lockfile | None,
+) -> Lockfile | None:
+    """The lockfile to resolve again from when a bundler ships a package where the resolver
+    placed another (``weir.core.bundled`` rule 7); None, fetching nothing, without new bundlers."""
+    from weir.core.bundled import bundlers_to_read, bundles_in_the_way
+
+    paths = [p for p in bundlers_to_read(resolved, previous) if resolved.packages[p].resolved]
+    if not paths:
+        return None
+    entries = await _fetch_all(fetcher, prefetch, config, reporter, resolved.packages, paths)
+    return bundles_in_the_way(resolved, entries)
 
 
 async def _bundles_for_lockfile_only(
