@@ -33,15 +33,7 @@ _EDGE_FIELDS = ("peerDependencies", "devDependencies", "dependencies", "optional
 
 def is_installed(raw: Mapping[str, Any], omit: Collection[str]) -> bool:
     """Should this ``packages`` entry (npm's JSON shape) be in node_modules, on its own flags (rules 1-2)?"""
-    if raw.get("dev") and "dev" in omit:
-        return False
-    if raw.get("optional") and "optional" in omit:
-        return False
-    if raw.get("devOptional") and "dev" in omit and "optional" in omit:
-        return False
-    if raw.get("peer") and "peer" in omit:
-        return False
-    return not _wrong_platform(raw)
+    return not _omitted(raw, omit) and not _wrong_platform(raw)
 
 
 def installed_paths(packages: Mapping[str, Mapping[str, Any]], omit: Collection[str]) -> list[str]:
@@ -55,7 +47,7 @@ def installed_paths(packages: Mapping[str, Mapping[str, Any]], omit: Collection[
         parent = path.rsplit("/node_modules/", 1)[0] if "/node_modules/" in path else ""
         if parent and parent not in kept and parent.startswith("node_modules/"):
             continue
-        if is_installed(packages[path], omit):
+        if not _omitted(packages[path], omit):
             keep.append(path)
             kept.add(path)
     return sorted(keep)
@@ -93,6 +85,17 @@ def shipped_in_tarballs(bundled: Collection[str]) -> set[str]:
     return out
 
 
+def _omitted(raw: Mapping[str, Any], omit: Collection[str]) -> bool:
+    """Rule 1."""
+    if raw.get("dev") and "dev" in omit:
+        return True
+    if raw.get("optional") and "optional" in omit:
+        return True
+    if raw.get("devOptional") and "dev" in omit and "optional" in omit:
+        return True
+    return bool(raw.get("peer")) and "peer" in omit
+
+
 def _wrong_platform(raw: Mapping[str, Any]) -> bool:
     optional = raw.get("optional") or raw.get("devOptional")
     return bool(optional) and not supported(raw.get("os"), raw.get("cpu"), raw.get("libc"))
@@ -110,23 +113,38 @@ class _Graph:
 
     def __init__(self, packages: Mapping[str, Mapping[str, Any]]) -> None:
         self.packages = packages
-        self.naming: dict[str, list[tuple[str, bool]]] = {}  # dependency name (or link target) -> (source, optional)
+        naming: dict[str, list[str]] = {}  # dependency name (or link target) -> the entries naming it
+        found = naming.get
         for path, raw in packages.items():
-            for name, optional in _edge_names(path, raw).items():
-                self.naming.setdefault(name, []).append((path, optional))
+            if raw.get("link"):
+                names: Any = [raw.get("resolved")]
+            else:
+                names = [n for f in _EDGE_FIELDS if (deps := raw.get(f)) and isinstance(deps, dict) for n in deps]
+            for name in names:
+                sources = found(name)
+                if sources is None:
+                    naming[name] = [path]
+                else:
+                    sources.append(path)
+        self.naming = naming
+        self._into: dict[str, list[tuple[str, bool]]] = {}
 
     def out(self, path: str) -> Iterator[str]:
         return dependencies_of(path, self.packages)
 
-    def into(self, path: str) -> Iterator[tuple[str, bool]]:
+    def into(self, path: str) -> list[tuple[str, bool]]:
         """(source, optional) for every edge that lands on ``path``."""
-        name = path[path.rfind("node_modules/") + len("node_modules/"):] if "node_modules/" in path else path
-        for source, optional in self.naming.get(name, ()):
-            if self.packages[source].get("link") or _lookup(self.packages, source, name) == path:
-                yield source, optional
-        if name != path:
-            for source, optional in self.naming.get(path, ()):
-                yield source, optional
+        edges = self._into.get(path)
+        if edges is None:
+            name = path[path.rfind("node_modules/") + len("node_modules/"):] if "node_modules/" in path else path
+            edges = []
+            for source in self.naming.get(name, ()):
+                raw = self.packages[source]
+                kinds = _edge_names(source, raw)
+                if name in kinds and (raw.get("resolved") if raw.get("link") else _lookup(self.packages, source, name)) == path:
+                    edges.append((source, kinds[name]))
+            self._into[path] = edges
+        return edges
 
     def optional_set(self, start: str, skipped: set[str]) -> set[str]:
         """arborist's optionalSet: up through non-optional edges, then down to what only the set needs."""
