@@ -404,3 +404,26 @@ def test_tap_bundle_keeps_its_versions_as_npm_package_lock_only(project: Callabl
     assert packages["node_modules/tap/node_modules/ansi-styles"]["version"] == "3.2.1"
     assert packages["node_modules/tap/node_modules/ansi-styles"]["inBundle"] is True
     assert packages["node_modules/tap/node_modules/cliui/node_modules/ansi-styles"]["version"].startswith("4.")
+
+
+# npm's own repository bundles its dependencies this way (193 inBundle entries under its root).
+OWN_BUNDLE = {"name": "app", "version": "1.0.0", "bundleDependencies": ["debug", "semver"],
+              "dependencies": {"debug": "4.4.3", "ms": "2.0.0", "semver": "7.6.3"}}
+
+
+@pytest.mark.network
+def test_real_projects_own_bundle_as_npm(project: Callable[..., Path], tmp_path: Path) -> None:
+    registry = "https://registry.npmjs.org/"
+    npm_app, app = project(OWN_BUNDLE), project(OWN_BUNDLE)
+    run_npm(npm_app, tmp_path / "npm-cache", registry, "install")
+    run_weir(app, tmp_path / "weir-cache", registry, "install")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    assert "node_modules/debug/node_modules/ms" in in_bundle(lock_packages(app))
+    shutil.rmtree(app / "node_modules")
+    (app / "package-lock.json").write_bytes((npm_app / "package-lock.json").read_bytes())
+    run_weir(app, tmp_path / "weir-cache", registry, "ci")
+    loaded = subprocess.run(["node", "-e", "process.stdout.write(require('semver').valid('1.2.3'))"], cwd=app,
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert loaded.stdout == "1.2.3", loaded.stderr
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
