@@ -101,13 +101,17 @@ def mark_root_bundle(packages: Mapping[str, LockEntry]) -> dict[str, LockEntry]:
     """``packages`` with ``inBundle`` set as rule 6 says on every entry that is not in a
     dependency's bundle (those keep their flag)."""
     root = packages.get("")
-    shipped = shipped_in_tarballs({p for p, e in packages.items() if e.in_bundle})
+    names = bundle_names(root.raw) if root is not None else []
+    marked = {p for p, e in packages.items() if e.in_bundle}
+    if not names and not marked:
+        return dict(packages)
+    shipped = shipped_in_tarballs(marked)
     raws = {p: e.raw for p, e in packages.items()}
     children: dict[str, list[str]] = {}
     for path in packages:
         if "/node_modules/" in path and path not in shipped:
             children.setdefault(path.rpartition("/node_modules/")[0], []).append(path)
-    queue = [f"node_modules/{n}" for n in bundle_names(root.raw if root else {})]
+    queue = [f"node_modules/{n}" for n in names]
     bundled = set(queue)
     for path in queue:
         if path not in packages or packages[path].link:
