@@ -31,7 +31,7 @@ from weir.core.integrity import pick
 from weir.core.linker import LinkSource, execute_link, plan_link
 from weir.core.linker.plan import is_managed
 from weir.core.lockfile import read_lockfile
-from weir.core.selection import installed_paths
+from weir.core.selection import installed_paths, shipped_in_tarballs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _T = TypeVar("_T")
@@ -60,9 +60,10 @@ def one_round(fixture: Path, cache: Path, registry: str) -> dict[str, tuple[floa
 
         def lookups() -> dict[str, LinkSource]:
             sources: dict[str, LinkSource] = {}
+            shipped = shipped_in_tarballs({p for p, e in install_set.items() if e.in_bundle})
             for p in wanted:
                 e = install_set[p]
-                if not is_managed(p) or e.link or e.in_bundle:
+                if not is_managed(p) or e.link or p in shipped:
                     continue
                 integrity = pick(e.integrity, None, None, package=e.name, version=e.version or "")
                 tarball_url(e.resolved or "", e.name, config)

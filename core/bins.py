@@ -43,6 +43,7 @@ from weir.core.linker.modes import copy_file
 from weir.core.linker.plan import TEMP_PREFIX, container_of, is_managed
 from weir.core.lockfile import LockEntry, collation_key
 from weir.core.package_json import normalize_bin
+from weir.core.selection import shipped_in_tarballs
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,9 @@ def plan_bins(
     """Every bin link the tree should have, keyed by location (rules 1-3, without disk checks)."""
     reporter = reporter or Reporter()
     claims: list[tuple[str, dict[str, str]]] = []
+    shipped = shipped_in_tarballs({p for p, e in desired.items() if e.in_bundle})
     for path, entry in desired.items():
-        if not is_managed(path) or entry.in_bundle:
+        if not is_managed(path) or path in shipped:
             continue
         declared = entry.bin
         target = desired.get(entry.resolved) if entry.link and entry.resolved else None

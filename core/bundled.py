@@ -36,6 +36,21 @@ Rules this module holds (what npm 11 writes, checked against it):
    kept as written, and an install puts back the ones a resolve pruned as
    extraneous, as npm's install keeps them. npm's --package-lock-only over an
    existing lockfile prunes every extraneous entry, bundled ones included.
+6. The root project's own ``bundleDependencies`` are resolved and installed
+   from the registry like any dependency (its bundle is what ``npm pack``
+   would ship), but npm still marks them ``inBundle`` and keeps their
+   ``resolved`` and ``integrity``: the listed top-level packages, everything
+   nested in them, and each top-level package one of those depends on. A
+   link (a bundled workspace) is not marked, and its folder's dependencies
+   are not the bundle's.
+7. What a bundler ships is in place before its other dependencies are
+   placed, as npm's --package-lock-only opens the tarball first: where the
+   resolver put a registry package at a path the bundle ships (tap@16's
+   non-bundled dependencies wanted ansi-styles@4 at
+   ``node_modules/tap/node_modules/ansi-styles``, where tap ships 3.2.1), the
+   shipped package takes the path and the resolver runs again from that
+   lockfile, placing what no longer fits deeper. A shipped package nobody
+   needs (``extraneous``) takes no path from the resolver.
 """
 
 from __future__ import annotations
@@ -50,6 +65,7 @@ from weir.core.linker.plan import ancestors_of
 from weir.core.lockfile import LockEntry, Lockfile, entry_from_json, name_from_path
 from weir.core.names import is_valid_name
 from weir.core.package_json import normalize_bin
+from weir.core.selection import dependencies_of, shipped_in_tarballs
 
 if TYPE_CHECKING:
     from weir.core.content_store import StoreEntry
@@ -79,6 +95,40 @@ def bundle_names(raw: Mapping[str, Any]) -> list[str]:
 
 def is_inside(path: str, bundler: str) -> bool:
     return path.startswith(f"{bundler}/node_modules/")
+
+
+def mark_root_bundle(packages: Mapping[str, LockEntry]) -> dict[str, LockEntry]:
+    """``packages`` with ``inBundle`` set as rule 6 says on every entry that is not in a
+    dependency's bundle (those keep their flag)."""
+    root = packages.get("")
+    names = bundle_names(root.raw) if root is not None else []
+    marked = {p for p, e in packages.items() if e.in_bundle}
+    if not names and not marked:
+        return dict(packages)
+    shipped = shipped_in_tarballs(marked)
+    raws = {p: e.raw for p, e in packages.items()}
+    children: dict[str, list[str]] = {}
+    for path in packages:
+        if "/node_modules/" in path and path not in shipped:
+            children.setdefault(path.rpartition("/node_modules/")[0], []).append(path)
+    queue = [f"node_modules/{n}" for n in names]
+    bundled = set(queue)
+    for path in queue:
+        if path not in packages or packages[path].link:
+            continue
+        found = [p for p in dependencies_of(path, raws) if p.startswith("node_modules/") and "/node_modules/" not in p]
+        for p in found + children.get(path, []):
+            if p not in bundled:
+                bundled.add(p)
+                queue.append(p)
+    out = dict(packages)
+    for path, entry in packages.items():
+        if path and path not in shipped and entry.in_bundle != (path in bundled and not entry.link):
+            raw = {k: v for k, v in entry.raw.items() if k != "inBundle"}
+            if path in bundled:
+                raw["inBundle"] = True
+            out[path] = entry_from_json(path, raw)
+    return out
 
 
 def bundlers_to_read(lock: Lockfile, previous: Lockfile | None) -> list[str]:
@@ -122,6 +172,24 @@ def _kept(path: str, lock: Lockfile, previous: Lockfile | None) -> bool:
     was = previous.packages.get(path) if previous is not None else None
     now = lock.packages.get(path)
     return was is not None and now is not None and (was.name, was.version, was.integrity) == (now.name, now.version, now.integrity)
+
+
+def bundles_in_the_way(lock: Lockfile, stored: Mapping[str, StoreEntry]) -> Lockfile | None:
+    """Rule 7: ``lock`` with each shipped package in place of the registry package the resolver
+    put at its path (and everything nested in that one), for the resolver to start from again;
+    None when no bundle in ``stored`` (extracted bundlers keyed by install path) collides."""
+    collisions: set[str] = set()
+    read: dict[str, dict[str, dict[str, Any]]] = {}
+    for path, entry in stored.items():
+        shipped = bundled_entries(path, lock.packages[path], entry.path, (f.path for f in entry.files))
+        hit = {p for p, raw in shipped.items() if not raw.get("extraneous") and p in lock.packages and not lock.packages[p].in_bundle}
+        if hit:
+            collisions |= hit
+            read[path] = shipped
+    if not collisions:
+        return None
+    kept = {p: e for p, e in lock.packages.items() if not any(p == c or is_inside(p, c) for c in collisions)}
+    return with_bundles(replace(lock, packages=kept), read)
 
 
 def with_bundles(lock: Lockfile, read: Mapping[str, Mapping[str, dict[str, Any]]]) -> Lockfile:

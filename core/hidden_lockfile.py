@@ -35,6 +35,7 @@ from weir.core.lockfile import (
     loads_lockfile,
     write_atomic,
 )
+from weir.core.selection import shipped_in_tarballs
 
 HIDDEN_LOCKFILE = "node_modules/.package-lock.json"
 
@@ -125,7 +126,6 @@ def _consistent(
                         return False
                     seen.add(child_path)
                     pending.append(f"{child_path}/node_modules")
-    wanted = {
-        p for p, e in packages.items() if "node_modules/" in p and not e.in_bundle
-    }
+    shipped = shipped_in_tarballs({p for p, e in packages.items() if e.in_bundle})
+    wanted = {p for p in packages if "node_modules/" in p and p not in shipped}
     return wanted <= seen

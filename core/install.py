@@ -47,7 +47,7 @@ from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfil
 from weir.core.integrity import Integrity, pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
-from weir.core.selection import installed_paths
+from weir.core.selection import installed_paths, shipped_in_tarballs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -223,6 +223,12 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         lockfile=lock,
                         on_pin=prefetch.pin if prefetch is not None else None,
                     )
+                    seed = await _bundles_in_the_way(fetcher, prefetch, config, reporter, resolution.lockfile, lock)
+                    if seed is not None:  # once: the shipped packages are seeded now
+                        resolution = await resolve(
+                            root, project, registry=network, config=config, reporter=reporter, lockfile=seed,
+                            on_pin=prefetch.pin if prefetch is not None else None,
+                        )
                 desired, decisions = resolution.lockfile, resolution.decisions
                 for location, decision in decisions.items():
                     reporter.event(ev.DecisionRecorded(location=location, decision=decision))
@@ -272,8 +278,10 @@ async def _materialize(
     raw_packages = {path: entry.raw for path, entry in desired.packages.items()}
     wanted = installed_paths(raw_packages, config.omit)
     install_set = {p: desired.packages[p] for p in wanted}
-    # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to fetch.
-    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and not install_set[p].in_bundle]
+    # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to
+    # fetch; a dependency's bundle comes in its tarball (the root project's own bundle does not).
+    shipped = shipped_in_tarballs({p for p, e in install_set.items() if e.in_bundle})
+    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and p not in shipped]
 
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
@@ -318,6 +326,25 @@ async def _materialize(
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
+
+
+async def _bundles_in_the_way(
+    fetcher: TarballFetcher,
+    prefetch: _Prefetch | None,
+    config: Config,
+    reporter: ev.Reporter,
+    resolved: Lockfile,
+    previous: Lockfile | None,
+) -> Lockfile | None:
+    """The lockfile to resolve again from when a bundler ships a package where the resolver
+    placed another (``weir.core.bundled`` rule 7); None, fetching nothing, without new bundlers."""
+    from weir.core.bundled import bundlers_to_read, bundles_in_the_way
+
+    paths = [p for p in bundlers_to_read(resolved, previous) if resolved.packages[p].resolved]
+    if not paths:
+        return None
+    entries = await _fetch_all(fetcher, prefetch, config, reporter, resolved.packages, paths)
+    return bundles_in_the_way(resolved, entries)
 
 
 async def _bundles_for_lockfile_only(

@@ -37,6 +37,7 @@ import anyio
 
 from weir.core import events as ev
 from weir.core import platform as plat
+from weir.core.bundled import bundle_names, mark_root_bundle
 from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement, Rule
 from weir.core.errors import InputError, IntegrityError, NetworkError, ResolveError, WeirError
 from weir.core.local_tarball import read_local_tarball
@@ -664,6 +665,7 @@ class _Loop:
             raw = _entry_raw(node)
             packages[node.location] = entry_from_json(node.location, raw)
             decisions[node.location] = self._decision(node)
+        packages = mark_root_bundle(packages)
         lock = Lockfile(name=self.root_pkg.name, version=self.root_pkg.version, packages=dict(sorted(packages.items(), key=lambda kv: collation_key(kv[0]))))
         return Resolution(lockfile=lock, decisions=decisions, warnings=tuple(self.warnings))
 
@@ -769,6 +771,9 @@ def _root_raw(pkg: PackageJson) -> dict[str, Any]:
         if key == "bin":
             value = pkg.bin
         raw[key] = value
+    bundle = bundle_names(pkg.raw)  # npm spells it so, `true` expanded to the dependencies' names
+    if bundle:
+        raw["bundleDependencies"] = bundle
     return raw
 
 

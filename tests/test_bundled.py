@@ -292,3 +292,138 @@ def test_real_bundler_same_packages_as_npm(project: Callable[..., Path], tmp_pat
     assert in_bundle(packages), f"{REAL_BUNDLER} no longer ships a bundle"
     assert sorted(packages) == sorted(npm_packages)
     assert {p: e for p, e in packages.items() if e != npm_packages[p]} == {}
+
+
+ROOT_BUNDLER = {
+    "name": "app", "version": "1.0.0", "bundleDependencies": ["carrier"],
+    "dependencies": {"carrier": "^1.0.0", "tiny": "2.0.0"},
+}
+
+
+def publish_root_bundle(registry: LoopbackRegistry) -> None:
+    """carrier (bundled by the project itself) needs tiny@1, nested under it, and hoisted@1,
+    hoisted beside it; the project needs tiny@2."""
+    registry.add("carrier", "1.0.0", dependencies={"tiny": "^1.0.0", "hoisted": "^1.0.0"}, bin={"carrier": "cli.js"},
+                 files={"index.js": "module.exports = require('tiny') + ' ' + require('hoisted');", "cli.js": ""})
+    for version in ("1.0.0", "2.0.0"):
+        registry.add("tiny", version, files={"index.js": f"module.exports = 'tiny {version}';"})
+    registry.add("hoisted", "1.0.0", files={"index.js": "module.exports = 'hoisted';"})
+
+
+def test_the_projects_own_bundle_is_installed_from_the_registry_and_kept_as_npm_does(
+    project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry
+) -> None:
+    publish_root_bundle(registry)
+    npm_app, app, cache = project(ROOT_BUNDLER), project(ROOT_BUNDLER), tmp_path / "weir-cache"
+    run_npm(npm_app, tmp_path / "npm-cache", registry.url, "install")
+    run_weir(app, cache, registry.url, "install")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    packages = lock_packages(app)
+    assert packages[""]["bundleDependencies"] == ["carrier"]
+    assert in_bundle(packages) == ["node_modules/carrier", "node_modules/carrier/node_modules/tiny", "node_modules/hoisted"]
+    assert packages["node_modules/carrier"]["integrity"], "the project's bundle is fetched, so npm keeps its integrity"
+    assert require(app, "carrier") == "tiny 1.0.0 hoisted"
+    assert (app / "node_modules/.bin/carrier").is_symlink()
+
+    # weir ci installs npm's lockfile (it skipped every inBundle entry before), and the next
+    # install keeps the lockfile as it is.
+    lock = (npm_app / "package-lock.json").read_bytes()
+    shutil.rmtree(app / "node_modules")
+    (app / "package-lock.json").write_bytes(lock)
+    run_weir(app, cache, registry.url, "ci")
+    assert require(app, "carrier") == "tiny 1.0.0 hoisted"
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    run_weir(app, cache, registry.url, "install")
+    assert (app / "package-lock.json").read_bytes() == lock
+    registry.add("extra", "1.0.0")  # a resolve seeded from the lockfile keeps the root's bundle too
+    run_weir(app, cache, registry.url, "install", "extra")
+    after = lock_packages(app)
+    assert after[""]["bundleDependencies"] == ["carrier"]
+    assert in_bundle(after) == in_bundle(packages)
+
+
+COLLIDING = {"name": "app", "version": "1.0.0", "dependencies": {"carrier": "1.0.0", "mid": "2.0.0", "shipped": "3.0.0"}}
+
+
+def publish_colliding_bundle(registry: LoopbackRegistry) -> None:
+    """carrier ships inner and inner's shipped@1 in its node_modules, and needs mid@1 from the
+    registry; mid@1 (nested under carrier: the project has mid@2) needs shipped@2, which cannot
+    go where carrier ships shipped@1 (tap@16 and ansi-styles, in npm's own repository)."""
+    pkg = json.dumps
+    registry.add("carrier", "1.0.0", dependencies={"inner": "^1.0.0", "mid": "^1.0.0"}, bundle_dependencies=["inner"], files={
+        "index.js": "module.exports = require('inner') + ' ' + require('mid');",
+        "node_modules/inner/package.json": pkg({"name": "inner", "version": "1.0.0", "dependencies": {"shipped": "^1.0.0"}}),
+        "node_modules/inner/index.js": "module.exports = 'inner+' + require('shipped');",
+        "node_modules/shipped/package.json": pkg({"name": "shipped", "version": "1.0.0"}),
+        "node_modules/shipped/index.js": "module.exports = 'shipped 1.0.0';",
+    })
+    registry.add("mid", "1.0.0", dependencies={"shipped": "^2.0.0"}, files={"index.js": "module.exports = 'mid+' + require('shipped');"})
+    registry.add("mid", "2.0.0")
+    for version in ("2.0.0", "3.0.0"):
+        registry.add("shipped", version, files={"index.js": f"module.exports = 'shipped {version}';"})
+
+
+def test_a_bundle_keeps_its_paths_and_the_registry_packages_go_deeper(
+    project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry
+) -> None:
+    publish_colliding_bundle(registry)
+    npm_app, app, cache = project(COLLIDING), project(COLLIDING), tmp_path / "weir-cache"
+    run_npm(npm_app, tmp_path / "npm-cache", registry.url, "install", "--package-lock-only")
+    run_weir(app, cache, registry.url, "install", "--package-lock-only")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    packages = lock_packages(app)
+    assert packages["node_modules/carrier/node_modules/shipped"] == {"version": "1.0.0", "inBundle": True}
+    assert packages["node_modules/carrier/node_modules/mid/node_modules/shipped"]["version"] == "2.0.0"
+
+    # An install writes the same tree. (npm's install, unlike its --package-lock-only, places
+    # shipped@2 first and then lets the unpacked bundle overwrite it, so mid gets shipped@1.)
+    (app / "package-lock.json").unlink()
+    run_weir(app, cache, registry.url, "install")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert require(app, "carrier") == "inner+shipped 1.0.0 mid+shipped 2.0.0"
+    assert sorted(lock_packages(app, HIDDEN)) == sorted(p for p in lock_packages(app) if p)
+
+
+# tap@16 ships chalk@2's ansi-styles@3.2.1, wrap-ansi@6 and glob@7 in its own node_modules; with newer
+# ones at the top, its cliui@7 (not bundled) needs wrap-ansi@7 and ansi-styles@4 beside the bundle.
+TAP = {"name": "app", "version": "1.0.0", "dependencies": {
+    "tap": "16.3.10", "ansi-styles": "6.2.3", "cliui": "8.0.1", "wrap-ansi": "8.1.0", "glob": "10.5.0",
+    "minipass": "7.1.3", "signal-exit": "4.1.0",
+}}
+
+
+@pytest.mark.network
+def test_tap_bundle_keeps_its_versions_as_npm_package_lock_only(project: Callable[..., Path], tmp_path: Path) -> None:
+    registry = "https://registry.npmjs.org/"
+    npm_app, app = project(TAP), project(TAP)
+    run_npm(npm_app, tmp_path / "npm-cache", registry, "install", "--package-lock-only")
+    run_weir(app, tmp_path / "weir-cache", registry, "install", "--package-lock-only")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    packages = lock_packages(app)
+    assert packages["node_modules/tap/node_modules/ansi-styles"]["version"] == "3.2.1"
+    assert packages["node_modules/tap/node_modules/ansi-styles"]["inBundle"] is True
+    assert packages["node_modules/tap/node_modules/cliui/node_modules/ansi-styles"]["version"].startswith("4.")
+
+
+# npm's own repository bundles its dependencies this way (193 inBundle entries under its root).
+OWN_BUNDLE = {"name": "app", "version": "1.0.0", "bundleDependencies": ["debug", "semver"],
+              "dependencies": {"debug": "4.4.3", "ms": "2.0.0", "semver": "7.6.3"}}
+
+
+@pytest.mark.network
+def test_real_projects_own_bundle_as_npm(project: Callable[..., Path], tmp_path: Path) -> None:
+    registry = "https://registry.npmjs.org/"
+    npm_app, app = project(OWN_BUNDLE), project(OWN_BUNDLE)
+    run_npm(npm_app, tmp_path / "npm-cache", registry, "install")
+    run_weir(app, tmp_path / "weir-cache", registry, "install")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    assert "node_modules/debug/node_modules/ms" in in_bundle(lock_packages(app))
+    shutil.rmtree(app / "node_modules")
+    (app / "package-lock.json").write_bytes((npm_app / "package-lock.json").read_bytes())
+    run_weir(app, tmp_path / "weir-cache", registry, "ci")
+    loaded = subprocess.run(["node", "-e", "process.stdout.write(require('semver').valid('1.2.3'))"], cwd=app,
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert loaded.stdout == "1.2.3", loaded.stderr
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)

@@ -17,8 +17,10 @@ Rules this module holds:
    or one inside an ``@scope`` directory) and is not desired is removed. When a
    folder goes, everything nested in it goes too, so desired packages nested
    under a replaced folder are re-added and removals list only the topmost.
-4. Bundled entries (``inBundle``) arrive inside their parent's files and are
-   never linked on their own.
+4. Entries a dependency bundles (``inBundle`` under a package that is not
+   itself bundled) arrive inside their bundler's files and are never linked
+   on their own; the root project's own bundled dependencies are installed
+   like any other.
 5. ``node_modules`` itself being a symlink is refused (FilesystemError): weir
    writes nothing outside the project, and a linked ``node_modules`` points
    outside it. (npm follows such a link; weir chooses not to.) A nested
@@ -40,6 +42,7 @@ from pathlib import Path
 import orjson
 from weir.core.errors import FilesystemError, InputError
 from weir.core.lockfile import LockEntry
+from weir.core.selection import shipped_in_tarballs
 
 TEMP_PREFIX = ".weir-tmp-"
 
@@ -121,9 +124,10 @@ def plan_link(
     replace: list[str] = []
     keep: list[str] = []
     gone: set[str] = set()
+    shipped = shipped_in_tarballs({p for p, e in desired.items() if e.in_bundle})
     for path in sorted(p for p in desired if is_managed(p)):
         entry = desired[path]
-        if entry.in_bundle:
+        if path in shipped:
             continue
         if any(a in gone for a in ancestors_of(path)):
             add.append(path)
