@@ -27,13 +27,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from weir.core.atomic import write_atomic
 from weir.core.errors import InputError
 from weir.core.lockfile import (
     LockEntry,
     Lockfile,
     dumps_lockfile,
     loads_lockfile,
-    write_atomic,
 )
 
 HIDDEN_LOCKFILE = "node_modules/.package-lock.json"

@@ -39,14 +39,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from weir.core import events as ev
+from weir.core.atomic import write_atomic
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
 from weir.core.fetch import TarballFetcher, Wanted
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.integrity import Integrity, pick
-from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
-from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
+from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_lockfile
+from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json, saved_spec, tidy_dependency_fields
 from weir.core.selection import installed_paths
 
 if TYPE_CHECKING:
@@ -620,30 +621,26 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
                 new[f].pop(spec.name, None)
         new.setdefault(target, {})
         new[target][spec.name] = spec.raw if spec.raw else "latest"
-    for f in DEP_FIELDS:
-        if isinstance(new.get(f), dict):
-            new[f] = dict(sorted(new[f].items()))
-    return new
+    return tidy_dependency_fields(new)
 
 
 def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile) -> dict[str, Any]:
-    """Added tags and bare names are saved as `^version` (or exact with --save-exact), as npm does."""
+    """Each added registry package saved as npm saves it (``saved_spec``): ``^version`` unless
+    the range typed is narrower; exact with --save-exact or save-exact in .npmrc."""
     from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
 
     if not options.add:
         return raw
     new = json.loads(json.dumps(raw))
     target = _target_field(options)
-    exact = options.save_exact or config.save_exact
+    prefix = "" if options.save_exact or config.save_exact else config.save_prefix
     for arg in options.add:
         spec = parse_arg(arg)
         entry = lock.packages.get(f"node_modules/{spec.name}")
         if entry is None or entry.version is None:
             continue
-        if spec.kind in ("tag", "version") or not spec.raw:
-            saved = entry.version if exact else f"{config.save_prefix}{entry.version}"
-            if spec.kind == "alias" and spec.subspec is not None:
-                saved = f"npm:{spec.subspec.name}@{saved}"
+        saved = saved_spec(spec, entry.version, prefix)
+        if saved is not None:
             new[target][spec.name] = saved
     return new
 

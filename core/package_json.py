@@ -19,6 +19,13 @@ Rules this module holds:
 5. Dependency maps are kept exactly as written; the resolver decides what an
    entry in both ``dependencies`` and ``optionalDependencies`` means (npm:
    optional wins).
+6. What ``weir add``/``weir remove`` save is what npm saves (``saved_spec``,
+   ``tidy_dependency_fields``): an added registry package is saved as
+   save-prefix + the version chosen (``^4.18.1`` for ``lodash``,
+   ``lodash@latest``, ``lodash@4.18.1``, ``lodash@^4``), unless the range typed
+   allows less than that would (``~4.17.0`` stays ``~4.17.0``); ``--save-exact``
+   makes the prefix empty; an alias keeps its ``npm:real@`` head. Each dependency
+   object is then sorted by name, and one left empty is removed.
 """
 
 from __future__ import annotations
@@ -28,11 +35,16 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from weir.core.errors import FilesystemError, InputError
 from weir.core.names import split_scope
+
+if TYPE_CHECKING:
+    from weir.core.spec import Spec
+
+DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 
 class PackageJsonError(InputError):
@@ -328,3 +340,36 @@ class _Fields:
             if not isinstance(item, str):
                 raise self.fail(field, "an array of strings", item)
         return tuple(value)
+
+
+def saved_spec(spec: Spec, version: str, save_prefix: str) -> str | None:
+    """What npm saves in package.json for ``spec`` typed on the command line once ``version``
+    is chosen (rule 6); None for a spec that is saved as typed (paths, URLs, git).
+
+    ``save_prefix`` is already empty under save-exact, as npm flattens the two options.
+    """
+    from weir.core.semver import subset  # only `weir add` needs it
+
+    target = spec.subspec if spec.kind == "alias" and spec.subspec is not None else spec
+    if target.kind not in ("version", "range", "tag"):
+        return None
+    prefixed = save_prefix + version
+    typed = target.raw
+    if target.kind == "range" and typed not in ("", "*") and not subset(prefixed, typed, loose=True):
+        prefixed = typed
+    return f"npm:{target.name}@{prefixed}" if target is not spec else prefixed
+
+
+def tidy_dependency_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """package.json as npm writes it back after an add or a remove (rule 6): each dependency
+    object sorted by name, an empty one dropped, every other field where it was."""
+    tidy = dict(raw)
+    for field in DEPENDENCY_FIELDS:
+        value = tidy.get(field)
+        if not isinstance(value, dict):
+            continue
+        if value:
+            tidy[field] = dict(sorted(value.items()))
+        else:
+            del tidy[field]
+    return tidy

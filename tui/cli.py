@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     save.add_argument("-D", "--save-dev", action="store_true", help="add to devDependencies")
     save.add_argument("-O", "--save-optional", action="store_true", help="add to optionalDependencies")
     save.add_argument("-E", "--save-exact", action="store_true", help="save the exact version instead of ^version")
+    save.add_argument("--save-prefix", metavar="PREFIX", help="what goes before a saved version (npm's `save-prefix`, default ^)")
     save.add_argument("--no-save", dest="save", action="store_false", help="do not change package.json")
     install.add_argument(
         "--lockfile-only",

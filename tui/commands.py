@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
     """Flags that are npm config keys, in npm's key names (they outrank every .npmrc)."""
     cli: dict[str, str | bool | list[str]] = {}
-    for flag, key in (("registry", "registry"), ("cache", "cache")):
+    for flag, key in (("registry", "registry"), ("cache", "cache"), ("save_prefix", "save-prefix")):
         value = getattr(args, flag, None)
-        if value:
+        if value is not None and (value or key == "save-prefix"):
             cli[key] = value
     for flag, key in (
         ("offline", "offline"),
