@@ -190,6 +190,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             cache_dir=str(config.cache),
         )
     )
+    for warning in config.warnings:
+        reporter.event(ev.Warned(code="npmrc", message=warning))
     raw_pkg, indent = _read_raw(pkg_path)
     _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)

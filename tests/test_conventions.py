@@ -111,3 +111,74 @@ def test_written_files_keep_their_mode_or_get_the_umasks(app_with_tool: Path, ca
 @pytest.fixture
 def app_with_tool(small_graph: LoopbackRegistry, project: Callable[..., Path]) -> Path:
     return project({"name": "app", "version": "1.0.0", "dependencies": {"tool": "^1.0.0"}})
+
+
+# -- .npmrc lines npm would not use -------------------------------------------------
+
+
+def test_npmrc_lines_npm_cannot_use_are_warned_about_and_the_install_goes_on(
+    project: Callable[..., Path], cache_dir: Path, small_graph: LoopbackRegistry
+) -> None:
+    """npm 11 prints `Unknown project config "…"` for a garbage line, an unknown key and a
+    [section], and a replacement for a deprecated key, then installs."""
+    npmrc = "[[[garbage\nfoo-bar-baz=1\n\nshrinkwrap=false\n//127.0.0.1/:always-auth=true\n[sec]\nfoo=1\n"
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"c": "^2.0.0"}}, npmrc=npmrc)
+    out = weir(app, cache_dir, small_graph, "install")
+    assert out.returncode == 0, out.stderr
+    assert (app / "node_modules/c/package.json").is_file()
+    rc = app / ".npmrc"
+    for line in (
+        f'{rc}:1: unknown project config "[[[garbage"',
+        f'{rc}:2: unknown project config "foo-bar-baz"',
+        f'{rc}:4: config "shrinkwrap" is deprecated in npm: use package-lock',
+        f'{rc}:5: unknown project config "always-auth" (//127.0.0.1/:always-auth)',
+        f'{rc}:6: unknown project config "sec" (a [sec] section)',
+    ):
+        assert line in out.stderr
+    again = weir(app, cache_dir, small_graph, "install")
+    assert again.returncode == 0 and "up to date" in again.stderr
+    assert f'{rc}:2: unknown project config "foo-bar-baz"' in again.stderr  # npm warns on every run
+
+
+# -- the no-op path sees what the full path sees -------------------------------------
+
+
+@pytest.fixture
+def app_with_dev(small_graph: LoopbackRegistry, project: Callable[..., Path]) -> Path:
+    return project({"name": "app", "version": "1.0.0", "dependencies": {"c": "^2.0.0"}, "devDependencies": {"tool": "^1.0.0"}})
+
+
+@pytest.mark.parametrize("where", ["environment", "npmrc"])
+def test_omit_from_configuration_is_not_up_to_date(
+    app_with_dev: Path, cache_dir: Path, small_graph: LoopbackRegistry, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    assert weir(app_with_dev, cache_dir, small_graph, "install").returncode == 0
+    assert (app_with_dev / "node_modules/tool").is_dir()
+    if where == "environment":
+        monkeypatch.setenv("npm_config_omit", "dev")
+    else:
+        (app_with_dev / ".npmrc").write_text("omit=dev\n")
+    out = weir(app_with_dev, cache_dir, small_graph, "install")
+    assert out.returncode == 0, out.stderr
+    assert "up to date" not in out.stderr
+    assert not (app_with_dev / "node_modules/tool").exists()
+    assert not (app_with_dev / "node_modules/.bin/tool").exists()
+    assert (app_with_dev / "node_modules/c").is_dir()
+    assert "up to date" in weir(app_with_dev, cache_dir, small_graph, "install").stderr  # now it is
+
+
+@pytest.mark.parametrize("folder", ["node_modules/stray", "node_modules/@scope/stray"])
+def test_extraneous_folder_is_pruned_not_up_to_date(
+    app_with_dev: Path, cache_dir: Path, small_graph: LoopbackRegistry, folder: str
+) -> None:
+    assert weir(app_with_dev, cache_dir, small_graph, "install").returncode == 0
+    stray = app_with_dev / folder
+    stray.mkdir(parents=True)
+    (stray / "package.json").write_text('{"name": "stray", "version": "1.0.0"}')
+    hidden = app_with_dev / "node_modules/.package-lock.json"
+    os.utime(hidden)  # newer than everything: only the listing can tell
+    out = weir(app_with_dev, cache_dir, small_graph, "install")
+    assert out.returncode == 0, out.stderr
+    assert "up to date" not in out.stderr
+    assert not stray.exists()
+    assert weir(app_with_dev, cache_dir, small_graph, "ls").returncode == 0
