@@ -28,7 +28,7 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    internal error (a bug in weir: please report it)
   2    usage: unknown command or bad flag
-  3    bad input: malformed package.json, lockfile or .npmrc, invalid name or spec
+  3    bad input: malformed package.json or lockfile, an .npmrc value weir cannot use, invalid name or spec
   4    resolution: unknown package (E404), no matching version (ETARGET), peer conflict (ERESOLVE), offline miss
   5    network: registry unreachable after retries, refused auth, unusable answers
   6    integrity: checksum mismatch, corrupt or hostile tarball
