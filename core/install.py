@@ -47,7 +47,14 @@ from weir.core.fetch import TarballFetcher, Wanted
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.integrity import Integrity, pick
 from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_lockfile
-from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json, saved_spec, tidy_dependency_fields
+from weir.core.package_json import (
+    JsonStyle,
+    PackageJson,
+    package_json_from_dict,
+    read_package_json,
+    saved_spec,
+    tidy_dependency_fields,
+)
 from weir.core.selection import installed_paths
 
 if TYPE_CHECKING:
@@ -192,7 +199,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     )
     for warning in config.warnings:
         reporter.event(ev.Warned(code="npmrc", message=warning))
-    raw_pkg, indent = _read_raw(pkg_path)
+    raw_pkg, style = _read_raw(pkg_path)
     _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
@@ -234,14 +241,14 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
                 _writes_begin()
                 if options.save:
-                    _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+                    _write_manifest(pkg_path, raw_pkg, new_raw, style)
                     write_lockfile(project, desired)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
-                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, indent
+                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, style
             )
             prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
             return result
@@ -262,7 +269,7 @@ async def _materialize(
     pkg_path: Path,
     raw_pkg: dict[str, Any],
     new_raw: dict[str, Any],
-    indent: str,
+    style: JsonStyle,
 ) -> InstallResult:
     from weir.core.bins import link_bins
     from weir.core.bundled import add_bundles
@@ -310,7 +317,7 @@ async def _materialize(
     await anyio.lowlevel.checkpoint()
     _writes_begin()
     if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
-        _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+        _write_manifest(pkg_path, raw_pkg, new_raw, style)
         write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
@@ -585,15 +592,9 @@ def _remove_node_modules(project: Path) -> None:
 # -- package.json edits (weir install NAME, weir remove NAME) --------------------------
 
 
-def _read_raw(path: Path) -> tuple[dict[str, Any], str]:
+def _read_raw(path: Path) -> tuple[dict[str, Any], JsonStyle]:
     pkg = read_package_json(path)  # raises a located InputError on malformed JSON
-    text = path.read_text(encoding="utf-8-sig")
-    indent = "  "
-    for line in text.splitlines()[1:2]:
-        stripped = line.lstrip(" \t")
-        if stripped and len(stripped) != len(line):
-            indent = line[: len(line) - len(stripped)]
-    return dict(pkg.raw), indent
+    return dict(pkg.raw), JsonStyle.of(path.read_bytes().decode("utf-8-sig"))  # not read_text: it turns CRLF into LF
 
 
 def _target_field(options: InstallOptions) -> str:
@@ -666,8 +667,7 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     return replace(lock, packages=packages)
 
 
-def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], indent: str) -> None:
+def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], style: JsonStyle) -> None:
     if new == old:
         return
-    text = json.dumps(new, indent=indent, ensure_ascii=False) + "\n"
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, style.dumps(new).encode("utf-8"))

@@ -26,6 +26,10 @@ Rules this module holds:
    allows less than that would (``~4.17.0`` stays ``~4.17.0``); ``--save-exact``
    makes the prefix empty; an alias keeps its ``npm:real@`` head. Each dependency
    object is then sorted by name, and one left empty is removed.
+7. package.json is written back in its own style (``JsonStyle``), as npm's
+   json-parse-even-better-errors detects it: the line break and indent after
+   the opening brace (CRLF and tabs survive), a one-line file stays one line,
+   and ``{}`` gets npm's two spaces. A byte-order mark is dropped, as npm drops it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +50,10 @@ if TYPE_CHECKING:
     from weir.core.spec import Spec
 
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+# npm's patterns (json-parse-even-better-errors): the first line break and indent, or an empty object.
+_FORMAT = re.compile(r"^\s*[{\[]((?:\r?\n)+)([\s\t]*)")
+_EMPTY = re.compile(r"^(?:\{\}|\[\])((?:\r?\n)+)?\Z")
 
 
 class PackageJsonError(InputError):
@@ -373,3 +382,29 @@ def tidy_dependency_fields(raw: dict[str, Any]) -> dict[str, Any]:
         else:
             del tidy[field]
     return tidy
+
+
+@dataclass(frozen=True, slots=True)
+class JsonStyle:
+    """How a JSON file is laid out, so a rewrite changes only what changed (rule 7)."""
+
+    indent: str = "  "
+    newline: str = "\n"
+
+    @classmethod
+    def of(cls, text: str) -> JsonStyle:
+        empty = _EMPTY.match(text)
+        if empty is not None:
+            return cls("  ", empty.group(1) or "\n")
+        found = _FORMAT.match(text)
+        if found is None:
+            return cls("", "")
+        return cls(found.group(2), found.group(1))
+
+    def dumps(self, value: Any) -> str:
+        """``value`` as npm's package.json writer prints it in this style."""
+        if self.indent:
+            text = json.dumps(value, indent=self.indent, ensure_ascii=False)
+        else:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return (text + "\n").replace("\n", self.newline)

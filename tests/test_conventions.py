@@ -182,3 +182,27 @@ def test_extraneous_folder_is_pruned_not_up_to_date(
     assert "up to date" not in out.stderr
     assert not stray.exists()
     assert weir(app_with_dev, cache_dir, small_graph, "ls").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [  # npm 11.19.1 `npm install is-number --package-lock-only` on the same files, with c for is-number
+        (
+            b'{\r\n\t"name": "app",\r\n\t"version": "1.0.0"\r\n}\r\n',
+            b'{\r\n\t"name": "app",\r\n\t"version": "1.0.0",\r\n\t"dependencies": {\r\n\t\t"c": "^2.0.0"\r\n\t}\r\n}\r\n',
+        ),
+        (b'{"name":"app","version":"1.0.0"}', b'{"name":"app","version":"1.0.0","dependencies":{"c":"^2.0.0"}}'),
+        (
+            b'\xef\xbb\xbf{\n    "name": "app",\n    "version": "1.0.0"\n}',
+            b'{\n    "name": "app",\n    "version": "1.0.0",\n    "dependencies": {\n        "c": "^2.0.0"\n    }\n}\n',
+        ),
+    ],
+    ids=["crlf-tabs", "one-line", "bom-four-spaces"],
+)
+def test_package_json_keeps_its_layout(
+    empty_app: Path, cache_dir: Path, small_graph: LoopbackRegistry, before: bytes, after: bytes
+) -> None:
+    (empty_app / "package.json").write_bytes(before)
+    out = weir(empty_app, cache_dir, small_graph, "install", "--lockfile-only", "c")
+    assert out.returncode == 0, out.stderr
+    assert (empty_app / "package.json").read_bytes() == after
