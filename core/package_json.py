@@ -25,7 +25,9 @@ Rules this module holds:
    ``lodash@latest``, ``lodash@4.18.1``, ``lodash@^4``), unless the range typed
    allows less than that would (``~4.17.0`` stays ``~4.17.0``); ``--save-exact``
    makes the prefix empty; an alias keeps its ``npm:real@`` head. Each dependency
-   object is then sorted by name, and one left empty is removed.
+   object is then sorted by name in npm's order (JavaScript's ``localeCompare``:
+   ``a_b`` before ``a-b`` before ``a1``, ``express`` before ``JSONStream``), and
+   one left empty is removed.
 7. package.json is written back in its own style (``JsonStyle``), as npm's
    json-parse-even-better-errors detects it: the line break and indent after
    the opening brace (CRLF and tabs survive), a one-line file stays one line,
@@ -54,6 +56,10 @@ DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", 
 # npm's patterns (json-parse-even-better-errors): the first line break and indent, or an empty object.
 _FORMAT = re.compile(r"^\s*[{\[]((?:\r?\n)+)([\s\t]*)")
 _EMPTY = re.compile(r"^(?:\{\}|\[\])((?:\r?\n)+)?\Z")
+# The printable ASCII in the order of localeCompare(a, b, "en") (ICU's root collation), letters
+# case-folded: what npm's orderDeps sorts dependency names by.
+_COLLATION = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
+_PRIMARY = {c: i for i, c in enumerate(_COLLATION)}
 
 
 class PackageJsonError(InputError):
@@ -369,6 +375,14 @@ def saved_spec(spec: Spec, version: str, save_prefix: str) -> str | None:
     return f"npm:{target.name}@{prefixed}" if target is not spec else prefixed
 
 
+def npm_name_order(name: str) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """A sort key giving ``localeCompare(…, "en")``'s order for the ASCII package names are
+    made of: punctuation, then digits, then letters regardless of case, then lower case first
+    on a tie. Anything else sorts after, by code point."""
+    primary = tuple(_PRIMARY.get(c, len(_COLLATION) + ord(c)) for c in name.lower())
+    return primary, tuple(c.isupper() for c in name)
+
+
 def tidy_dependency_fields(raw: dict[str, Any]) -> dict[str, Any]:
     """package.json as npm writes it back after an add or a remove (rule 6): each dependency
     object sorted by name, an empty one dropped, every other field where it was."""
@@ -378,7 +392,7 @@ def tidy_dependency_fields(raw: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, dict):
             continue
         if value:
-            tidy[field] = dict(sorted(value.items()))
+            tidy[field] = dict(sorted(value.items(), key=lambda item: npm_name_order(item[0])))
         else:
             del tidy[field]
     return tidy
