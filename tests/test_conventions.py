@@ -206,3 +206,16 @@ def test_package_json_keeps_its_layout(
     out = weir(empty_app, cache_dir, small_graph, "install", "--lockfile-only", "c")
     assert out.returncode == 0, out.stderr
     assert (empty_app / "package.json").read_bytes() == after
+
+
+def test_a_project_without_dependencies_installs_without_node_modules(
+    project: Callable[..., Path], cache_dir: Path, small_graph: LoopbackRegistry
+) -> None:
+    """npm writes package-lock.json and creates no node_modules; weir crashed writing its record."""
+    app = project({"name": "app", "version": "1.0.0", "devDependencies": {"tool": "^1.0.0"}})
+    out = weir(app, cache_dir, small_graph, "remove", "tool")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((app / "package.json").read_text()) == {"name": "app", "version": "1.0.0"}
+    assert not (app / "node_modules").exists()
+    assert weir(app, cache_dir, small_graph, "install").returncode == 0
+    assert json.loads((app / "package-lock.json").read_text())["packages"] == {"": {"name": "app", "version": "1.0.0"}}
