@@ -23,8 +23,9 @@ It is a no-op when:
    ``@scope`` folders) that the hidden lockfile does not list: npm prunes
    such an extraneous folder, so the full install runs and removes it. One
    directory listing, plus one per scope; nested node_modules are not listed.
-``omit`` is the full install's own (``Config.omit``: flags, ``npm_config_omit``,
-every .npmrc, NODE_ENV), so the two never disagree on what belongs.
+The caller passes ``omit`` from ``weir.core.settings`` (flags, ``npm_config_omit``,
+every .npmrc, NODE_ENV), the settings a full install types into ``Config.omit``,
+so the two never disagree on what belongs.
 Anything unreadable simply means "not a no-op": the full install decides.
 """
 

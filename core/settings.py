@@ -82,8 +82,9 @@ class ConfigError(InputError):
 class Settings:
     """Every layer merged (rule 1): each key's value and where it was set, and the warnings.
 
-    A plain slotted class, not a dataclass: importing ``dataclasses`` costs the
-    no-op path more than reading every .npmrc does.
+    The no-op path stops here: building the typed ``Config`` too (its records,
+    credentials and imports) cost each no-op run about 10 ms of CPU, these
+    settings about 1 ms.
     """
 
     __slots__ = ("env", "merged", "reader", "warnings", "where")
@@ -232,7 +233,7 @@ def _unusable_key(key: str, where: str, *, is_section: bool) -> str | None:
 
 
 def _parse_ini(text: str) -> tuple[dict[str, Value], list[tuple[int, str, bool]]]:
-    """The settings, and for rule 7 each top-level key as written (before ``${VAR}``
+    """The settings, and for rule 6 each top-level key as written (before ``${VAR}``
     expansion, as npm checks it) and each section name, with its line number."""
     result: dict[str, Value] = {}
     written: list[tuple[int, str, bool]] = []
