@@ -30,7 +30,9 @@ Rules this module holds:
    does not know (a garbage line reads as one, ``[section]`` headers too) and
    a key npm deprecates are ``Settings.warnings`` naming the file and the
    line, and the install goes on. npm 11 prints "Unknown project config" for
-   the first and a replacement for the second.
+   the first and a replacement for the second. Unlike npm's, the warning
+   never echoes a run of 20 or more token characters (``***``): a token
+   pasted without its ``key=`` would otherwise land in a CI log.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ Value = str | bool | list[str]
 _ENV_VAR = re.compile(r"(?<!\\)(\\*)\$\{([^${}?]+)(\?)?\}")
 _INI_LINE = re.compile(r"^\[([^\]]*)\]\s*$|^([^=]+)(=(.*))?$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A token pasted on a line of its own, or before a space instead of "=", reads as a key; a
+# warning shows such runs (no config name has one: its words are joined by hyphens) as ***.
+_LONG_RUN = re.compile(r"[A-Za-z0-9+/=_]{20,}")
 
 BOOLEAN_DEFAULTS = {
     "strict-ssl": True,
@@ -218,6 +223,8 @@ def parse_ini(text: str) -> dict[str, Value]:
 def _unusable_key(key: str, where: str, *, is_section: bool) -> str | None:
     """Why npm would warn about a top-level key (or ``[section]`` header) read from a
     ``where`` ("project", "user", "global") file, or None."""
+    if key not in NPM_KEYS:
+        key = _LONG_RUN.sub("***", key)
     if is_section:
         return f'unknown {where} config "{key}" (a [{key}] section); ignored, as npm ignores it'
     if key in DEPRECATED:

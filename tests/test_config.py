@@ -409,3 +409,12 @@ def test_lines_npm_would_warn_about_are_warnings_with_file_and_line(rc: Env) -> 
         f'{rc.project / ".npmrc"}:8: unknown project config "this is junk"; ignored, as npm ignores it',
     )
     assert config.registry == "https://r.example/" and config.omit == frozenset({"dev"})
+
+
+def test_a_token_pasted_without_its_key_is_not_echoed(rc: Env) -> None:
+    token = "npm_" + "A1b2C3d4E5" * 4
+    rc.write("project", f"{token}\n//registry.npmjs.org/:_authToken {token}\n")
+    warnings = rc.load().warnings
+    assert len(warnings) == 2
+    assert not any(token[4:24] in w for w in warnings)
+    assert warnings[1].endswith('unknown project config "_authToken ***" (//registry.npmjs.org/:_authToken ***); ignored, as npm ignores it')
