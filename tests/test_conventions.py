@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -219,3 +221,26 @@ def test_a_project_without_dependencies_installs_without_node_modules(
     assert not (app / "node_modules").exists()
     assert weir(app, cache_dir, small_graph, "install").returncode == 0
     assert json.loads((app / "package-lock.json").read_text())["packages"] == {"": {"name": "app", "version": "1.0.0"}}
+
+
+def test_the_no_op_reads_settings_without_the_heavy_modules(
+    app_with_dev: Path, cache_dir: Path, small_graph: LoopbackRegistry
+) -> None:
+    """The no-op answers from the same settings as a full install, and still imports neither
+    the network stack, the UI, nor the typed Config."""
+    assert weir(app_with_dev, cache_dir, small_graph, "install").returncode == 0
+    (app_with_dev / ".npmrc").write_text("omit=optional\n")
+    args = ["install", "--registry", small_graph.url, "--cache", str(cache_dir), "-C", str(app_with_dev)]
+    probe = (
+        "import sys\nfrom weir.tui.cli import main\n"
+        f"code = main({args!r})\n"
+        "print(code, ' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ, CI="true"), timeout=120)
+    assert "up to date" in out.stderr, out.stderr
+    code, _, modules = out.stdout.partition(" ")
+    assert code == "0"
+    loaded = set(modules.split())
+    assert "weir.core.settings" in loaded
+    for heavy in ("anyio", "httpx", "textual", "rich", "weir.core.config", "weir.core.install"):
+        assert heavy not in loaded, heavy
