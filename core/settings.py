@@ -87,9 +87,8 @@ class ConfigError(InputError):
 class Settings:
     """Every layer merged (rule 1): each key's value and where it was set, and the warnings.
 
-    The no-op path stops here: building the typed ``Config`` too (its records,
-    credentials and imports) cost each no-op run about 10 ms of CPU, these
-    settings about 1 ms.
+    The no-op path stops here: importing and building the typed ``Config`` too
+    would add about 4 ms to each no-op run; reading these settings takes 0.3 ms.
     """
 
     __slots__ = ("env", "merged", "reader", "warnings", "where")
