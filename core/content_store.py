@@ -16,7 +16,7 @@ Rules this module holds (DESIGN.md rules 4 and 5):
    holds ``package/`` and ``manifest.json``, so an entry is complete or absent.
    The manifest records name, version, integrity, and every file's path, size,
    executable bit and CRC-32, so linking never walks the tree.
-3. An entry whose manifest is missing, unreadable or does not match the files
+3. An entry whose manifest is missing, unreadable, of another ``FORMAT`` or does not match the files
    on disk (a file missing, not regular, or of another size) is damaged: it
    is moved aside and rebuilt. This size check runs on every reuse; a deep
    check (CRC-32 of every file, and no extra files) runs on every reuse when
@@ -63,7 +63,9 @@ from weir.core.integrity import Hash, Integrity
 SPOOL_MAX = 8 << 20  # tarballs up to this size are kept in memory between download and extraction
 MANIFEST = "manifest.json"
 PACKAGE = "package"
-FORMAT = 2  # 2: per-file CRC-32 instead of sha1 (entries of format 1 are rebuilt once)
+# An entry of another format is rebuilt once from its tarball (rule 3).
+# 2: per-file CRC-32 instead of sha1; 3: .gitignore stored as .npmignore, as npm extracts it.
+FORMAT = 3
 
 Sink = Any  # weir.core.http.Sink: write(chunk) and abort()
 Fetcher = Callable[[Callable[[], Sink]], Awaitable[int]]  # streams the tarball into fresh sinks

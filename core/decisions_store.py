@@ -27,7 +27,8 @@ from pathlib import Path
 import orjson
 from weir.core.decision import Decision
 from weir.core.events import _decode_record, _encode
-from weir.core.lockfile import Lockfile, dumps_lockfile, write_atomic
+from weir.core.atomic import write_atomic
+from weir.core.lockfile import Lockfile, dumps_lockfile
 
 __all__ = ["DECISIONS_FILE", "load_decisions", "lockfile_sha256", "save_decisions"]
 

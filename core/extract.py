@@ -48,6 +48,12 @@ that is not plain decimal is corruption.
    replaces an earlier file). Names that differ only by case or Unicode
    normalization are written as the filesystem allows: both on Linux, the
    later one on a case-insensitive volume.
+8. A file named ``.gitignore``, in any folder, is written as ``.npmignore``
+   (pacote does this for every registry, file and URL tarball, so npm's
+   trees have no ``.gitignore`` in packages), unless a ``.npmignore`` in the
+   same folder came earlier in the tarball: then the ``.gitignore`` is
+   dropped. A ``.npmignore`` coming later replaces the renamed file (rule 7's
+   last one wins), so with both the ``.npmignore`` always survives.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ from typing import IO, Any, NamedTuple
 
 from isal import isal_zlib
 
+from weir.core.atomic import process_umask
 from weir.core.errors import FilesystemError, IntegrityError
 
 MAX_ENTRIES = 100_000
@@ -332,7 +339,7 @@ class _Extraction:
         self.tar = _Tar(self.gz)
         self.dest = dest
         self.limits = limits
-        self.umask = _umask()
+        self.umask = process_umask()
         self.files: dict[str, FileEntry] = {}
         self.folded: dict[str, str] = {}  # case/NFC-folded path -> path, for collision bookkeeping
         self.dirs: set[str] = {""}
@@ -340,6 +347,7 @@ class _Extraction:
         self.warnings: list[str] = []
         self.dropped_warnings = 0
         self.globals: dict[str, str] = {}  # PAX global records, applied to every later member
+        self.npmignores: set[str] = set()  # tar names of the .npmignore files seen (rule 8)
         self.headers = 0  # header blocks read so far
 
     def run(self) -> ExtractResult:
@@ -471,6 +479,12 @@ class _Extraction:
             self.warn(f"{raw!r}: {label}{target} skipped")
             self.tar.skip(padded, raw)
             return
+        if not is_dir:
+            renamed = self._ignore_file(raw)
+            if renamed is None:
+                self.tar.skip(padded, raw)
+                return
+            raw = renamed
         rel, problem = self._place(raw)
         if problem:
             self.warn(f"{raw!r}: {problem}, skipped")
@@ -495,6 +509,17 @@ class _Extraction:
                 raise
             self.warn(f"{raw!r}: the filesystem refused the name ({e.strerror}), skipped")
         self.tar.skip(padded - read, raw)
+
+    def _ignore_file(self, raw: str) -> str | None:
+        """The tar name to write a file under (rule 8): ``.gitignore`` becomes ``.npmignore``,
+        or None when an earlier ``.npmignore`` in its folder means it is dropped."""
+        base = raw.rpartition("/")[2]
+        if base == ".npmignore":
+            self.npmignores.add(raw)
+        elif base == ".gitignore":
+            renamed = raw[: -len(base)] + ".npmignore"
+            return None if renamed in self.npmignores else renamed
+        return raw
 
     def _place(self, raw: str) -> tuple[str, str | None]:
         """The package-relative path for a tar name, or a reason to drop the entry (rule 3)."""
@@ -576,19 +601,3 @@ def _pax_number(text: str) -> int:
 
 def _fold(path: str) -> str:
     return unicodedata.normalize("NFC", path).casefold()
-
-
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    """The process umask, read once (without the racy set-and-restore when /proc has it)."""
-    global _UMASK
-    if _UMASK is None:
-        try:
-            with open("/proc/self/status", encoding="ascii") as f:
-                _UMASK = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
-        except (OSError, StopIteration, ValueError):
-            _UMASK = os.umask(0o022)
-            os.umask(_UMASK)
-    return _UMASK

@@ -27,13 +27,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from weir.core.atomic import write_atomic
 from weir.core.errors import InputError
 from weir.core.lockfile import (
     LockEntry,
     Lockfile,
     dumps_lockfile,
     loads_lockfile,
-    write_atomic,
 )
 from weir.core.selection import shipped_in_tarballs
 
@@ -65,6 +65,8 @@ def write_hidden_lockfile(
     call after everything else succeeded. The installer passes the header; tools that
     only link (tests, bench/link_stages.py) may leave it out."""
     lock = Lockfile(name=name, version=version, packages={p: e for p, e in packages.items() if p})
+    if not lock.packages and not os.path.isdir(project / "node_modules"):
+        return  # an empty tree and no folder: npm creates none to hold the record
     path = project / HIDDEN_LOCKFILE
     write_atomic(path, dumps_lockfile(lock, include_root=False))
     folder = os.lstat(project / "node_modules").st_mtime_ns

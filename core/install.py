@@ -39,14 +39,22 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from weir.core import events as ev
+from weir.core.atomic import write_atomic
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry, stop_workers
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
 from weir.core.fetch import TarballFetcher, Wanted
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.integrity import Integrity, pick
-from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
-from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
+from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_lockfile
+from weir.core.package_json import (
+    JsonStyle,
+    PackageJson,
+    package_json_from_dict,
+    read_package_json,
+    saved_spec,
+    tidy_dependency_fields,
+)
 from weir.core.selection import installed_paths, shipped_in_tarballs
 
 if TYPE_CHECKING:
@@ -190,7 +198,9 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             cache_dir=str(config.cache),
         )
     )
-    raw_pkg, indent = _read_raw(pkg_path)
+    for warning in config.warnings:
+        reporter.event(ev.Warned(code="npmrc", message=warning))
+    raw_pkg, style = _read_raw(pkg_path)
     _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
@@ -238,14 +248,14 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
                 _writes_begin()
                 if options.save:
-                    _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+                    _write_manifest(pkg_path, raw_pkg, new_raw, style)
                     write_lockfile(project, desired)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
-                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, indent
+                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, style
             )
             prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
             return result
@@ -266,7 +276,7 @@ async def _materialize(
     pkg_path: Path,
     raw_pkg: dict[str, Any],
     new_raw: dict[str, Any],
-    indent: str,
+    style: JsonStyle,
 ) -> InstallResult:
     from weir.core.bins import link_bins
     from weir.core.bundled import add_bundles
@@ -317,7 +327,7 @@ async def _materialize(
     await anyio.lowlevel.checkpoint()
     _writes_begin()
     if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
-        _write_manifest(pkg_path, raw_pkg, new_raw, indent)
+        _write_manifest(pkg_path, raw_pkg, new_raw, style)
         write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
@@ -611,15 +621,9 @@ def _remove_node_modules(project: Path) -> None:
 # -- package.json edits (weir install NAME, weir remove NAME) --------------------------
 
 
-def _read_raw(path: Path) -> tuple[dict[str, Any], str]:
+def _read_raw(path: Path) -> tuple[dict[str, Any], JsonStyle]:
     pkg = read_package_json(path)  # raises a located InputError on malformed JSON
-    text = path.read_text(encoding="utf-8-sig")
-    indent = "  "
-    for line in text.splitlines()[1:2]:
-        stripped = line.lstrip(" \t")
-        if stripped and len(stripped) != len(line):
-            indent = line[: len(line) - len(stripped)]
-    return dict(pkg.raw), indent
+    return dict(pkg.raw), JsonStyle.of(path.read_bytes().decode("utf-8-sig"))  # not read_text: it turns CRLF into LF
 
 
 def _target_field(options: InstallOptions) -> str:
@@ -649,30 +653,26 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
                 new[f].pop(spec.name, None)
         new.setdefault(target, {})
         new[target][spec.name] = spec.raw if spec.raw else "latest"
-    for f in DEP_FIELDS:
-        if isinstance(new.get(f), dict):
-            new[f] = dict(sorted(new[f].items()))
-    return new
+    return tidy_dependency_fields(new)
 
 
 def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile) -> dict[str, Any]:
-    """Added tags and bare names are saved as `^version` (or exact with --save-exact), as npm does."""
+    """Each added registry package saved as npm saves it (``saved_spec``): ``^version`` unless
+    the range typed is narrower; exact with --save-exact or save-exact in .npmrc."""
     from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
 
     if not options.add:
         return raw
     new = json.loads(json.dumps(raw))
     target = _target_field(options)
-    exact = options.save_exact or config.save_exact
+    prefix = "" if options.save_exact or config.save_exact else config.save_prefix
     for arg in options.add:
         spec = parse_arg(arg)
         entry = lock.packages.get(f"node_modules/{spec.name}")
         if entry is None or entry.version is None:
             continue
-        if spec.kind in ("tag", "version") or not spec.raw:
-            saved = entry.version if exact else f"{config.save_prefix}{entry.version}"
-            if spec.kind == "alias" and spec.subspec is not None:
-                saved = f"npm:{spec.subspec.name}@{saved}"
+        saved = saved_spec(spec, entry.version, prefix)
+        if saved is not None:
             new[target][spec.name] = saved
     return new
 
@@ -696,8 +696,7 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     return replace(lock, packages=packages)
 
 
-def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], indent: str) -> None:
+def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], style: JsonStyle) -> None:
     if new == old:
         return
-    text = json.dumps(new, indent=indent, ensure_ascii=False) + "\n"
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, style.dumps(new).encode("utf-8"))

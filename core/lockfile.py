@@ -33,15 +33,14 @@ Rules this module holds:
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-from weir.core.errors import FilesystemError, InputError
+from weir.core.atomic import write_atomic
+from weir.core.errors import InputError
 from weir.core.names import is_valid_name
 
 
@@ -291,35 +290,6 @@ def read_lockfile(project: Path) -> Lockfile | None:
     except FileNotFoundError:
         return None
     return loads_lockfile(data, source=str(path))
-
-
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` via temp + fsync + rename; False if unchanged.
-
-    Refuses to replace a symlink: writing through it would change a file
-    outside the project, and replacing it would silently break the link.
-    """
-    if path.is_symlink():
-        raise FilesystemError(
-            f"{path} is a symlink; weir will not write through it",
-            hint="replace the link with a regular file, or remove it",
-        )
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
 
 
 def write_lockfile(project: Path, lock: Lockfile) -> bool:

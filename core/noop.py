@@ -18,7 +18,14 @@ It is a no-op when:
    folders exists;
 4. the hidden lockfile's header (``name``, ``version``) is package-lock.json's,
    as npm writes it: a hidden lockfile from before weir wrote the header is
-   rewritten once by a full install, then the next one is a no-op again.
+   rewritten once by a full install, then the next one is a no-op again;
+5. no package folder sits at the top of node_modules (or in one of its
+   ``@scope`` folders) that the hidden lockfile does not list: npm prunes
+   such an extraneous folder, so the full install runs and removes it. One
+   directory listing, plus one per scope; nested node_modules are not listed.
+The caller passes ``omit`` from ``weir.core.settings`` (flags, ``npm_config_omit``,
+every .npmrc, NODE_ENV), the settings a full install types into ``Config.omit``,
+so the two never disagree on what belongs.
 Anything unreadable simply means "not a no-op": the full install decides.
 """
 
@@ -77,7 +84,34 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
             return False
         if not os.path.isdir(f"{root}/{path}"):  # a str join: pathlib's was a third of this check's time
             return False
-    return True
+    try:
+        return _top_level_folders(f"{root}/node_modules") == {p for p in wanted if _is_top_level(p)}
+    except OSError:
+        return False
+
+
+def _is_top_level(path: str) -> bool:
+    return path.startswith("node_modules/") and "/node_modules/" not in path[len("node_modules") :]
+
+
+def _top_level_folders(node_modules: str) -> set[str]:
+    """Rule 5: every ``node_modules/<name>`` and ``node_modules/@scope/<name>`` that looks like
+    a package to npm (a folder or a link, not a dot-name)."""
+    found: set[str] = set()
+    with os.scandir(node_modules) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not (entry.is_dir(follow_symlinks=False) or entry.is_symlink()):
+                continue
+            if entry.name.startswith("@") and not entry.is_symlink():
+                with os.scandir(entry.path) as scoped:
+                    found.update(
+                        f"node_modules/{entry.name}/{child.name}"
+                        for child in scoped
+                        if not child.name.startswith(".") and (child.is_dir(follow_symlinks=False) or child.is_symlink())
+                    )
+            else:
+                found.add(f"node_modules/{entry.name}")
+    return found
 
 
 def _same_entry(hidden: object, locked: object) -> bool:

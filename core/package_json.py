@@ -19,6 +19,19 @@ Rules this module holds:
 5. Dependency maps are kept exactly as written; the resolver decides what an
    entry in both ``dependencies`` and ``optionalDependencies`` means (npm:
    optional wins).
+6. What ``weir add``/``weir remove`` save is what npm saves (``saved_spec``,
+   ``tidy_dependency_fields``): an added registry package is saved as
+   save-prefix + the version chosen (``^4.18.1`` for ``lodash``,
+   ``lodash@latest``, ``lodash@4.18.1``, ``lodash@^4``), unless the range typed
+   allows less than that would (``~4.17.0`` stays ``~4.17.0``); ``--save-exact``
+   makes the prefix empty; an alias keeps its ``npm:real@`` head. Each dependency
+   object is then sorted by name in npm's order (JavaScript's ``localeCompare``:
+   ``a_b`` before ``a-b`` before ``a1``, ``express`` before ``JSONStream``), and
+   one left empty is removed.
+7. package.json is written back in its own style (``JsonStyle``), as npm's
+   json-parse-even-better-errors detects it: the line break and indent after
+   the opening brace (CRLF and tabs survive), a one-line file stays one line,
+   and ``{}`` gets npm's two spaces. A byte-order mark is dropped, as npm drops it.
 """
 
 from __future__ import annotations
@@ -26,13 +39,27 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from weir.core.errors import FilesystemError, InputError
 from weir.core.names import split_scope
+
+if TYPE_CHECKING:
+    from weir.core.spec import Spec
+
+DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+
+# npm's patterns (json-parse-even-better-errors): the first line break and indent, or an empty object.
+_FORMAT = re.compile(r"^\s*[{\[]((?:\r?\n)+)([\s\t]*)")
+_EMPTY = re.compile(r"^(?:\{\}|\[\])((?:\r?\n)+)?\Z")
+# The printable ASCII in the order of localeCompare(a, b, "en") (ICU's root collation), letters
+# case-folded: what npm's orderDeps sorts dependency names by.
+_COLLATION = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
+_PRIMARY = {c: i for i, c in enumerate(_COLLATION)}
 
 
 class PackageJsonError(InputError):
@@ -328,3 +355,70 @@ class _Fields:
             if not isinstance(item, str):
                 raise self.fail(field, "an array of strings", item)
         return tuple(value)
+
+
+def saved_spec(spec: Spec, version: str, save_prefix: str) -> str | None:
+    """What npm saves in package.json for ``spec`` typed on the command line once ``version``
+    is chosen (rule 6); None for a spec that is saved as typed (paths, URLs, git).
+
+    ``save_prefix`` is already empty under save-exact, as npm flattens the two options.
+    """
+    from weir.core.semver import subset  # only `weir add` needs it
+
+    target = spec.subspec if spec.kind == "alias" and spec.subspec is not None else spec
+    if target.kind not in ("version", "range", "tag"):
+        return None
+    prefixed = save_prefix + version
+    typed = target.raw
+    if target.kind == "range" and typed not in ("", "*") and not subset(prefixed, typed, loose=True):
+        prefixed = typed
+    return f"npm:{target.name}@{prefixed}" if target is not spec else prefixed
+
+
+def npm_name_order(name: str) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """A sort key giving ``localeCompare(…, "en")``'s order for the ASCII package names are
+    made of: punctuation, then digits, then letters regardless of case, then lower case first
+    on a tie. Anything else sorts after, by code point."""
+    primary = tuple(_PRIMARY.get(c, len(_COLLATION) + ord(c)) for c in name.lower())
+    return primary, tuple(c.isupper() for c in name)
+
+
+def tidy_dependency_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """package.json as npm writes it back after an add or a remove (rule 6): each dependency
+    object sorted by name, an empty one dropped, every other field where it was."""
+    tidy = dict(raw)
+    for field in DEPENDENCY_FIELDS:
+        value = tidy.get(field)
+        if not isinstance(value, dict):
+            continue
+        if value:
+            tidy[field] = dict(sorted(value.items(), key=lambda item: npm_name_order(item[0])))
+        else:
+            del tidy[field]
+    return tidy
+
+
+@dataclass(frozen=True, slots=True)
+class JsonStyle:
+    """How a JSON file is laid out, so a rewrite changes only what changed (rule 7)."""
+
+    indent: str = "  "
+    newline: str = "\n"
+
+    @classmethod
+    def of(cls, text: str) -> JsonStyle:
+        empty = _EMPTY.match(text)
+        if empty is not None:
+            return cls("  ", empty.group(1) or "\n")
+        found = _FORMAT.match(text)
+        if found is None:
+            return cls("", "")
+        return cls(found.group(2), found.group(1))
+
+    def dumps(self, value: Any) -> str:
+        """``value`` as npm's package.json writer prints it in this style."""
+        if self.indent:
+            text = json.dumps(value, indent=self.indent, ensure_ascii=False)
+        else:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return (text + "\n").replace("\n", self.newline)

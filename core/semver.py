@@ -50,6 +50,7 @@ __all__ = [
     "satisfies",
     "sort_parsed",
     "sort_versions",
+    "subset",
     "valid",
     "valid_range",
 ]
@@ -918,3 +919,158 @@ def intersects(
     a = parse_range(r1, loose=loose, include_prerelease=include_prerelease)
     b = parse_range(r2, loose=loose, include_prerelease=include_prerelease)
     return a is not None and b is not None and a.intersects(b)
+
+
+# ----------------------------------------------------------------------------- subset
+# npm's ``subset(sub, dom)``: is every version ``sub`` allows also allowed by ``dom``?
+# `weir add` needs it to save what npm saves: ``^1.2.3`` replaces the range typed on the
+# command line only when it allows nothing the typed range does not. Case for case as
+# node-semver's ranges/subset.js; None in ``_simple_subset`` is its "null set" answer.
+
+_MIN_VERSION: tuple[Comparator, ...] = ((">=", Version(0, 0, 0)),)
+_MIN_VERSION_PRE: tuple[Comparator, ...] = ((">=", Version(0, 0, 0, (0,))),)
+
+
+def subset(
+    sub: object, dom: object, *, loose: bool = False, include_prerelease: bool = False
+) -> bool:
+    """Whether range ``sub`` is a subset of range ``dom``; False if either is invalid."""
+    if isinstance(sub, str) and sub == dom:
+        return True
+    a = parse_range(sub, loose=loose, include_prerelease=include_prerelease)
+    b = parse_range(dom, loose=loose, include_prerelease=include_prerelease)
+    if a is None or b is None:
+        return False
+    saw_non_null = False
+    for simple_sub in a.sets:
+        found = False
+        for simple_dom in b.sets:
+            verdict = _simple_subset(simple_sub, simple_dom, a)
+            saw_non_null = saw_non_null or verdict is not None
+            if verdict:
+                found = True
+                break
+        # a null simple range is a subset of anything, unless a non-null one was seen
+        if not found and saw_non_null:
+            return False
+    return True
+
+
+def _is_any(comps: tuple[Comparator, ...]) -> bool:
+    return len(comps) == 1 and comps[0][1] is None
+
+
+def _simple_subset(
+    sub: tuple[Comparator, ...], dom: tuple[Comparator, ...], flags: Range
+) -> bool | None:
+    if sub is dom:
+        return True
+    if _is_any(sub):
+        if _is_any(dom):
+            return True
+        sub = _MIN_VERSION_PRE if flags.include_prerelease else _MIN_VERSION
+    if _is_any(dom):
+        if flags.include_prerelease:
+            return True
+        dom = _MIN_VERSION
+    eq: dict[str, Version] = {}
+    gt: Comparator | None = None
+    lt: Comparator | None = None
+    for comp in sub:
+        op, ver = comp
+        if op in (">", ">="):
+            gt = _higher_gt(gt, comp)
+        elif op in ("<", "<="):
+            lt = _lower_lt(lt, comp)
+        elif ver is not None:
+            eq.setdefault(ver._text, ver)
+    if len(eq) > 1:
+        return None
+    order: int | None = None
+    if gt is not None and lt is not None:
+        order = _ver(gt)._cmp(_ver(lt))
+        if order > 0 or (order == 0 and (gt[0] != ">=" or lt[0] != "<=")):
+            return None
+    for version in eq.values():
+        if gt is not None and not _satisfies_comp(version, gt, flags):
+            return None
+        if lt is not None and not _satisfies_comp(version, lt, flags):
+            return None
+        return all(_satisfies_comp(version, c, flags) for c in dom)
+    need_gt_pre = _ver(gt) if gt is not None and not flags.include_prerelease and _ver(gt).prerelease else None
+    need_lt_pre = _ver(lt) if lt is not None and not flags.include_prerelease and _ver(lt).prerelease else None
+    if need_lt_pre is not None and lt is not None and lt[0] == "<" and need_lt_pre.prerelease == (0,):
+        need_lt_pre = None  # <1.2.3-0 is the same as <1.2.3
+    has_dom_gt = has_dom_lt = False
+    for comp in dom:
+        op, ver = comp
+        has_dom_gt = has_dom_gt or op in (">", ">=")
+        has_dom_lt = has_dom_lt or op in ("<", "<=")
+        if gt is not None:
+            if need_gt_pre is not None and _same_tuple_pre(ver, need_gt_pre):
+                need_gt_pre = None
+            if op in (">", ">="):
+                higher = _higher_gt(gt, comp)
+                if higher is comp and higher is not gt:
+                    return False
+            elif gt[0] == ">=" and not _comparator_test(comp, _ver(gt)):
+                return False
+        if lt is not None:
+            if need_lt_pre is not None and _same_tuple_pre(ver, need_lt_pre):
+                need_lt_pre = None
+            if op in ("<", "<="):
+                lower = _lower_lt(lt, comp)
+                if lower is comp and lower is not lt:
+                    return False
+            elif lt[0] == "<=" and not _comparator_test(comp, _ver(lt)):
+                return False
+        if not op and (lt is not None or gt is not None) and order != 0:
+            return False
+    if gt is not None and has_dom_lt and lt is None and order != 0:
+        return False
+    if lt is not None and has_dom_gt and gt is None and order != 0:
+        return False
+    return need_gt_pre is None and need_lt_pre is None
+
+
+def _ver(comp: Comparator) -> Version:
+    assert comp[1] is not None  # only called on > >= < <= comparators, which carry a version
+    return comp[1]
+
+
+def _same_tuple_pre(ver: Version | None, want: Version) -> bool:
+    return (
+        ver is not None
+        and bool(ver.prerelease)
+        and (ver.major, ver.minor, ver.patch) == (want.major, want.minor, want.patch)
+    )
+
+
+def _satisfies_comp(version: Version, comp: Comparator, flags: Range) -> bool:
+    """npm's ``satisfies(v, String(comparator))``: the comparator as a range, prerelease rule included."""
+    r = parse_range(_value(comp), loose=flags.loose, include_prerelease=flags.include_prerelease)
+    return r is not None and r.test(version)
+
+
+def _higher_gt(a: Comparator | None, b: Comparator) -> Comparator:
+    """Of two lower bounds the stricter; >=1.2.3 is lower than >1.2.3."""
+    if a is None:
+        return b
+    c = _ver(a)._cmp(_ver(b))
+    if c > 0:
+        return a
+    if c < 0:
+        return b
+    return b if b[0] == ">" and a[0] == ">=" else a
+
+
+def _lower_lt(a: Comparator | None, b: Comparator) -> Comparator:
+    """Of two upper bounds the stricter; <=1.2.3 is higher than <1.2.3."""
+    if a is None:
+        return b
+    c = _ver(a)._cmp(_ver(b))
+    if c < 0:
+        return a
+    if c > 0:
+        return b
+    return b if b[0] == "<" and a[0] == "<=" else a

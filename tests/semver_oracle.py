@@ -34,6 +34,7 @@ const ops = {
   maxSatisfying: q => semver.maxSatisfying(q.versions, q.range, o(q)),
   minSatisfying: q => semver.minSatisfying(q.versions, q.range, o(q)),
   intersects: q => semver.intersects(q.a, q.b, o(q)),
+  subset: q => semver.subset(q.a, q.b, o(q)),
   bench: q => {
     const call = {
       parse: () => semver.parse(q.version),

@@ -4,7 +4,8 @@ import base64
 from pathlib import Path
 
 import pytest
-from weir.core.config import DEFAULT_REGISTRY, Config, load_config, parse_ini
+from weir.core.config import DEFAULT_REGISTRY, Config, load_config
+from weir.core.settings import parse_ini
 from weir.core.errors import EXIT_INPUT, InputError
 
 
@@ -390,3 +391,30 @@ def test_project_rc_that_is_the_user_rc_is_read_once(rc: Env, tmp_path: Path) ->
     rc.write("user", "maxsockets=4\n")
     config = load_config(rc.home, env={}, home=rc.home, global_rc=rc.global_rc)
     assert config.maxsockets == 4
+
+
+def test_lines_npm_would_warn_about_are_warnings_with_file_and_line(rc: Env) -> None:
+    rc.write("user", "fund=false\naudit=false\nnodedir=/usr\nalways-auth=true\n")
+    rc.write("global", "; comment\n\nproduction=true\n")
+    rc.write(
+        "project",
+        "registry=https://r.example/\n@s:registry=https://s.example/\n//r.example/:_authToken=t\n"
+        "//r.example/:certfile=/c.pem\ninit.author.name=x\nweir-manifest-max-age=5\nomit[]=dev\nthis is junk\n",
+    )
+    config = rc.load()
+    assert config.warnings == (
+        f'{rc.global_rc}:3: config "production" is deprecated in npm: use omit=dev',
+        f'{rc.home / ".npmrc"}:4: unknown user config "always-auth"; ignored, as npm ignores it',
+        f'{rc.project / ".npmrc"}:5: config "init.author.name" is deprecated in npm: use init-author-name',
+        f'{rc.project / ".npmrc"}:8: unknown project config "this is junk"; ignored, as npm ignores it',
+    )
+    assert config.registry == "https://r.example/" and config.omit == frozenset({"dev"})
+
+
+def test_a_token_pasted_without_its_key_is_not_echoed(rc: Env) -> None:
+    token = "npm_" + "A1b2C3d4E5" * 4
+    rc.write("project", f"{token}\n//registry.npmjs.org/:_authToken {token}\n")
+    warnings = rc.load().warnings
+    assert len(warnings) == 2
+    assert not any(token[4:24] in w for w in warnings)
+    assert warnings[1].endswith('unknown project config "_authToken ***" (//registry.npmjs.org/:_authToken ***); ignored, as npm ignores it')

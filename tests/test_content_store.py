@@ -258,3 +258,24 @@ def test_two_processes_share_one_cache(cache: Path, tmp_path: Path) -> None:
     (manifest,) = stored(cache)
     assert len(json.loads(manifest.read_text())["files"]) == len(files)
     assert leftovers(cache) == []
+
+
+@pytest.mark.anyio
+async def test_entry_stored_before_gitignore_was_renamed_is_rebuilt(cache: Path) -> None:
+    """A cache filled by an older weir holds `.gitignore`; npm's tree has `.npmignore`."""
+    data = package_tarball({**PKG, ".gitignore": "dist\n"})
+    integrity = Integrity.parse(sha512_integrity(data))
+    entry = await ContentStore(cache).ensure(integrity, "a", "1.0.0", Served(data))
+    assert (entry.path / ".npmignore").read_text() == "dist\n"
+    assert not (entry.path / ".gitignore").exists()
+    # What the previous store format kept for the same tarball.
+    (entry.path / ".npmignore").rename(entry.path / ".gitignore")
+    manifest = entry.path.parent / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["weir"] = 2
+    doc["files"] = [[".gitignore", *f[1:]] if f[0] == ".npmignore" else f for f in doc["files"]]
+    manifest.write_text(json.dumps(doc))
+    served = Served(data)
+    again = await ContentStore(cache).ensure(integrity, "a", "1.0.0", served)
+    assert served.calls == 1 and not again.reused
+    assert sorted(p.name for p in again.path.iterdir()) == [".npmignore", "index.js", "package.json"]

@@ -360,3 +360,36 @@ def test_destination_must_be_fresh(box: Box) -> None:
     with pytest.raises(FileExistsError):
         box.run(build_tgz([TarEntry("package/keep", data="theirs")]))
     assert (box.dest / "keep").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        # Measured with npm 11.19.1 (`npm install ./x.tgz`) on the same tarballs.
+        (
+            [("package/.gitignore", "root-git"), ("package/lib/.gitignore", "lib-git"), ("package/lib/x.js", "x")],
+            {".npmignore": b"root-git", "lib/.npmignore": b"lib-git", "lib/x.js": b"x"},
+        ),
+        ([("package/.npmignore", "np-first"), ("package/.gitignore", "git-second")], {".npmignore": b"np-first"}),
+        ([("package/.gitignore", "git-first"), ("package/.npmignore", "np-second")], {".npmignore": b"np-second"}),
+        (
+            [("package/lib/.npmignore", "np"), ("package/.gitignore", "root"), ("package/lib/.gitignore", "lib"),
+             ("package/sub/.GITIGNORE", "upper")],
+            {".npmignore": b"root", "lib/.npmignore": b"np", "sub/.GITIGNORE": b"upper"},
+        ),
+    ],
+    ids=["renamed-at-any-depth", "npmignore-first-wins", "npmignore-later-wins", "per-folder"],
+)  # fmt: skip
+def test_gitignore_lands_as_npmignore_as_pacote_extracts_it(
+    box: Box, entries: list[tuple[str, str]], expected: dict[str, bytes]
+) -> None:
+    pkg = ("package/package.json", '{"name":"a","version":"1.0.0"}')
+    result = box.run(build_tgz([TarEntry(name, data=data) for name, data in [pkg, *entries]]))
+    files = box.files()
+    assert files.pop("package.json")
+    assert files == expected
+    assert sorted(f.path for f in result.files) == sorted([*expected, "package.json"])
+    assert result.warnings == ()
+    assert {f.path: f.crc32 for f in result.files if f.path in expected} == {
+        path: zlib.crc32(data) for path, data in expected.items()
+    }

@@ -173,9 +173,9 @@ def test_add_and_remove_save_to_package_json(app: Path, cache_dir: Path, small_g
     out = weir(app, cache_dir, small_graph, "install", "c@1", "--save-dev")
     assert out.returncode == 0, out.stderr
     pkg = json.loads((app / "package.json").read_text())
-    assert pkg["devDependencies"] == {"c": "1"}
+    assert pkg["devDependencies"] == {"c": "^1.1.0"}  # npm: ^1.1.0 allows nothing 1 does not
     lock = json.loads((app / "package-lock.json").read_text())
-    assert lock["packages"][""]["devDependencies"] == {"c": "1"}
+    assert lock["packages"][""]["devDependencies"] == {"c": "^1.1.0"}
     assert lock["packages"]["node_modules/c"]["version"] == "1.1.0"
     out = weir(app, cache_dir, small_graph, "remove", "tool")
     assert out.returncode == 0, out.stderr

@@ -261,3 +261,14 @@ def test_package_json_from_dict_names_its_source() -> None:
         info.value.message
         == 'left-pad@1.0.0: "dependencies" must be an object, not a number'
     )
+
+
+def test_dependency_names_sort_as_npm_sorts_them() -> None:
+    """npm orders a saved dependency object with localeCompare(…, "en"); node 20 sorts these
+    names exactly so."""
+    from weir.core.package_json import tidy_dependency_fields
+
+    names = "JSONStream @s/a x1 a.b ab express a-b aB a~b @s-a/b a a_b Ab".split()
+    tidy = tidy_dependency_fields({"name": "app", "dependencies": dict.fromkeys(names, "1"), "devDependencies": {}})
+    assert list(tidy["dependencies"]) == "@s-a/b @s/a a a_b a-b a.b a~b ab aB Ab express JSONStream x1".split()
+    assert "devDependencies" not in tidy

@@ -613,3 +613,24 @@ def test_long_hostile_versions_are_rejected() -> None:
         semver.satisfies("1.2.3-" + "0" * 500_000, "*", include_prerelease=True)
         is False
     )
+
+
+@pytest.mark.parametrize(
+    ("sub", "dom", "want"),
+    [  # answers of npm's semver 7.8.5 subset(sub, dom, {loose: true})
+        ("^4.18.1", "^4", True),
+        ("^2.4.2", ">=1 <3", True),
+        ("^4.17.20", ">=3 <4.17.21", False),
+        ("^4.17.23", "~4.17.0", False),
+        ("~4.17.23", "~4.17.0", True),
+        ("4.17.20", ">=3 <4.17.21", True),
+        ("^1.2.3", "*", True),
+        ("^1.2.3-beta.1", "^1.2.0", False),
+        ("^1.2.3-beta.1", ">=1.2.3-alpha <2", True),
+        ("1.2.3", "1.2.3 || 2", True),
+        (">2 <1", "1.0.0", True),
+        ("^1.0.0", "not a range", False),
+    ],
+)
+def test_subset(sub: str, dom: str, want: bool) -> None:
+    assert semver.subset(sub, dom, loose=True) is want

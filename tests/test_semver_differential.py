@@ -217,6 +217,19 @@ def test_max_min_satisfying_and_intersects_agree_with_npm(
 
 
 @_settings(600)
+@given(sub=st.one_of(ranges, st.builds("{}{}".format, st.sampled_from(["^", "~", ""]), versions)), dom=ranges, f=flags)
+def test_subset_agrees_with_npm(node: NodeSemver, sub: str, dom: str, f: tuple[bool, bool]) -> None:
+    """`weir add` saves ^version only when npm's subset says it is inside the range typed."""
+    loose, ip = f
+    want = node.ask("subset", a=sub, b=dom, options=options(loose, ip))
+    if isinstance(want, dict):  # npm throws on an invalid range; weir answers False
+        want = False
+    assert semver.subset(sub, dom, loose=loose, include_prerelease=ip) == want, (
+        f"subset({sub!r}, {dom!r}), loose={loose}, includePrerelease={ip}"
+    )
+
+
+@_settings(600)
 @given(
     r=st.text(alphabet="0123.-+ xX*<>=~^|vab\t", max_size=30),
     v=st.sampled_from(

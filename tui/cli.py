@@ -28,7 +28,7 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    internal error (a bug in weir: its traceback is saved under the cache's logs/; please report it)
   2    usage: unknown command or bad flag
-  3    bad input: malformed package.json, lockfile or .npmrc, invalid name or spec
+  3    bad input: malformed package.json or lockfile, an .npmrc value weir cannot use, invalid name or spec
   4    resolution: unknown package (E404), no matching version (ETARGET), peer conflict (ERESOLVE), offline miss
   5    network: registry unreachable after retries, refused auth, unusable answers
   6    integrity: checksum mismatch, corrupt or hostile tarball
@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     save.add_argument("-D", "--save-dev", action="store_true", help="add to devDependencies")
     save.add_argument("-O", "--save-optional", action="store_true", help="add to optionalDependencies")
     save.add_argument("-E", "--save-exact", action="store_true", help="save the exact version instead of ^version")
+    save.add_argument("--save-prefix", metavar="PREFIX", help="what goes before a saved version (npm's `save-prefix`, default ^)")
     save.add_argument("--no-save", dest="save", action="store_false", help="do not change package.json")
     install.add_argument(
         "--lockfile-only",

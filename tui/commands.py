@@ -30,6 +30,8 @@ def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
         value = getattr(args, flag, None)
         if value:
             cli[key] = value
+    if getattr(args, "save_prefix", None) is not None:  # --save-prefix= (empty) saves exact versions
+        cli["save-prefix"] = args.save_prefix
     for flag, key in (
         ("offline", "offline"),
         ("prefer_offline", "prefer-offline"),
@@ -97,12 +99,17 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
     ci = command in ("ci", "clean-install")
     removing = command in ("remove", "rm", "uninstall", "un")
     cli = _cli_config(args)
-    omit = set(cli.get("omit", [])) | ({"dev"} if args.production else set())  # type: ignore[arg-type]
 
     if not ci and not removing and not args.packages and not args.lockfile_only and not args.tui:
         from weir.core.noop import is_noop
+        from weir.core.settings import read_settings
 
-        if (project / "package.json").is_file() and is_noop(project, omit=omit or _omit_from_env()):
+        # The settings a full install types into its Config (flags, npm_config_*, every
+        # .npmrc, NODE_ENV), so `omit=dev` in an .npmrc means here what it means there.
+        settings = read_settings(project, cli=cli)
+        if (project / "package.json").is_file() and is_noop(project, omit=settings.omit()):
+            for warning in settings.warnings:  # a full install reports them as events
+                sys.stderr.write(f"warn npmrc: {warning}\n")
             sys.stderr.write("up to date: nothing to install\n")
             return EXIT_OK
 
@@ -136,11 +143,6 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         return EXIT_OK
 
     return _run_engine(args, job, title=f"weir {command}")
-
-
-def _omit_from_env() -> set[str]:
-    """npm treats NODE_ENV=production as --omit dev; the no-op check must agree."""
-    return {"dev"} if os.environ.get("NODE_ENV") == "production" else set()
 
 
 def run_why(args: argparse.Namespace, project: Path) -> int:
