@@ -348,9 +348,10 @@ def lookup(packages: Mapping[str, object], location: str, name: str) -> str | No
             return candidate
         if here == "":
             return None
-        here = fs_parent(here)
-        if here is None:  # a workspace folder resolves through the root's node_modules
-            here = ""
+        parent = fs_parent(here)
+        # a workspace folder resolves through the folders above it (a nested one through its
+        # enclosing workspace's node_modules), up to the root's
+        here = parent if parent is not None else here.rpartition("/")[0]
     return None
 
 
