@@ -308,12 +308,11 @@ class _Loop:
 
     async def run(self, fetcher: _Fetcher) -> None:
         self.fetcher = fetcher
-        for top in self.tree.tops:
-            self.push(top)
+        self.push(self.tree.root)
         for node in list(self.tree.nodes):
             if node.lock_raw is not None and self.problem_edges(node):
                 self.push(node)
-        while self.heap:
+        while self.heap or self._push_linked_folders():
             node = heapq.heappop(self.heap)[3]
             if node in self.seen or not self.tree.contains(node):
                 continue
@@ -331,6 +330,14 @@ class _Loop:
                     self.failed.add((id(node), edge.name))
             for edge, dep in picked:
                 self.place_dep(dep, edge, entry=None)
+
+    def _push_linked_folders(self) -> bool:
+        """Workspace and file: folders are built once everything queued is placed (arborist
+        resolves link targets after its queue drains), so the root's own tree goes first."""
+        waiting = [top for top in self.tree.tops if top not in self.seen]
+        for top in waiting:
+            self.push(top)
+        return bool(waiting)
 
     # -- choosing -------------------------------------------------------------------------
 
@@ -403,7 +410,6 @@ class _Loop:
             pkg = read_package_json(pj)
             top = self._add_folder(pkg, rel, workspace=False, link_name=edge.name)
             self._add_edges(top, pkg, top=True)
-            self.push(top)
         return self._link_to(top, edge.name)
 
     def _workspace_dep(self, edge: Edge, spec: Spec) -> Node:
