@@ -20,7 +20,7 @@ Rules this module holds:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -104,8 +104,10 @@ class Answer:
 # -- entry point -----------------------------------------------------------------------
 
 
-def explain(project: Path, config: Config, query: str) -> Answer:
-    """Answer ``weir why QUERY`` for the project; ResolveError (exit 4) when NAME is not installed."""
+def explain(project: Path, config: Config, query: str, *, within: Collection[str] | None = None) -> Answer:
+    """Answer ``weir why QUERY`` for the project; ResolveError (exit 4) when NAME is not installed.
+
+    ``within`` limits the answer to those install paths (what ``-w`` workspaces reach)."""
     spec = parse_arg(query)
     name = spec.name or query
     asked = spec.raw or None
@@ -113,7 +115,7 @@ def explain(project: Path, config: Config, query: str) -> Answer:
     recorded = load_decisions(project, config.cache)
     source: Source = "recorded" if recorded is not None else "lockfile"
     decisions = recorded if recorded is not None else decisions_from_lockfile(lock, _root_name(project, lock))
-    locations = [loc for loc, d in decisions.items() if _names(loc, d, lock) & {name} and loc]
+    locations = [loc for loc, d in decisions.items() if _names(loc, d, lock) & {name} and loc and (within is None or loc in within)]
     if not locations:
         raise ResolveError(
             f"No dependencies found matching {query}",
