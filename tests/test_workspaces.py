@@ -113,13 +113,6 @@ def test_ci_inside_a_workspace_installs_from_the_root_lockfile(mono: Path, cache
     assert not (mono / "packages" / "w" / "node_modules").exists()
 
 
-def test_prefix_is_taken_as_is(mono: Path, cache_dir: Path, registry: LoopbackRegistry) -> None:
-    # npm's --prefix does not walk up: the folder is the project
-    out = weir_in(mono, cache_dir, registry, "install", "--lockfile-only", "-C", str(mono / "packages" / "w"))
-    assert out.returncode == 0, out.stderr
-    assert (mono / "packages" / "w" / "package-lock.json").is_file() and not (mono / "package-lock.json").exists()
-
-
 # -- the resolver ------------------------------------------------------------------------
 
 
