@@ -182,6 +182,7 @@ class _Loop:
         self._add_edges(root, self.root_pkg, top=True)
         for top in tree.tops[1:]:
             self._add_edges(top, self.folder_pkgs[id(top)], top=True)
+        self.locked = frozenset(lock.packages) if lock is not None else frozenset()
         if lock is not None:
             self._seed(lock)
         return tree
@@ -309,6 +310,7 @@ class _Loop:
     async def run(self, fetcher: _Fetcher) -> None:
         self.fetcher = fetcher
         self.push(self.tree.root)
+        self._push_broken_by_new_links()
         for node in list(self.tree.nodes):
             if node.lock_raw is not None and self.problem_edges(node):
                 self.push(node)
@@ -330,6 +332,19 @@ class _Loop:
                     self.failed.add((id(node), edge.name))
             for edge, dep in picked:
                 self.place_dep(dep, edge, entry=None)
+
+    def _push_broken_by_new_links(self) -> None:
+        """arborist places each workspace link (one the lockfile does not hold) while it visits
+        the root, and at once queues every folder whose own dependency on that name the link
+        fails (a workspace asking the registry for another version of a sibling's name): that
+        folder is built before the rest, ahead of the root's registry dependencies."""
+        for name in sorted(self.tree.root.children, key=collation_key):
+            link = self.tree.root.children[name]
+            if link.link_target is None or not link.link_target.is_workspace or f"node_modules/{name}" in self.locked:
+                continue
+            for edge in self.tree.edges_in(link):
+                if edge.source is not self.tree.root and not dep_valid(link, edge):
+                    self.push(edge.source)
 
     def _push_linked_folders(self) -> bool:
         """Workspace and file: folders are built once everything queued is placed (arborist
