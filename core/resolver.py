@@ -165,6 +165,7 @@ class _Loop:
         self.heap: list[tuple[int, Any, int, Node]] = []
         self.seq = itertools.count()
         self.folder_pkgs: dict[int, PackageJson] = {}
+        self.locked: frozenset[str] = frozenset()  # the input lockfile's paths
         self.overrides: OverrideSet | None = build_overrides(
             root_pkg.overrides, {**root_pkg.dev_dependencies, **root_pkg.optional_dependencies, **root_pkg.dependencies}
         )
@@ -192,7 +193,8 @@ class _Loop:
         return [(ws.location, self.edited.get(ws.location, ws.package)) for ws in workspace_folders(self.project_dir, self.root_pkg.workspaces)]
 
     def _add_folder(self, pkg: PackageJson, location: str, *, workspace: bool, link_name: str | None = None) -> Node:
-        """A folder of this project (workspace or file:): a top of the tree, resolving through the root.
+        """A folder of this project (workspace or file:): a top of the tree, resolving through
+        the folder that encloses it (see ``Tree.add_top``).
 
         Its ``name`` is what the package name is compared with to decide whether the
         lockfile entry records ``name`` (npm 11 records it when the package name differs

@@ -89,6 +89,10 @@ def test_workspace_flags_select_and_refuse(mono: Path, cache_dir: Path, registry
     assert (mono / "node_modules" / "c").is_dir() and (mono / "node_modules" / "tool").is_dir()
     out = weir_in(mono, cache_dir, registry, "install", "-w", "nope")
     assert out.returncode == 2 and "--workspace=nope" in out.stderr and "a, b, w" in out.stderr
+    out = weir_in(mono, cache_dir, registry, "add", "evil", "-w", "b", "--include-workspace-root")
+    assert out.returncode == 0, out.stderr
+    for folder in (mono, mono / "packages" / "b"):
+        assert json.loads((folder / "package.json").read_text())["dependencies"]["evil"] == "^1.0.0"
 
 
 def test_ls_and_why_inside_a_workspace_show_its_tree(mono: Path, cache_dir: Path, registry: LoopbackRegistry) -> None:
