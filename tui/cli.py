@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("common")
-    g.add_argument("-C", "--prefix", dest="prefix", metavar="DIR", help="run in DIR instead of the current folder")
+    g.add_argument("-C", "--prefix", dest="prefix", metavar="DIR", help="use DIR as the project, as npm's --prefix (no walk up to a workspace root)")
     g.add_argument("--registry", metavar="URL", help="the default registry (npm's `registry`)")
     g.add_argument("--cache", metavar="DIR", help="cache folder (default $XDG_CACHE_HOME/weir or ~/.cache/weir)")
     g.add_argument(
