@@ -56,6 +56,7 @@ from weir.core.package_json import (
     tidy_dependency_fields,
 )
 from weir.core.selection import installed_paths, shipped_in_tarballs
+from weir.core.workspaces import Workspace, reachable, select_workspaces, workspace_folders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,6 +82,20 @@ class InstallOptions:
     lockfile_only: bool = False
     link_mode: str = "auto"
     cli_config: Mapping[str, Any] = field(default_factory=dict)
+    workspaces: tuple[str, ...] = ()  # -w filters: workspace names or folders
+    all_workspaces: bool = False  # --workspaces
+    include_workspace_root: bool = False  # --include-workspace-root
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkspaceEdit:
+    """A selected workspace's package.json, before and after ``weir add/remove -w``."""
+
+    workspace: Workspace
+    path: Path
+    old: dict[str, Any]
+    new: dict[str, Any]
+    style: JsonStyle
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +217,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
         reporter.event(ev.Warned(code="npmrc", message=warning))
     raw_pkg, style = _read_raw(pkg_path)
     _refuse_symlinked_outputs(project)
+    selected = _selected_workspaces(project, read_package_json(pkg_path), options)
+    edits = _workspace_edits(selected, options, config) if selected is not None and not options.ci else []
     lock = read_lockfile(project)
     network = _Network(config, reporter)
     fetcher = TarballFetcher(
@@ -221,8 +238,9 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             else:
                 from weir.core.resolver import resolve
 
-                new_raw = _edit_manifest(raw_pkg, options, config)
+                new_raw = _edit_manifest(raw_pkg, options, config) if selected is None or options.include_workspace_root else raw_pkg
                 root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
+                edited = {e.workspace.location: package_json_from_dict(e.new, source=str(e.path), pkg_dir=e.path.parent, path=e.path) for e in edits}
                 with _Phase(reporter, "resolve"):
                     resolution = await resolve(
                         root,
@@ -232,6 +250,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         reporter=reporter,
                         lockfile=lock,
                         on_pin=prefetch.pin if prefetch is not None else None,
+                        edited=edited,
                     )
                     seed = await _bundles_in_the_way(fetcher, prefetch, config, reporter, resolution.lockfile, lock)
                     if seed is not None:  # once: the shipped packages are seeded now
@@ -242,20 +261,26 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 desired, decisions = resolution.lockfile, resolution.decisions
                 for location, decision in decisions.items():
                     reporter.event(ev.DecisionRecorded(location=location, decision=decision))
-                new_raw = _save_resolved_specs(new_raw, options, config, desired)
+                if new_raw is not raw_pkg:
+                    new_raw = _save_resolved_specs(new_raw, options, config, desired)
+                edits = [replace(e, new=_save_resolved_specs(e.new, options, config, desired, e.workspace.location)) for e in edits]
                 desired = _with_root_deps(desired, new_raw, project)
+                desired = _with_workspace_deps(desired, edits)
             if options.lockfile_only:
                 desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
                 _writes_begin()
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, style)
+                    for e in edits:
+                        _write_manifest(e.path, e.old, e.new, e.style)
                     write_lockfile(project, desired)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
-                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, style
+                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, style,
+                selected, edits,
             )
             prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
             return result
@@ -277,6 +302,8 @@ async def _materialize(
     raw_pkg: dict[str, Any],
     new_raw: dict[str, Any],
     style: JsonStyle,
+    selected: tuple[Workspace, ...] | None,
+    edits: list[_WorkspaceEdit],
 ) -> InstallResult:
     from weir.core.bins import link_bins
     from weir.core.bundled import add_bundles
@@ -287,6 +314,9 @@ async def _materialize(
     project = options.project
     raw_packages = {path: entry.raw for path, entry in desired.packages.items()}
     wanted = installed_paths(raw_packages, config.omit)
+    current = None if options.ci else read_hidden_lockfile(project)
+    if selected is not None:
+        wanted = _in_selection(raw_packages, wanted, selected, options.include_workspace_root, current)
     install_set = {p: desired.packages[p] for p in wanted}
     # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to
     # fetch; a dependency's bundle comes in its tarball (the root project's own bundle does not).
@@ -301,12 +331,16 @@ async def _materialize(
     if bundled is not desired:
         if not options.ci:
             desired = bundled
-        install_set = {p: bundled.packages[p] for p in installed_paths({p: e.raw for p, e in bundled.packages.items()}, config.omit)}
+        chosen = set(install_set)
+        install_set = {
+            p: bundled.packages[p]
+            for p in installed_paths({p: e.raw for p, e in bundled.packages.items()}, config.omit)
+            if selected is None or _inside(p, chosen)
+        }
 
     with _Phase(reporter, "link"):
         if options.ci:
             _remove_node_modules(project)
-        current = None if options.ci else read_hidden_lockfile(project)
         plan = plan_link(project, install_set, current)
         reporter.event(ev.LinkPlanned(packages=len(plan.changes)))
         trusted = tuple(new_raw.get("trustedDependencies") or ())
@@ -328,6 +362,8 @@ async def _materialize(
     _writes_begin()
     if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
         _write_manifest(pkg_path, raw_pkg, new_raw, style)
+        for e in edits:
+            _write_manifest(e.path, e.old, e.new, e.style)
         write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
@@ -656,10 +692,12 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
     return tidy_dependency_fields(new)
 
 
-def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile) -> dict[str, Any]:
+def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile, location: str = "") -> dict[str, Any]:
     """Each added registry package saved as npm saves it (``saved_spec``): ``^version`` unless
-    the range typed is narrower; exact with --save-exact or save-exact in .npmrc."""
+    the range typed is narrower; exact with --save-exact or save-exact in .npmrc. The version is
+    the one the package.json at ``location`` (the root, or a workspace) resolves to."""
     from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
+    from weir.core.why import lookup
 
     if not options.add:
         return raw
@@ -668,7 +706,8 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     prefix = "" if options.save_exact or config.save_exact else config.save_prefix
     for arg in options.add:
         spec = parse_arg(arg)
-        entry = lock.packages.get(f"node_modules/{spec.name}")
+        found = lookup(lock.packages, location, spec.name)
+        entry = lock.packages.get(found) if found is not None else None
         if entry is None or entry.version is None:
             continue
         saved = saved_spec(spec, entry.version, prefix)
@@ -694,6 +733,62 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     packages = dict(lock.packages)
     packages[""] = replace(root, raw=new_root_raw)
     return replace(lock, packages=packages)
+
+
+# -- workspaces (-w, --workspaces, or run inside a workspace folder) ---------------------
+
+
+def _selected_workspaces(project: Path, root: PackageJson, options: InstallOptions) -> tuple[Workspace, ...] | None:
+    """The workspaces the install is limited to; None when it acts on the whole project."""
+    if not options.workspaces and not options.all_workspaces:
+        return None
+    return select_workspaces(project, workspace_folders(project, root.workspaces), options.workspaces, every=options.all_workspaces)
+
+
+def _workspace_edits(selected: tuple[Workspace, ...], options: InstallOptions, config: Config) -> list[_WorkspaceEdit]:
+    """``weir add/remove NAME -w ws`` edits each selected workspace's package.json, not the root's."""
+    if not options.add and not options.remove:
+        return []
+    edits = []
+    for ws in selected:
+        path = options.project / ws.location / "package.json"
+        old, style = _read_raw(path)
+        edits.append(_WorkspaceEdit(ws, path, old, _edit_manifest(old, options, config), style))
+    return edits
+
+
+def _with_workspace_deps(lock: Lockfile, edits: list[_WorkspaceEdit]) -> Lockfile:
+    """A workspace's entry records its package.json's dependency fields as saved."""
+    if not edits:
+        return lock
+    packages = dict(lock.packages)
+    for e in edits:
+        entry = packages.get(e.workspace.location)
+        if entry is None:
+            continue
+        # the resolver read the edited package.json: only the saved specs (`^1.2.3` for `latest`) differ
+        raw = {k: dict(e.new[k]) if k in DEP_FIELDS and e.new.get(k) else v for k, v in entry.raw.items()}
+        packages[e.workspace.location] = replace(entry, raw=raw)
+    return replace(lock, packages=packages)
+
+
+def _in_selection(
+    packages: Mapping[str, Mapping[str, Any]], wanted: list[str], selected: tuple[Workspace, ...], include_root: bool, current: Mapping[str, LockEntry] | None,
+) -> list[str]:
+    """What a workspace-limited install puts in node_modules: what the selected workspaces reach,
+    and whatever is installed already and unchanged (npm leaves the rest of the tree alone)."""
+    keep = reachable(packages, selected, include_root=include_root)
+    installed = current or {}
+    return [p for p in wanted if p in keep or (p in installed and installed[p].raw == packages[p])]
+
+
+def _inside(path: str, chosen: set[str]) -> bool:
+    """``path`` is chosen, or lies in a chosen package's folder (what a bundler ships)."""
+    while path not in chosen:
+        if "/node_modules/" not in path:
+            return False
+        path = path.rpartition("/node_modules/")[0]
+    return True
 
 
 def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], style: JsonStyle) -> None:

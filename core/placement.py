@@ -263,9 +263,12 @@ class Tree:
             stack.extend(n.children.values())
 
     def add_top(self, node: Node, location: str) -> None:
-        """A workspace folder (or file: folder) of this project: resolves through the root."""
+        """A workspace folder (or file: folder) of this project: resolves through the folder
+        that encloses it (a workspace nested in another's folder through that one's
+        node_modules, as node and npm do), else through the root."""
         node.top_location = location
-        node.fs_parent = self.root
+        enclosing = [t for t in self.tops[1:] if location.startswith(t.top_location + "/")]
+        node.fs_parent = max(enclosing, key=lambda t: len(t.top_location), default=self.root)
         self.tops.append(node)
         self._index(node)
 

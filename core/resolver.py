@@ -23,7 +23,6 @@ Rules this module holds (DESIGN rules 1-3, 7):
 
 from __future__ import annotations
 
-import glob
 import heapq
 import itertools
 import os
@@ -49,6 +48,7 @@ from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
 from weir.core.registry import Full, ManifestDone
 from weir.core.spec import Spec, parse_spec, unsupported_git_error
+from weir.core.workspaces import workspace_folders
 
 __all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
 
@@ -148,8 +148,12 @@ class _Why:
 
 
 class _Loop:
-    def __init__(self, root_pkg: PackageJson, project_dir: Path, registry: RegistryLike, config: Any, reporter: ev.Reporter, update: frozenset[str]) -> None:
+    def __init__(
+        self, root_pkg: PackageJson, project_dir: Path, registry: RegistryLike, config: Any, reporter: ev.Reporter, update: frozenset[str],
+        edited: Mapping[str, PackageJson],
+    ) -> None:
         self.root_pkg = root_pkg
+        self.edited = edited
         self.project_dir = project_dir
         self.registry = registry
         self.legacy_peer_deps = bool(getattr(config, "legacy_peer_deps", False))
@@ -162,6 +166,7 @@ class _Loop:
         self.heap: list[tuple[int, Any, int, Node]] = []
         self.seq = itertools.count()
         self.folder_pkgs: dict[int, PackageJson] = {}
+        self.locked: frozenset[str] = frozenset()  # the input lockfile's paths
         self.overrides: OverrideSet | None = build_overrides(
             root_pkg.overrides, {**root_pkg.dev_dependencies, **root_pkg.optional_dependencies, **root_pkg.dependencies}
         )
@@ -179,22 +184,18 @@ class _Loop:
         self._add_edges(root, self.root_pkg, top=True)
         for top in tree.tops[1:]:
             self._add_edges(top, self.folder_pkgs[id(top)], top=True)
+        self.locked = frozenset(lock.packages) if lock is not None else frozenset()
         if lock is not None:
             self._seed(lock)
         return tree
 
     def _workspaces(self) -> list[tuple[str, PackageJson]]:
-        found: dict[str, PackageJson] = {}
-        for pattern in self.root_pkg.workspaces:
-            for match in sorted(glob.glob(os.path.join(self.project_dir, pattern))):
-                pj = Path(match) / "package.json"
-                if pj.is_file():
-                    rel = Path(match).resolve().relative_to(self.project_dir.resolve()).as_posix()
-                    found[rel] = read_package_json(pj)
-        return sorted(found.items(), key=lambda kv: collation_key(kv[0]))
+        """Each workspace folder and its package.json (as ``weir add -w`` is about to save it)."""
+        return [(ws.location, self.edited.get(ws.location, ws.package)) for ws in workspace_folders(self.project_dir, self.root_pkg.workspaces)]
 
     def _add_folder(self, pkg: PackageJson, location: str, *, workspace: bool, link_name: str | None = None) -> Node:
-        """A folder of this project (workspace or file:): a top of the tree, resolving through the root.
+        """A folder of this project (workspace or file:): a top of the tree, resolving through
+        the folder that encloses it (see ``Tree.add_top``).
 
         Its ``name`` is what the package name is compared with to decide whether the
         lockfile entry records ``name`` (npm 11 records it when the package name differs
@@ -226,11 +227,10 @@ class _Loop:
         if top:
             for name, spec in pkg.dev_dependencies.items():
                 deps[name] = ("dev", spec)
-        if node.is_root:
+        if node.is_root:  # the root's edge to a workspace replaces its own dependency on that name (arborist)
             for link in list(node.children.values()):
                 if link.link_target is not None and link.link_target.is_workspace:
-                    if link.name not in deps:
-                        deps[link.name] = ("workspace", link.link_target.top_location)
+                    deps[link.name] = ("workspace", link.link_target.top_location)
         where = Path(node.realpath) if node.realpath else self.project_dir
         for name, (kind, raw) in deps.items():
             self.tree.add_edge(node, self._edge(node, name, kind, raw, where))
@@ -247,13 +247,11 @@ class _Loop:
             except InputError as exc:
                 exc.path = self._path(node)
                 raise
-            if spec.kind == "workspace" or (spec.kind in ("range", "version") and node.is_top and self._is_workspace_name(name)):
-                spec = Spec("workspace", name, raw, spec.fetch_spec if spec.kind != "version" else spec.fetch_spec)
         return Edge(node, name, kind, spec, raw, override)
 
-    def _is_workspace_name(self, name: str) -> bool:
+    def _workspace_link(self, name: str) -> Node | None:
         link = self.tree.root.children.get(name)
-        return link is not None and link.link_target is not None and link.link_target.is_workspace
+        return link if link is not None and link.link_target is not None and link.link_target.is_workspace else None
 
     def _seed(self, lock: Lockfile) -> None:
         """Start from the lockfile's tree: each entry becomes a node with its recorded edges."""
@@ -314,12 +312,12 @@ class _Loop:
 
     async def run(self, fetcher: _Fetcher) -> None:
         self.fetcher = fetcher
-        for top in self.tree.tops:
-            self.push(top)
+        self.push(self.tree.root)
+        self._push_broken_by_new_links()
         for node in list(self.tree.nodes):
             if node.lock_raw is not None and self.problem_edges(node):
                 self.push(node)
-        while self.heap:
+        while self.heap or self._push_linked_folders():
             node = heapq.heappop(self.heap)[3]
             if node in self.seen or not self.tree.contains(node):
                 continue
@@ -337,6 +335,27 @@ class _Loop:
                     self.failed.add((id(node), edge.name))
             for edge, dep in picked:
                 self.place_dep(dep, edge, entry=None)
+
+    def _push_broken_by_new_links(self) -> None:
+        """arborist places each workspace link (one the lockfile does not hold) while it visits
+        the root, and at once queues every folder whose own dependency on that name the link
+        fails (a workspace asking the registry for another version of a sibling's name): that
+        folder is built before the rest, ahead of the root's registry dependencies."""
+        for name in sorted(self.tree.root.children, key=collation_key):
+            link = self.tree.root.children[name]
+            if link.link_target is None or not link.link_target.is_workspace or f"node_modules/{name}" in self.locked:
+                continue
+            for edge in self.tree.edges_in(link):
+                if edge.source is not self.tree.root and not dep_valid(link, edge):
+                    self.push(edge.source)
+
+    def _push_linked_folders(self) -> bool:
+        """Workspace and file: folders are built once everything queued is placed (arborist
+        resolves link targets after its queue drains), so the root's own tree goes first."""
+        waiting = [top for top in self.tree.tops if top not in self.seen]
+        for top in waiting:
+            self.push(top)
+        return bool(waiting)
 
     # -- choosing -------------------------------------------------------------------------
 
@@ -366,6 +385,9 @@ class _Loop:
             return self._tarball_dep(edge, spec)
         if spec.kind in ("file", "workspace"):
             return self._folder_dep(edge, spec)
+        link = self._workspace_link(edge.name) if spec.kind in ("range", "version") else None
+        if link is not None and dep_valid(link, edge):  # npm: a workspace that satisfies the range wins
+            return link
         target = spec.subspec if spec.kind == "alias" else spec
         assert target is not None and target.name is not None
         try:
@@ -399,18 +421,7 @@ class _Loop:
         first) and a link to it, placed like any dependency (npm hoists it to the root
         unless another copy of the name is there). Its own file: specs are relative to it."""
         if spec.kind == "workspace":
-            link = self.tree.root.children.get(edge.name)
-            if link is None:
-                raise InputError(
-                    f'"{edge.name}": "{edge.raw}" asks for a workspace, and this project has no workspace named {edge.name}',
-                    package=edge.name,
-                    spec=edge.raw,
-                    path=self._path(edge.source),
-                    hint='add its folder to "workspaces" in the root package.json, or ask for a registry version (e.g. "^1.0.0"); '
-                    'npm itself reads no workspace: specs',
-                    code="ENOWORKSPACE",
-                )
-            return link
+            return self._workspace_dep(edge, spec)
         folder = Path(spec.fetch_spec)
         top = next((t for t in self.tree.tops[1:] if t.realpath == str(folder.resolve())), None)
         if top is None:
@@ -421,8 +432,29 @@ class _Loop:
             pkg = read_package_json(pj)
             top = self._add_folder(pkg, rel, workspace=False, link_name=edge.name)
             self._add_edges(top, pkg, top=True)
-            self.push(top)
         return self._link_to(top, edge.name)
+
+    def _workspace_dep(self, edge: Edge, spec: Spec) -> Node:
+        """``workspace:<range>`` always means this project's workspace of that name, and its version must fit."""
+        link = self._workspace_link(edge.name)
+        if link is None:
+            raise InputError(
+                f'"{edge.name}": "{edge.raw}" asks for a workspace, and this project has no workspace named {edge.name}',
+                package=edge.name,
+                spec=edge.raw,
+                path=self._path(edge.source),
+                hint='add its folder to "workspaces" in the root package.json, or ask for a registry version (e.g. "^1.0.0"); '
+                'npm itself reads no workspace: specs',
+                code="ENOWORKSPACE",
+            )
+        if not dep_valid(link, edge):
+            raise ResolveError(
+                f"{edge.name}@{spec.raw}: the workspace {link.link_target.top_location if link.link_target else edge.name} is version {link.version}",
+                package=edge.name, spec=spec.raw, path=self._path(edge.source),
+                hint=f"change the range to workspace:* or one that {link.version} satisfies, or bump the workspace's version",
+                code="ETARGET",
+            )
+        return link
 
     def _tarball_dep(self, edge: Edge, spec: Spec) -> Node:
         """A file: tarball: a package like a registry one, read from the project's disk."""
@@ -876,14 +908,17 @@ async def resolve(
     lockfile: Lockfile | None = None,
     update: Iterable[str] = frozenset(),
     on_pin: OnPin | None = None,
+    edited: Mapping[str, PackageJson] | None = None,
 ) -> Resolution:
     """Build the ideal tree for ``root`` (seeded from ``lockfile``) and return it as a Lockfile.
 
     ``on_pin(name, version, manifest)`` is called for each registry package as it
     is placed, so the installer can start its tarball download while resolution
     goes on; a pinned copy may still be pruned later, so it is only a hint.
+    ``edited`` maps a workspace's location to its package.json as an install is
+    about to save it (``weir add NAME -w ws``), in place of the file on disk.
     """
-    loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update))
+    loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update), edited or {})
     loop.on_pin = on_pin
     loop.placement = {}
     loop.build_root(lockfile)

@@ -33,7 +33,7 @@ Rules this module holds:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -212,8 +212,10 @@ class Answer:
 # -- entry point -----------------------------------------------------------------------
 
 
-def explain(project: Path, config: Config, query: str) -> Answer:
-    """Answer ``weir why QUERY`` for the project; ResolveError (exit 4) when NAME is not installed."""
+def explain(project: Path, config: Config, query: str, *, within: Collection[str] | None = None) -> Answer:
+    """Answer ``weir why QUERY`` for the project; ResolveError (exit 4) when NAME is not installed.
+
+    ``within`` limits the answer to those install paths (what ``-w`` workspaces reach)."""
     spec = parse_arg(query)
     name = spec.name or query
     asked = spec.raw or None
@@ -221,7 +223,7 @@ def explain(project: Path, config: Config, query: str) -> Answer:
     recorded = load_decisions(project, config.cache)
     source: Source = "recorded" if recorded is not None else "lockfile"
     decisions = recorded if recorded is not None else decisions_from_lockfile(lock, _root_name(project, lock))
-    locations = [loc for loc, d in decisions.items() if _names(loc, d, lock) & {name} and loc]
+    locations = [loc for loc, d in decisions.items() if _names(loc, d, lock) & {name} and loc and (within is None or loc in within)]
     if not locations:
         raise ResolveError(
             f"No dependencies found matching {query}",
@@ -559,9 +561,10 @@ def lookup(packages: Mapping[str, object], location: str, name: str) -> str | No
             return candidate
         if here == "":
             return None
-        here = fs_parent(here)
-        if here is None:  # a workspace folder resolves through the root's node_modules
-            here = ""
+        parent = fs_parent(here)
+        # a workspace folder resolves through the folders above it (a nested one through its
+        # enclosing workspace's node_modules), up to the root's
+        here = parent if parent is not None else here.rpartition("/")[0]
     return None
 
 

@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("common")
-    g.add_argument("-C", "--prefix", dest="prefix", metavar="DIR", help="run in DIR instead of the current folder")
+    g.add_argument("-C", "--prefix", dest="prefix", metavar="DIR", help="use DIR as the project, as npm's --prefix (no walk up to a workspace root)")
     g.add_argument("--registry", metavar="URL", help="the default registry (npm's `registry`)")
     g.add_argument("--cache", metavar="DIR", help="cache folder (default $XDG_CACHE_HOME/weir or ~/.cache/weir)")
     g.add_argument(
@@ -76,6 +76,17 @@ def _add_install_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prefer-offline", action="store_true", help="use cached metadata without revalidating")
     g.add_argument("--prefer-online", action="store_true", help="always revalidate cached metadata")
     g.add_argument("--legacy-peer-deps", action="store_true", help="do not install peer dependencies")
+
+
+def _add_workspace_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("workspaces")
+    g.add_argument(
+        "-w", "--workspace", dest="workspace", action="append", default=[], metavar="NAME|PATH",
+        help="act on this workspace (its package name, its folder, or a folder of workspaces); repeatable. "
+        "Run inside a workspace folder, weir acts on the whole project with that workspace selected",
+    )
+    g.add_argument("--workspaces", action="store_true", help="act on every workspace")
+    g.add_argument("--include-workspace-root", action="store_true", help="with -w/--workspaces, act on the root project too")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="resolve and write package-lock.json only; fetch nothing, touch no node_modules",
     )
     _add_install_flags(install)
+    _add_workspace_flags(install)
     _add_common(install)
 
     ci = sub.add_parser(
@@ -120,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Requires package-lock.json in sync with package.json; removes node_modules and installs the lockfile.",
     )
     _add_install_flags(ci)
+    _add_workspace_flags(ci)
     _add_common(ci)
 
     remove = sub.add_parser(
@@ -130,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("packages", nargs="+", metavar="NAME")
     remove.add_argument("--no-save", dest="save", action="store_false", help="do not change package.json")
     _add_install_flags(remove)
+    _add_workspace_flags(remove)
     _add_common(remove)
 
     why = sub.add_parser(
@@ -141,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     why.add_argument("package", metavar="NAME[@VERSION|RANGE]")
     why.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_workspace_flags(why)
     _add_common(why)
 
     ls = sub.add_parser("ls", aliases=["list"], help="list installed packages as a tree")
@@ -148,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--all", "-a", action="store_true", help="show the whole tree, not only top-level dependencies")
     ls.add_argument("--depth", type=int, default=None, help="how deep to show the tree")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_workspace_flags(ls)
     _add_common(ls)
 
     replay = sub.add_parser("replay", help="re-open a recorded install (--trace FILE) in the dashboard")
@@ -162,7 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _project(args: argparse.Namespace) -> Path:
-    return Path(args.prefix).resolve() if getattr(args, "prefix", None) else Path.cwd()
+    """The project root. ``--prefix`` is taken as is; otherwise weir walks up from the current
+    folder as npm does, and a workspace folder it starts in becomes the implicit ``-w``."""
+    if getattr(args, "prefix", None):
+        return Path(args.prefix).resolve()
+    from weir.core.workspaces import find_root
+
+    root, member = find_root(Path.cwd())
+    if member is not None and hasattr(args, "workspace") and not args.workspace and not args.workspaces:
+        args.workspace = [str(member)]
+    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:

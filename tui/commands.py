@@ -100,6 +100,8 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
     removing = command in ("remove", "rm", "uninstall", "un")
     cli = _cli_config(args)
 
+    if args.workspace or args.workspaces:
+        _check_workspaces(args, project)
     if not ci and not removing and not args.packages and not args.lockfile_only and not args.tui:
         from weir.core.noop import is_noop
         from weir.core.settings import read_settings
@@ -127,6 +129,9 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         lockfile_only=getattr(args, "lockfile_only", False),
         link_mode=args.link_mode,
         cli_config=cli,
+        workspaces=tuple(args.workspace),
+        all_workspaces=args.workspaces,
+        include_workspace_root=args.include_workspace_root,
     )
 
     from weir.core.events import Failed
@@ -143,6 +148,17 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         return EXIT_OK
 
     return _run_engine(args, job, title=f"weir {command}")
+
+
+def _check_workspaces(args: argparse.Namespace, project: Path) -> None:
+    """A -w that names no workspace is a usage error before anything else (even a no-op)."""
+    from weir.core.package_json import read_package_json
+    from weir.core.workspaces import select_workspaces, workspace_folders
+
+    if (project / "package.json").is_file():
+        folders = workspace_folders(project, read_package_json(project / "package.json").workspaces)
+        select_workspaces(project, folders, args.workspace, every=args.workspaces)
+
 
 
 def run_why(args: argparse.Namespace, project: Path) -> int:

@@ -19,6 +19,10 @@ Rules this module holds:
 4. Default depth 0 (the root's dependencies); ``--all`` the whole tree; NAME
    filters (``NAME`` or ``NAME@RANGE``) show every path leading to a match,
    at any depth.
+5. Workspaces are the root's dependencies too, and depth counts again from
+   each workspace, as npm's does. ``-w``/``--workspaces`` (or running inside a
+   workspace folder) shows only the selected workspaces' subtrees, with the
+   root's own dependencies beside them for ``--include-workspace-root``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from weir.core.lockfile import name_from_path
 from weir.core.semver import satisfies
 from weir.core.spec import parse_arg
 from weir.core.why import dependency_specs, fs_parent, lookup, requirement_range
+from weir.core.workspaces import Workspace, select_workspaces, workspace_folders
 
 EXIT_PROBLEMS = EXIT_INTERNAL  # npm ls exits 1 when the tree has problems
 
@@ -67,8 +72,10 @@ def run(args: argparse.Namespace, project: Path) -> int:
     pkg_path = project / "package.json"
     root_raw: dict[str, Any] = json.loads(pkg_path.read_text(encoding="utf-8-sig")) if pkg_path.is_file() else {}
     installed = installed_tree(project)
-    tree, problems = build_tree(project, root_raw, installed)
-    _prune(tree, _depth_limit(args), 0)
+    workspaces = workspace_folders(project, root_raw.get("workspaces") or []) if pkg_path.is_file() else []
+    only = _selected_names(project, root_raw, workspaces, args)
+    tree, problems = build_tree(project, root_raw, installed, {ws.name: ws.location for ws in workspaces}, only=only)
+    _prune(tree, _depth_limit(args), 0, {ws.location for ws in workspaces})
     filters = [parse_arg(p) for p in args.packages]
     if filters:
         tree.children = [c for c in tree.children if _keep(c, filters)]
@@ -79,6 +86,17 @@ def run(args: argparse.Namespace, project: Path) -> int:
     for problem in problems:
         sys.stderr.write(f"weir: {problem}\n")
     return EXIT_PROBLEMS if problems or (filters and not tree.children) else EXIT_OK
+
+
+def _selected_names(project: Path, root_raw: Mapping[str, Any], workspaces: list[Workspace], args: argparse.Namespace) -> set[str] | None:
+    """The root's dependencies to show: the selected workspaces (and, with
+    --include-workspace-root, the root's own); None shows them all (rule 5)."""
+    if not args.workspace and not args.workspaces:
+        return None
+    names = {ws.name for ws in select_workspaces(project, workspaces, args.workspace, every=args.workspaces)}
+    if args.include_workspace_root:
+        names |= set(dependency_specs("", root_raw)) - {ws.name for ws in workspaces}
+    return names
 
 
 def _depth_limit(args: argparse.Namespace) -> float:
@@ -151,8 +169,13 @@ def build_tree(
     project: Path,
     root_raw: Mapping[str, Any],
     installed: Mapping[str, dict[str, Any]],
+    workspaces: Mapping[str, str] | None = None,
+    *,
+    only: set[str] | None = None,
 ) -> tuple[Item, list[str]]:
-    """The whole tree (rule 2), and the problems found anywhere in it."""
+    """The whole tree (rule 2), and the problems found anywhere in it; ``workspaces``
+    (name -> folder) are the root's dependencies too, and ``only`` limits which of the
+    root's dependencies are shown, with no extraneous report (rule 5)."""
     root = Item(name=str(root_raw.get("name") or project.name), location="", version=str(root_raw.get("version") or ""))
     problems: list[str] = []
     reached: set[str] = {""}
@@ -170,7 +193,12 @@ def build_tree(
         if raw.get("link"):
             source = str(raw.get("resolved") or "")
             raw = raw_of(source)
-        for dep, (spec, kind) in sorted(dependency_specs(source, raw).items()):
+        deps = dependency_specs(source, raw)
+        if source == "":
+            deps.update({name: (f"file:{project / loc}", "prod") for name, loc in (workspaces or {}).items()})
+            if only is not None:
+                deps = {name: dep for name, dep in deps.items() if name in only}
+        for dep, (spec, kind) in sorted(deps.items()):
             target = lookup(installed, source, dep)
             optional = kind in ("optional", "peerOptional")
             if target is None:
@@ -194,7 +222,8 @@ def build_tree(
                 reached.add(child.link)
             queue.append((child, target))
     _mark_invalid(root, invalid)
-    _attach_extraneous(root, project, installed, reached, problems)
+    if only is None:
+        _attach_extraneous(root, project, installed, reached, problems)
     return root, list(dict.fromkeys(problems))  # one report per package, however many ask for it
 
 
@@ -204,12 +233,15 @@ def _mark_invalid(item: Item, invalid: Mapping[str, str]) -> None:
         _mark_invalid(child, invalid)
 
 
-def _prune(item: Item, depth: float, level: int) -> None:
-    """Drop what lies deeper than ``depth`` (0: only the root's own dependencies)."""
+def _prune(item: Item, depth: float, level: int, workspaces: set[str]) -> None:
+    """Drop what lies deeper than ``depth`` (0: only the root's own dependencies); a
+    workspace counts as the root does (rule 5)."""
+    if item.link in workspaces:
+        level = 0
     if level > depth:
         item.children = []
     for child in item.children:
-        _prune(child, depth, level + 1)
+        _prune(child, depth, level + 1, workspaces)
 
 
 def _installed_item(dep: str, location: str, installed: Mapping[str, dict[str, Any]]) -> Item:

@@ -45,7 +45,7 @@ SHOWN_CANDIDATES = 8
 def run(args: argparse.Namespace, project: Path) -> int:
     cli = {k: v for k, v in (("registry", args.registry), ("cache", args.cache)) if v}
     config = load_config(project, cli=cli)
-    answer = explain(project, config, args.package)
+    answer = explain(project, config, args.package, within=_within(args, project))
     if args.tui:
         from weir.tui.why_screen import run_why_tui
 
@@ -56,6 +56,21 @@ def run(args: argparse.Namespace, project: Path) -> int:
     else:
         write_text(answer, sys.stdout)
     return EXIT_OK
+
+
+def _within(args: argparse.Namespace, project: Path) -> set[str] | None:
+    """With -w/--workspaces (or inside a workspace folder): the install paths the selection reaches."""
+    if not args.workspace and not args.workspaces:
+        return None
+    from weir.core.lockfile import read_lockfile
+    from weir.core.package_json import read_package_json
+    from weir.core.workspaces import reachable, select_workspaces, workspace_folders
+
+    folders = workspace_folders(project, read_package_json(project / "package.json").workspaces)
+    selected = select_workspaces(project, folders, args.workspace, every=args.workspaces)
+    lock = read_lockfile(project)
+    packages = {p: e.raw for p, e in lock.packages.items()} if lock is not None else {}
+    return reachable(packages, selected, include_root=args.include_workspace_root)
 
 
 def answer_json(answer: Answer) -> dict[str, object]:
