@@ -5,8 +5,10 @@ Rules this module holds:
 1. A package's bins go into the ``.bin`` of the ``node_modules`` holding it
    (``node_modules/a/node_modules/b`` → ``node_modules/a/node_modules/.bin``),
    as relative symlinks (``../b/cli.js``). Link entries (workspaces, ``file:``
-   folders) get bins too, from their target's entry. The root's own bins are
-   not linked, as npm does for a non-global project.
+   folders) get bins too, from their target's entry, and so do bundled
+   packages, in their bundler's ``node_modules/.bin`` (npm's rebuild walks a
+   bundler's bundled children). The root's own bins are not linked, as npm
+   does for a non-global project.
 2. The bin map comes from the lockfile entry and is re-checked with
    ``package_json.normalize_bin``: a name that is not a plain file name or a
    target that is absolute or leaves the package is dropped with a
@@ -67,7 +69,7 @@ def plan_bins(
     reporter = reporter or Reporter()
     claims: list[tuple[str, dict[str, str]]] = []
     for path, entry in desired.items():
-        if not is_managed(path) or entry.in_bundle:
+        if not is_managed(path):
             continue
         declared = entry.bin
         target = desired.get(entry.resolved) if entry.link and entry.resolved else None

@@ -306,7 +306,9 @@ async def _materialize(
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
     _writes_begin()
-    if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
+    # npm's --no-save: node_modules changes, package.json and the lockfile do not. Nor under `ci`,
+    # which installs the lockfile as committed (its format and version too), as npm ci does.
+    if options.save and not options.ci:
         _write_manifest(pkg_path, raw_pkg, new_raw, indent)
         write_lockfile(project, desired)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
