@@ -63,7 +63,9 @@ from weir.core.integrity import Hash, Integrity
 SPOOL_MAX = 8 << 20  # tarballs up to this size are kept in memory between download and extraction
 MANIFEST = "manifest.json"
 PACKAGE = "package"
-FORMAT = 2  # 2: per-file CRC-32 instead of sha1 (entries of format 1 are rebuilt once)
+# 2: per-file CRC-32 instead of sha1; 3: a .gitignore is stored as .npmignore, as npm extracts it.
+# Entries of an older format are rebuilt once.
+FORMAT = 3
 
 Sink = Any  # weir.core.http.Sink: write(chunk) and abort()
 Fetcher = Callable[[Callable[[], Sink]], Awaitable[int]]  # streams the tarball into fresh sinks

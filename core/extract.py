@@ -48,6 +48,10 @@ that is not plain decimal is corruption.
    replaces an earlier file). Names that differ only by case or Unicode
    normalization are written as the filesystem allows: both on Linux, the
    later one on a case-insensitive volume.
+8. A file named ``.gitignore`` is written as ``.npmignore``, as npm's pacote
+   extracts it (npm pack treats a lone .gitignore as the package's
+   .npmignore), unless an ``.npmignore`` in the same folder came before it,
+   in which case it is dropped. A later ``.npmignore`` replaces it (rule 7).
 """
 
 from __future__ import annotations
@@ -340,6 +344,7 @@ class _Extraction:
         self.warnings: list[str] = []
         self.dropped_warnings = 0
         self.globals: dict[str, str] = {}  # PAX global records, applied to every later member
+        self.npmignores: set[str] = set()  # .npmignore files written so far (rule 8)
         self.headers = 0  # header blocks read so far
 
     def run(self) -> ExtractResult:
@@ -481,6 +486,11 @@ class _Extraction:
                 self.warn(f"{raw!r}: file outside the package folder, skipped")
             self.tar.skip(padded, raw)
             return
+        if not is_dir:
+            rel = self._ignore_file(rel)
+            if not rel:
+                self.tar.skip(padded, raw)
+                return
         if not is_dir and member.size > self.limits.bytes - self.written:
             raise refused(f"{raw!r} declares {member.size} bytes, over the {self.limits.bytes}-byte limit")
         read = 0
@@ -495,6 +505,16 @@ class _Extraction:
                 raise
             self.warn(f"{raw!r}: the filesystem refused the name ({e.strerror}), skipped")
         self.tar.skip(padded - read, raw)
+
+    def _ignore_file(self, rel: str) -> str:
+        """Where a file goes under rule 8: a ``.gitignore`` becomes ``.npmignore``, or "" to drop it."""
+        folder, _, base = rel.rpartition("/")
+        if base == ".npmignore":
+            self.npmignores.add(rel)
+        elif base == ".gitignore":
+            renamed = f"{folder}/.npmignore" if folder else ".npmignore"
+            return "" if renamed in self.npmignores else renamed
+        return rel
 
     def _place(self, raw: str) -> tuple[str, str | None]:
         """The package-relative path for a tar name, or a reason to drop the entry (rule 3)."""
