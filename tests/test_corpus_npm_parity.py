@@ -8,18 +8,19 @@ three checks against npm 11 on the same input:
 
 (a) ``weir ci`` builds ``npm ci``'s exact tree: the same package folders at the
     same versions, the same files byte for byte, the same ``.bin`` links, the
-    same packages in ``node_modules/.package-lock.json``; npm finds it valid.
+    same packages in ``node_modules/.package-lock.json``; npm finds it valid,
+    and weir takes npm's tree as its own (``weir install`` there is a no-op).
 (b) From package.json alone, ``weir install --lockfile-only`` writes the
     lockfile ``npm install --package-lock-only`` writes, byte for byte.
-(c) A second ``weir install`` on that tree (and on npm's) is a no-op: "up to
-    date", node_modules and the lockfile untouched.
+(c) A second ``weir install`` on weir's tree is a no-op: "up to date",
+    node_modules and the lockfile untouched.
 
 Both tools run with a private npmrc (no ``~/.npmrc``, no global npmrc, no
 project ``.npmrc``: the corpus carries none), so npm writes ``resolved`` as it
 does by default. One npm cache and one weir cache serve the whole session.
 
-Projects in ``PENDING`` are not run: each waits for the weir fix named beside
-it; moving a name into ``PROJECTS`` enables it.
+A check listed in ``PENDING`` ("project/check") is not run: it waits for the
+weir fix named beside it; deleting its line enables it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 from test_ci_npm_parity import (
@@ -46,9 +47,31 @@ pytestmark = pytest.mark.network
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 
-PROJECTS: tuple[str, ...] = tuple(sorted(p.name for p in CORPUS.iterdir()))  # EXPLORE
+PROJECTS = tuple(sorted(p.name for p in CORPUS.iterdir() if p.is_dir()))
 
-PENDING: dict[str, str] = {}
+# "project/check" -> why that check fails today: the weir fix it waits for. These are not run;
+# deleting a line runs that check in CI. (Each was run and failed for the reason given.)
+PENDING: dict[str, str] = {
+    "apollo-server/a": "lockfile entries without resolved: weir ci stops with ELOCKFILE",
+    "apollo-server/b": "workspace members/ranges: top-level @apollo/utils.fetcher npm 2.0.1 (dev), weir 3.1.0",
+    "apollo-server/c": "lockfile entries without resolved: weir ci stops with ELOCKFILE",
+    "chai/b": "resolver never ends (typescript@6 peer conflict under @typescript-eslint/utils, repeated)",
+    "cheerio/b": 'root entry: package.json\'s string "funding" kept as a string, before "license"; npm writes {"url"} last',
+    "mocha/a": "optional platform subtrees: the wasm32 binding's deps (@napi-rs/wasm-runtime, @emnapi/*) installed",
+    "nodemailer/b": "npm writes the lockfile with package.json's indent (4 spaces); weir with 2",
+    "npm-cli/a": "root bundleDependencies: the 193 bundled packages (and their bins) are not installed",
+    "npm-cli/b": "root bundleDependencies (no inBundle flags) and workspace ranges/members (dev flags, versions)",
+    "npm-cli/c": "root bundleDependencies: bin targets missing, so the second install relinks",
+    "semantic-release/a": "optional deps whose engines exclude this Node (@commitlint/load >=22.12) are installed",
+    "semantic-release/b": "dev flags: 122 top-level copies of npm's bundled deps flagged prod (npm: dev)",
+    "sinon/a": "optional platform subtrees: the wasm32 binding's deps (@napi-rs/wasm-runtime, @emnapi/*) installed",
+    "stylelint/a": "optional platform subtrees: the wasm32 binding's deps (@napi-rs/wasm-runtime, @emnapi/*) installed",
+    "stylelint/b": "resolver never ends (typescript@6 peer conflict under @typescript-eslint/utils, repeated)",
+}
+
+
+def running(check: str) -> list[str]:
+    return [p for p in PROJECTS if f"{p}/{check}" not in PENDING]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +143,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory, tools: Tools) -> Callabl
     return install
 
 
-def lockfile_paths_differ(npm_lock: dict, weir_lock: dict) -> dict[str, tuple[object, object]]:
+def lockfile_paths_differ(npm_lock: dict[str, Any], weir_lock: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Lockfile entries that differ, path by path (the top-level fields under key "@")."""
     top = {k: v for k, v in npm_lock.items() if k != "packages"}
     ours = {k: v for k, v in weir_lock.items() if k != "packages"}
@@ -130,8 +153,8 @@ def lockfile_paths_differ(npm_lock: dict, weir_lock: dict) -> dict[str, tuple[ob
     return diff
 
 
-@pytest.mark.parametrize("name", PROJECTS)
-def test_a_weir_ci_builds_npm_ci_tree(name: str, installed: Callable[[str], Installs]) -> None:
+@pytest.mark.parametrize("name", running("a"))
+def test_a_weir_ci_builds_npm_ci_tree(name: str, installed: Callable[[str], Installs], tools: Tools) -> None:
     twins = installed(name)
     npm_tree, weir_tree = read_tree(twins.npm), read_tree(twins.weir)
     assert_same_tree(npm_tree, weir_tree)
@@ -141,10 +164,13 @@ def test_a_weir_ci_builds_npm_ci_tree(name: str, installed: Callable[[str], Inst
     ls = subprocess.run(["npm", "ls", "--all", "--offline"], cwd=twins.weir, check=False,
                         capture_output=True, text=True, env=clean_env(), timeout=120)
     assert ls.returncode == 0, f"npm ls --all on weir's tree:\n{ls.stdout[-3000:]}\n{ls.stderr[-3000:]}"
+    # weir takes npm's tree as its own: nothing to do, nothing touched.
+    assert "up to date" in tools.weir(twins.npm, "install").stderr
+    assert read_tree(twins.npm) == npm_tree
     print(f"{name}: {len(weir_tree.packages)} packages, {len(weir_tree.files)} files identical")
 
 
-@pytest.mark.parametrize("name", PROJECTS)
+@pytest.mark.parametrize("name", running("b"))
 def test_b_weir_lockfile_is_npms(name: str, tmp_path: Path, tools: Tools) -> None:
     by_npm = copy_project(name, tmp_path / "npm" / name, lockfile=False)
     by_weir = copy_project(name, tmp_path / "weir" / name, lockfile=False)
@@ -163,14 +189,13 @@ def test_b_weir_lockfile_is_npms(name: str, tmp_path: Path, tools: Tools) -> Non
                     if diff else "same entries, different bytes (key order or formatting)")
 
 
-@pytest.mark.parametrize("name", PROJECTS)
+@pytest.mark.parametrize("name", running("c"))
 def test_c_second_weir_install_is_a_noop(name: str, installed: Callable[[str], Installs],
                                          tools: Tools) -> None:
     twins = installed(name)
-    for project in (twins.weir, twins.npm):
-        before = read_tree(project)
-        lockfile = (project / "package-lock.json").read_bytes()
-        out = tools.weir(project, "install")
-        assert "up to date" in out.stderr, f"{project.parent.name}'s tree: {out.stderr[-2000:]}"
-        assert read_tree(project) == before
-        assert (project / "package-lock.json").read_bytes() == lockfile
+    before = read_tree(twins.weir)
+    lockfile = (twins.weir / "package-lock.json").read_bytes()
+    out = tools.weir(twins.weir, "install")
+    assert "up to date" in out.stderr, out.stderr[-2000:]
+    assert read_tree(twins.weir) == before
+    assert (twins.weir / "package-lock.json").read_bytes() == lockfile
