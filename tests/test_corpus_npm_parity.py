@@ -93,7 +93,7 @@ class Tools:
 
     def run(self, cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True,
-                             env=self.env, timeout=600)
+                             env=self.env, timeout=300)
         assert out.returncode == 0, (
             f"{' '.join(cmd[:4])} in {cwd.name} exited {out.returncode}:\n"
             f"{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
