@@ -5,8 +5,10 @@ Rules this module holds:
 1. A package's bins go into the ``.bin`` of the ``node_modules`` holding it
    (``node_modules/a/node_modules/b`` → ``node_modules/a/node_modules/.bin``),
    as relative symlinks (``../b/cli.js``). Link entries (workspaces, ``file:``
-   folders) get bins too, from their target's entry. The root's own bins are
-   not linked, as npm does for a non-global project.
+   folders) get bins too, from their target's entry, and so do bundled
+   packages, in their bundler's ``node_modules/.bin`` (npm's rebuild walks a
+   bundler's bundled children). The root's own bins are not linked, as npm
+   does for a non-global project.
 2. The bin map comes from the lockfile entry and is re-checked with
    ``package_json.normalize_bin``: a name that is not a plain file name or a
    target that is absolute or leaves the package is dropped with a
@@ -43,7 +45,6 @@ from weir.core.linker.modes import copy_file
 from weir.core.linker.plan import TEMP_PREFIX, container_of, is_managed
 from weir.core.lockfile import LockEntry, collation_key
 from weir.core.package_json import normalize_bin
-from weir.core.selection import shipped_in_tarballs
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,8 @@ def plan_bins(
     """Every bin link the tree should have, keyed by location (rules 1-3, without disk checks)."""
     reporter = reporter or Reporter()
     claims: list[tuple[str, dict[str, str]]] = []
-    shipped = shipped_in_tarballs({p for p, e in desired.items() if e.in_bundle})
     for path, entry in desired.items():
-        if not is_managed(path) or path in shipped:
+        if not is_managed(path):
             continue
         declared = entry.bin
         target = desired.get(entry.resolved) if entry.link and entry.resolved else None

@@ -360,7 +360,9 @@ async def _materialize(
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
     _writes_begin()
-    if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
+    # npm's --no-save: node_modules changes, package.json and the lockfile do not. Nor under `ci`,
+    # which installs the lockfile as committed (its format and version too), as npm ci does.
+    if options.save and not options.ci:
         _write_manifest(pkg_path, raw_pkg, new_raw, style)
         for e in edits:
             _write_manifest(e.path, e.old, e.new, e.style)

@@ -108,6 +108,19 @@ def test_ci_installs_exactly_the_lockfile(app: Path, cache_dir: Path, small_grap
     npm_ls_clean(app)
 
 
+def test_ci_leaves_the_lockfile_bytes_as_committed(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    # Projects commit lockfiles npm formatted with their package.json's indent (nodemailer: four
+    # spaces); like npm ci, weir ci installs from it and never writes it.
+    assert weir(app, cache_dir, small_graph, "install", "--lockfile-only").returncode == 0
+    lockfile = app / "package-lock.json"
+    lockfile.write_text(json.dumps(json.loads(lockfile.read_text()), indent=4) + "\n")
+    committed = lockfile.read_bytes()
+    out = weir(app, cache_dir, small_graph, "ci")
+    assert out.returncode == 0, out.stderr
+    assert node_require(app, "a").startswith("a@")
+    assert lockfile.read_bytes() == committed
+
+
 def test_ci_refuses_a_lockfile_out_of_sync(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
     assert weir(app, cache_dir, small_graph, "install").returncode == 0
     pkg: dict[str, Any] = json.loads((app / "package.json").read_text())
@@ -283,6 +296,30 @@ def test_no_save_installs_without_touching_package_json_or_the_lockfile(app: Pat
     assert node_require(app, "extra") == "extra@1.0.0"
     assert (app / "package.json").read_bytes() == pkg_before
     assert (app / "package-lock.json").read_bytes() == lock_before
+
+
+def test_bundled_dependencies_get_their_bins_inside_the_bundler(project: Callable[..., Path], cache_dir: Path, registry: LoopbackRegistry) -> None:
+    # npm links a bundled package's bins into its bundler's node_modules/.bin (semantic-release
+    # depends on npm, whose bundled arborist, node-gyp, semver... each bring theirs).
+    registry.add(
+        "withbundle",
+        "1.0.0",
+        dependencies={"dep": "^1.0.0"},
+        bundle_dependencies=["dep"],
+        files={
+            "node_modules/dep/cli.js": "#!/usr/bin/env node\nconsole.log('dep cli')\n",
+            "node_modules/dep/package.json": json.dumps({"name": "dep", "version": "1.0.0", "bin": {"dep": "cli.js"}}),
+        },
+    )
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"withbundle": "1.0.0"}})
+    for command in ("install", "ci"):
+        out = weir(app, cache_dir, registry, command)
+        assert out.returncode == 0, out.stderr
+        link = app / "node_modules/withbundle/node_modules/.bin/dep"
+        assert os.readlink(link) == "../dep/cli.js", command
+        assert subprocess.run([str(link)], capture_output=True, text=True).stdout == "dep cli\n"
+        assert not (app / "node_modules/.bin/dep").exists()
+    npm_ls_clean(app)
 
 
 def test_bundled_dependencies_come_from_the_tarball_and_survive_later_installs(project: Callable[..., Path], cache_dir: Path, registry: LoopbackRegistry) -> None:
