@@ -20,14 +20,21 @@ Rules this module holds:
    survive a round trip.
 3. Writes are atomic (temp file in the same folder, fsync, rename) and never
    go through a symlink: a lockfile that is a symlink is refused.
-4. Lockfile v1 (npm 6) is not read: it lacks the ``packages`` tree; the error
-   says to upgrade it with npm.
+4. Every version npm 11 reads is read: v3, v2 (its ``packages``; the legacy
+   ``dependencies`` section is derived, never read) and v1 (npm 6: the nested
+   ``dependencies`` tree, migrated by ``lockfile_legacy``). ``lockfile_version``
+   says which one was read; a v2 lockfile is written back as v2, with the
+   legacy section npm writes, and v1 is upgraded to v3, as npm 11 does.
 5. A lockfile from a pull request is untrusted input: every ``packages`` key
    is ``""`` or a relative path of plain segments (no ``..``, ``.``, empty
    segment, backslash, NUL or leading ``/``), each folder after a
    ``node_modules/`` is a valid package name, and an entry's ``name`` is a
    valid package name. Anything else is refused on reading, before a stage
    can join the key onto the project folder.
+6. ``omit-lockfile-registry-resolved`` (npm's setting) leaves ``resolved`` out of
+   every entry whose dependents all ask for it by a registry spec (a version,
+   range, tag or ``npm:`` alias), exactly the entries npm leaves it out of;
+   the installer then finds each such tarball on the configured registry.
 """
 
 from __future__ import annotations
@@ -190,7 +197,9 @@ def entry_from_json(path: str, raw: dict[str, Any]) -> LockEntry:
     )
 
 
-def lockfile_to_json(lock: Lockfile, *, include_root: bool = True) -> dict[str, Any]:
+def lockfile_to_json(lock: Lockfile, *, include_root: bool = True, omit_resolved: bool = False) -> dict[str, Any]:
+    """The document npm writes: v3 has ``packages`` only; v2 adds the legacy ``dependencies``
+    section (its ``resolved`` left out under ``omit_resolved``, as npm leaves them all out)."""
     packages = {path: entry.raw for path, entry in lock.packages.items() if include_root or path}
     doc: dict[str, Any] = {}
     if lock.name is not None:
@@ -200,17 +209,38 @@ def lockfile_to_json(lock: Lockfile, *, include_root: bool = True) -> dict[str, 
     doc["lockfileVersion"] = lock.lockfile_version
     doc["requires"] = True
     doc["packages"] = packages
+    if lock.lockfile_version == 2 and include_root:
+        from weir.core.lockfile_legacy import legacy_dependencies
+
+        legacy = legacy_dependencies(packages, omit_resolved=omit_resolved)
+        if legacy:
+            doc["dependencies"] = legacy
     return doc
 
 
-def dumps_lockfile(lock: Lockfile, *, include_root: bool = True) -> bytes:
+def dumps_lockfile(lock: Lockfile, *, include_root: bool = True, omit_resolved: bool = False) -> bytes:
     """The lockfile exactly as npm would write it."""
-    doc = nice_order(lockfile_to_json(lock, include_root=include_root))
+    doc = nice_order(lockfile_to_json(lock, include_root=include_root, omit_resolved=omit_resolved))
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def without_registry_resolved(lock: Lockfile) -> Lockfile:
+    """``lock`` as npm writes it under ``omit-lockfile-registry-resolved`` (rule 6)."""
+    from weir.core.lockfile_legacy import is_registry_spec, required_by
+
+    specs = required_by({path: entry.raw for path, entry in lock.packages.items()})
+    packages = dict(lock.packages)
+    for path, entry in lock.packages.items():
+        wanted_by = specs.get(path)
+        if entry.resolved is None or entry.link or not wanted_by or not all(map(is_registry_spec, wanted_by)):
+            continue
+        raw = {k: v for k, v in entry.raw.items() if k != "resolved"}
+        packages[path] = entry_from_json(path, raw)
+    return Lockfile(name=lock.name, version=lock.version, lockfile_version=lock.lockfile_version, packages=packages)
+
+
 def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfile:
-    """Parse npm's lockfile v2 or v3. Raises InputError for anything else."""
+    """Parse npm's lockfile v1, v2 or v3 (rule 4). Raises InputError for anything else."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -222,13 +252,12 @@ def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfil
     if not isinstance(doc, dict):
         raise InputError(f"{source} is not a JSON object", code="EJSONPARSE")
     version = doc.get("lockfileVersion")
-    if version == 1 or (version is None and "dependencies" in doc):
-        raise InputError(
-            f"{source} is lockfile version 1 (npm 6), which weir does not read",
-            hint="upgrade it once with `npm install --package-lock-only` (npm 7 or newer), then run weir",
-            code="ELOCKFILEVERSION",
-        )
-    if version not in (2, 3) or not isinstance(doc.get("packages"), dict):
+    if (version == 1 or version is None) and not isinstance(doc.get("packages"), dict):
+        from weir.core.lockfile_legacy import packages_from_v1
+
+        doc = {**doc, "packages": packages_from_v1(doc, source=source)}
+        version = 1
+    if version not in (1, 2, 3) or not isinstance(doc.get("packages"), dict):
         raise InputError(
             f"{source} has lockfileVersion {version!r}, which this weir does not know",
             hint="it may come from a newer npm; regenerate it with `weir install`",
@@ -254,7 +283,7 @@ def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfil
     return Lockfile(
         name=doc.get("name") if isinstance(doc.get("name"), str) else None,
         version=doc.get("version") if isinstance(doc.get("version"), str) else None,
-        lockfile_version=3,
+        lockfile_version=version,
         packages=packages,
     )
 
@@ -322,6 +351,6 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def write_lockfile(project: Path, lock: Lockfile) -> bool:
+def write_lockfile(project: Path, lock: Lockfile, *, omit_resolved: bool = False) -> bool:
     """Write package-lock.json atomically; returns False when the bytes were already there."""
-    return write_atomic(project / "package-lock.json", dumps_lockfile(lock))
+    return write_atomic(project / "package-lock.json", dumps_lockfile(lock, omit_resolved=omit_resolved))

@@ -76,6 +76,13 @@ def _add_install_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prefer-offline", action="store_true", help="use cached metadata without revalidating")
     g.add_argument("--prefer-online", action="store_true", help="always revalidate cached metadata")
     g.add_argument("--legacy-peer-deps", action="store_true", help="do not install peer dependencies")
+    g.add_argument(
+        "--omit-lockfile-registry-resolved",
+        nargs="?",
+        const="true",
+        choices=("true", "false"),
+        help="write package-lock.json without the registry's tarball URLs (resolved), as npm does",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
