@@ -14,7 +14,13 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
    never wrote it, so the next run re-diffs and repairs.
 3. `weir ci` installs exactly the lockfile: it refuses a lockfile out of
    sync with package.json and removes node_modules only after everything
-   it needs is fetched.
+   it needs is fetched. It never writes package-lock.json.
+5. Every lockfile npm writes is installed (see ``lockfile``): an entry
+   without ``resolved`` is fetched from the registry configured for its
+   name, one without ``integrity`` either gets it from that registry's
+   packument; an npm 6 (v1) lockfile is filled in from each version's
+   manifest first, as npm does. `weir install` writes v2 back as v2 and
+   anything older as v3, and honours ``omit-lockfile-registry-resolved``.
 4. The final writes (package.json, package-lock.json, the decisions, the
    hidden lockfile) are one step. From the first of them until ``install``
    returns, Ctrl-C is ignored (in the main thread, where Python handles
@@ -42,10 +48,18 @@ from weir.core import events as ev
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
-from weir.core.fetch import TarballFetcher, Wanted
+from weir.core.fetch import TarballFetcher, Wanted, registry_tarball_url
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.integrity import Integrity, pick
-from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_atomic, write_lockfile
+from weir.core.lockfile import (
+    LockEntry,
+    Lockfile,
+    entry_from_json,
+    read_lockfile,
+    without_registry_resolved,
+    write_atomic,
+    write_lockfile,
+)
 from weir.core.package_json import PackageJson, package_json_from_dict, read_package_json
 from weir.core.selection import installed_paths
 
@@ -54,7 +68,7 @@ if TYPE_CHECKING:
 
     from weir.core.decision import Decision
     from weir.core.http import Http, Response, Sink
-    from weir.core.packument import VersionManifest
+    from weir.core.packument import Packument, VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
@@ -193,6 +207,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     _refuse_symlinked_outputs(project)
     lock = read_lockfile(project)
     network = _Network(config, reporter)
+    if lock is not None and lock.lockfile_version == 1:
+        lock = await _upgrade_v1(lock, raw_pkg, network, reporter)
     fetcher = TarballFetcher(
         network,  # type: ignore[arg-type]  # the registry's Http, built on first use
         ContentStore(config.cache, deep=options.ci),
@@ -205,7 +221,13 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             prefetch = None if options.lockfile_only else _Prefetch(prefetch_group, fetcher)
             if options.ci:
                 desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
-            elif lock is not None and not options.add and not options.remove and _lockfile_is_the_tree(raw_pkg, lock):
+            elif (
+                lock is not None
+                and lock.lockfile_version != 1  # its flags and edges are npm 6's guesses: resolve it, as npm does
+                and not options.add
+                and not options.remove
+                and _lockfile_is_the_tree(raw_pkg, lock)
+            ):
                 desired, decisions, new_raw = lock, {}, raw_pkg
             else:
                 from weir.core.resolver import resolve
@@ -228,17 +250,18 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 new_raw = _save_resolved_specs(new_raw, options, config, desired)
                 desired = _with_root_deps(desired, new_raw, project)
             if options.lockfile_only:
-                desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
+                desired = await _bundles_for_lockfile_only(fetcher, network, config, reporter, desired, lock)
                 _writes_begin()
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-                    write_lockfile(project, desired)
+                    _write_lockfile(project, config, desired, lock)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
-                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, indent
+                options, config, fetcher, network, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg,
+                new_raw, indent,
             )
             prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
             return result
@@ -250,6 +273,7 @@ async def _materialize(
     options: InstallOptions,
     config: Config,
     fetcher: TarballFetcher,
+    network: _Network,
     prefetch: _Prefetch | None,
     reporter: ev.Reporter,
     started: float,
@@ -275,7 +299,7 @@ async def _materialize(
     registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and not install_set[p].in_bundle]
 
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
+        entries = await _fetch_all(fetcher, network, prefetch, config, reporter, desired.packages, registry_paths)
     # What bundlers ship is known only now, from their extracted tarballs. `weir ci` records it in
     # the hidden lockfile only: like npm ci, it never rewrites package-lock.json.
     bundled = add_bundles(desired, previous, entries, prune=False)
@@ -306,9 +330,12 @@ async def _materialize(
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
     _writes_begin()
-    if options.save:  # npm's --no-save: node_modules changes, package.json and the lockfile do not
+    if config.omit_lockfile_registry_resolved:  # the hidden lockfile too, as npm writes it
+        desired = without_registry_resolved(desired)
+        install_set = {p: desired.packages[p] for p in install_set}
+    if options.save and not options.ci:  # --no-save: node_modules changes, package.json and the lockfile do not
         _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-        write_lockfile(project, desired)
+        _write_lockfile(project, config, desired, previous)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
@@ -319,22 +346,28 @@ async def _materialize(
 
 
 async def _bundles_for_lockfile_only(
-    fetcher: TarballFetcher, config: Config, reporter: ev.Reporter, desired: Lockfile, previous: Lockfile | None
+    fetcher: TarballFetcher,
+    network: _Network,
+    config: Config,
+    reporter: ev.Reporter,
+    desired: Lockfile,
+    previous: Lockfile | None,
 ) -> Lockfile:
     """npm's --package-lock-only downloads the tarball of each bundler whose bundled entries
-    it lacks (one it can fetch: with a ``resolved``) to record what it ships."""
+    it lacks (one it can fetch: with a ``resolved``, or a registry version) to record what it ships."""
     from weir.core.bundled import add_bundles, bundlers_to_read
 
-    paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved]
+    paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved or desired.packages[p].version]
     if not paths:
         return desired
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(fetcher, None, config, reporter, desired.packages, paths)
+        entries = await _fetch_all(fetcher, network, None, config, reporter, desired.packages, paths)
     return add_bundles(desired, previous, entries, prune=previous is not None)
 
 
 async def _fetch_all(
     fetcher: TarballFetcher,
+    network: _Network,
     prefetch: _Prefetch | None,
     config: Config,
     reporter: ev.Reporter,
@@ -347,25 +380,18 @@ async def _fetch_all(
     already started (pipelined) is awaited instead of started again, provided
     it was checked against the same integrity the lockfile records.
     """
+    sources = await _tarball_sources(network, config, reporter, install_set, paths)
     by_key: dict[tuple[str, str], list[str]] = {}
     for path in paths:
-        entry = install_set[path]
-        if not entry.resolved or not entry.version:
-            raise InputError(
-                f"package-lock.json entry {path} has no resolved URL or version",
-                package=entry.name,
-                hint="delete package-lock.json and run `weir install` to rebuild it",
-                code="ELOCKFILE",
-            )
-        by_key.setdefault((tarball_url(entry.resolved, entry.name, config), entry.integrity or ""), []).append(path)
+        url, integrity = sources[path]
+        by_key.setdefault((url, _strongest(integrity)), []).append(path)
     results: dict[str, StoreEntry] = {}
     jobs = sorted(by_key.items())
     wanted: list[Wanted] = []
     for n, (key, group) in enumerate(jobs):
         entry = install_set[group[0]]
         if prefetch is None or not prefetch.started(key[0]):
-            integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
-            wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], integrity))
+            wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], sources[group[0]][1]))
     reused = await fetcher.reuse_many(wanted)
 
     async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
@@ -374,8 +400,8 @@ async def _fetch_all(
             for p in paths_for_key:
                 results[p] = reused[job_id]
             return
-        integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
-        stored = await prefetch.wait(key[0], _strongest(integrity)) if prefetch is not None else None
+        integrity = sources[paths_for_key[0]][1]
+        stored = await prefetch.wait(key[0], key[1]) if prefetch is not None else None
         if stored is None:
             reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
             stored = await fetcher.fetch(entry.name, entry.version or "", key[0], integrity, job_id=job_id)
@@ -386,6 +412,109 @@ async def _fetch_all(
         for n, (key, group) in enumerate(jobs):
             tg.start_soon(one, _FETCH_JOB_IDS + n, key, group)
     return results
+
+
+async def _tarball_sources(
+    network: _Network, config: Config, reporter: ev.Reporter, entries: Mapping[str, LockEntry], paths: list[str]
+) -> dict[str, tuple[str, Integrity]]:
+    """Where each entry's tarball comes from and the hash it must have (rule 5).
+
+    ``resolved`` names the URL; without it (npm's omit-lockfile-registry-resolved)
+    the registry configured for the name serves ``name/-/name-version.tgz``.
+    An entry without ``integrity`` takes the URL and hash of its version in
+    that registry's packument, as npm does. What weir cannot install (a git
+    dependency, a tarball URL off the registry with no hash) is refused here,
+    before anything is downloaded, naming the package and what to do.
+    """
+    sources: dict[str, tuple[str, Integrity]] = {}
+    from_packument: list[str] = []
+    for path in paths:
+        entry = entries[path]
+        _refuse_uninstallable(path, entry, entries)
+        version = entry.version or ""
+        url = tarball_url(entry.resolved, entry.name, config) if entry.resolved else registry_tarball_url(
+            config.registry_for(entry.name), entry.name, version
+        )
+        if entry.integrity:
+            sources[path] = (url, pick(entry.integrity, None, None, package=entry.name, version=version))
+        elif entry.resolved is None or _on_registry(url, entry.name, config):
+            from_packument.append(path)
+        else:
+            raise InputError(
+                f"package-lock.json entry {path} ({entry.name}@{version}) records the tarball {entry.resolved} "
+                "without an integrity, so weir cannot verify it",
+                package=entry.name,
+                spec=entry.resolved,
+                hint="depend on a version published to a registry, or add the tarball's integrity "
+                f"(`npm install` records it) to {path} in package-lock.json",
+                code="EINTEGRITY",
+            )
+    if from_packument:
+        packuments = await _packuments(network, reporter, sorted({entries[p].name for p in from_packument}))
+        for path in from_packument:
+            sources[path] = _from_packument(path, entries[path], packuments[entries[path].name])
+    return sources
+
+
+def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, LockEntry]) -> None:
+    """A git dependency, or an entry with neither a version nor a tarball: say which and what to do."""
+    from weir.core.lockfile_legacy import is_git, required_by
+
+    if entry.resolved and is_git(entry.resolved):
+        specs = required_by({p: e.raw for p, e in entries.items()}).get(path) or (entry.resolved,)
+        raise InputError(
+            f"{entry.name} ({path}) is a git dependency, which weir does not install yet",
+            package=entry.name,
+            spec=specs[0],
+            hint=f"install this project with npm, or make {entry.name} a published version (or a tarball "
+            "from `npm pack`, as file:./vendor/x.tgz) in package.json and run `weir install`",
+            code="EUNSUPPORTEDPROTOCOL",
+        )
+    if not entry.resolved and not entry.version:
+        raise InputError(
+            f"package-lock.json entry {path} has neither a version nor a resolved URL",
+            package=entry.name,
+            hint="delete that entry from package-lock.json and run `weir install` to resolve it again",
+            code="ELOCKFILE",
+        )
+
+
+def _on_registry(url: str, name: str, config: Config) -> bool:
+    return url.startswith(config.registry_for(name).rstrip("/") + "/")
+
+
+def _from_packument(path: str, entry: LockEntry, packument: Packument) -> tuple[str, Integrity]:
+    version = entry.version or ""
+    manifest = packument.versions.get(version)
+    if manifest is None:
+        from weir.core.errors import ResolveError
+
+        raise ResolveError(
+            f"package-lock.json pins {entry.name}@{version} ({path}), which the registry does not have",
+            package=entry.name,
+            spec=version,
+            hint="if it was unpublished, delete its entry from package-lock.json and run `weir install`",
+            code="ETARGET",
+        )
+    url = manifest.dist.tarball if entry.resolved is None else entry.resolved
+    return url, pick(None, manifest.dist.integrity, manifest.dist.shasum, package=entry.name, version=version)
+
+
+async def _packuments(network: _Network, reporter: ev.Reporter, names: list[str]) -> dict[str, Packument]:
+    """The packuments of ``names``, fetched together; the first failure is raised."""
+    from weir.core.registry import Full
+
+    found: dict[str, Packument] = {}
+
+    async def one(job_id: int, name: str) -> None:
+        reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane="demand"))
+        done = await network.execute(Full(name), job_id=job_id)
+        found[name] = done.manifest  # type: ignore[assignment]  # a Full job answers a Packument
+
+    async with anyio.create_task_group() as tg:
+        for n, name in enumerate(names):
+            tg.start_soon(one, _PACKUMENT_JOB_IDS + n, name)
+    return found
 
 
 NPMJS = "https://registry.npmjs.org/"
@@ -407,6 +536,7 @@ def tarball_url(resolved: str, name: str, config: Config) -> str:
 
 _FETCH_JOB_IDS = 1_000_000  # tarball job ids, apart from the resolver's manifest job ids
 _PREFETCH_JOB_IDS = 2_000_000
+_PACKUMENT_JOB_IDS = 3_000_000  # packuments the installer reads itself (entries without integrity, npm 6 lockfiles)
 
 
 def _strongest(integrity: Integrity) -> str:
@@ -541,6 +671,13 @@ def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
             code="EUSAGE",
         )
     difference = _out_of_sync(pkg.raw, lock)
+    if difference is None and lock.lockfile_version == 1:  # its root entry is package.json's own
+        missing = [
+            name for f in ("dependencies", "devDependencies") for name in pkg.raw.get(f) or {}
+            if f"node_modules/{name}" not in lock.packages
+        ]
+        if missing:
+            difference = ("dependencies" if missing[0] in (pkg.raw.get("dependencies") or {}) else "devDependencies", missing)
     if difference is not None:
         field_name, changed = difference
         want = pkg.raw.get(field_name) or {}
@@ -553,6 +690,68 @@ def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
             code="EUSAGE",
         )
     return lock
+
+
+async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Network, reporter: ev.Reporter) -> Lockfile:
+    """An npm 6 lockfile filled in as npm 11 fills it in (rule 5): each entry's version document
+    gives what v1 never recorded (dependencies by kind, bins, engines, install scripts, license),
+    the lockfile keeps its resolved, integrity and flags. A version the registry cannot give is
+    kept as v1 recorded it, with a warning, as npm warns. The root entry is package.json's."""
+    from weir.core.resolver import manifest_fields
+
+    wanted = {e.name for p, e in lock.packages.items() if _inflatable(p, e)}
+    packuments = await _packuments_or_none(network, reporter, sorted(wanted))
+    packages: dict[str, LockEntry] = {"": entry_from_json("", _root_entry(raw_pkg))}
+    for path, entry in lock.packages.items():
+        packument = packuments.get(entry.name) if _inflatable(path, entry) else None
+        manifest = packument.versions.get(entry.version or "") if packument is not None else None
+        if manifest is None:
+            if _inflatable(path, entry):
+                reporter.event(ev.Warned(
+                    code="lockfile-v1-metadata",
+                    message=f"could not fetch the metadata of {entry.name}@{entry.version} for the npm 6 lockfile",
+                    package=entry.name,
+                ))
+            packages[path] = entry
+            continue
+        raw = {k: v for k, v in entry.raw.items() if k in ("name", "version", "resolved", "integrity", "inBundle", "dev", "optional")}
+        if "integrity" not in raw and manifest.dist.integrity:
+            raw["integrity"] = manifest.dist.integrity
+        raw.update(manifest_fields(manifest))
+        packages[path] = entry_from_json(path, raw)
+    return replace(lock, packages=packages)
+
+
+def _inflatable(path: str, entry: LockEntry) -> bool:
+    from weir.core.lockfile_legacy import is_git
+
+    return bool(path) and not entry.link and bool(entry.version) and not (entry.resolved or "").startswith("file:") and not (
+        entry.resolved and is_git(entry.resolved)
+    )
+
+
+async def _packuments_or_none(network: _Network, reporter: ev.Reporter, names: list[str]) -> dict[str, Packument]:
+    """The packuments the registry gives; a name it fails on is left out (the caller warns)."""
+    found: dict[str, Packument] = {}
+
+    async def one(name: str) -> None:
+        try:
+            found.update(await _packuments(network, reporter, [name]))
+        except WeirError:
+            pass
+
+    async with anyio.create_task_group() as tg:
+        for name in names:
+            tg.start_soon(one, name)
+    return found
+
+
+def _root_entry(raw_pkg: Mapping[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {k: raw_pkg[k] for k in ("name", "version") if isinstance(raw_pkg.get(k), str)}
+    for field_name in DEP_FIELDS:
+        if raw_pkg.get(field_name):
+            root[field_name] = dict(raw_pkg[field_name])
+    return root
 
 
 def _refuse_symlinked_outputs(project: Path) -> None:
@@ -665,6 +864,14 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     packages = dict(lock.packages)
     packages[""] = replace(root, raw=new_root_raw)
     return replace(lock, packages=packages)
+
+
+def _write_lockfile(project: Path, config: Config, lock: Lockfile, previous: Lockfile | None) -> None:
+    """package-lock.json in the version npm 11 keeps: a v2 lockfile stays v2, v1 becomes v3."""
+    version = 2 if previous is not None and previous.lockfile_version == 2 else 3
+    if config.omit_lockfile_registry_resolved:
+        lock = without_registry_resolved(lock)
+    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=config.omit_lockfile_registry_resolved)
 
 
 def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], indent: str) -> None:

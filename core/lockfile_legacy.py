@@ -262,6 +262,11 @@ def required_by(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[st
     }
 
 
+def is_git(text: str) -> bool:
+    """A git URL or hosted-git shorthand, as a spec or as a ``resolved`` value."""
+    return _spec_kind(text) == "git"
+
+
 def is_registry_spec(spec: str) -> bool:
     """A version, range, tag or ``npm:`` alias: what npm-package-arg calls a registry spec."""
     return _spec_kind(spec) == "registry"
