@@ -354,10 +354,10 @@ async def _bundles_for_lockfile_only(
     previous: Lockfile | None,
 ) -> Lockfile:
     """npm's --package-lock-only downloads the tarball of each bundler whose bundled entries
-    it lacks (one it can fetch: with a ``resolved``, or a registry version) to record what it ships."""
+    it lacks (one with a ``resolved``: npm leaves one without it as it is) to record what it ships."""
     from weir.core.bundled import add_bundles, bundlers_to_read
 
-    paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved or desired.packages[p].version]
+    paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved]
     if not paths:
         return desired
     with _Phase(reporter, "fetch"):
