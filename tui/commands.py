@@ -43,7 +43,7 @@ def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
             cli[key] = True
     omit_resolved = getattr(args, "omit_lockfile_registry_resolved", None)
     if omit_resolved is not None:
-        cli["omit-lockfile-registry-resolved"] = omit_resolved == "true"
+        cli["omit-lockfile-registry-resolved"] = omit_resolved
     omit = list(getattr(args, "omit", None) or [])
     if omit:
         cli["omit"] = omit
