@@ -32,6 +32,7 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import signal
@@ -113,6 +114,7 @@ class _Network:
         self.reporter = reporter
         self._http: Http | None = None
         self._registry: Registry | None = None
+        self._packument_job_ids = itertools.count(_PACKUMENT_JOB_IDS)
 
     @property
     def http(self) -> Http:
@@ -132,6 +134,15 @@ class _Network:
             # is fresh in the store (a warm resolve) never starts one.
             self._registry = Registry(self, ManifestStore(self.config.cache), self.config, self.reporter)  # type: ignore[arg-type]
         return await self._registry.execute(job, job_id=job_id)
+
+    async def packument(self, name: str) -> Packument:
+        """The packument of ``name``, for what the installer itself reads (not the resolver's jobs)."""
+        from weir.core.registry import Full
+
+        job_id = next(self._packument_job_ids)
+        self.reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane="demand"))
+        done = await self.execute(Full(name), job_id=job_id)
+        return done.manifest  # type: ignore[return-value]  # a Full job answers a Packument
 
     async def get(self, url: str, *, headers: Mapping[str, str] | None = None, job_id: int | None = None) -> Response:
         """The HTTP client's get, for the registry."""
@@ -380,7 +391,7 @@ async def _fetch_all(
     already started (pipelined) is awaited instead of started again, provided
     it was checked against the same integrity the lockfile records.
     """
-    sources = await _tarball_sources(network, config, reporter, install_set, paths)
+    sources = await _tarball_sources(network, config, install_set, paths)
     by_key: dict[tuple[str, str], list[str]] = {}
     for path in paths:
         url, integrity = sources[path]
@@ -415,7 +426,7 @@ async def _fetch_all(
 
 
 async def _tarball_sources(
-    network: _Network, config: Config, reporter: ev.Reporter, entries: Mapping[str, LockEntry], paths: list[str]
+    network: _Network, config: Config, entries: Mapping[str, LockEntry], paths: list[str]
 ) -> dict[str, tuple[str, Integrity]]:
     """Where each entry's tarball comes from and the hash it must have (rule 5).
 
@@ -450,7 +461,7 @@ async def _tarball_sources(
                 code="EINTEGRITY",
             )
     if from_packument:
-        packuments = await _packuments(network, reporter, sorted({entries[p].name for p in from_packument}))
+        packuments = await _packuments(network, sorted({entries[p].name for p in from_packument}))
         for path in from_packument:
             sources[path] = _from_packument(path, entries[path], packuments[entries[path].name])
     return sources
@@ -500,20 +511,21 @@ def _from_packument(path: str, entry: LockEntry, packument: Packument) -> tuple[
     return url, pick(None, manifest.dist.integrity, manifest.dist.shasum, package=entry.name, version=version)
 
 
-async def _packuments(network: _Network, reporter: ev.Reporter, names: list[str]) -> dict[str, Packument]:
-    """The packuments of ``names``, fetched together; the first failure is raised."""
-    from weir.core.registry import Full
-
+async def _packuments(network: _Network, names: list[str], *, skip_failures: bool = False) -> dict[str, Packument]:
+    """The packuments of ``names``, fetched together; the first failure is raised, or with
+    ``skip_failures`` that name is left out (the caller says what it did without it)."""
     found: dict[str, Packument] = {}
 
-    async def one(job_id: int, name: str) -> None:
-        reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane="demand"))
-        done = await network.execute(Full(name), job_id=job_id)
-        found[name] = done.manifest  # type: ignore[assignment]  # a Full job answers a Packument
+    async def one(name: str) -> None:
+        try:
+            found[name] = await network.packument(name)
+        except WeirError:
+            if not skip_failures:
+                raise
 
     async with anyio.create_task_group() as tg:
-        for n, name in enumerate(names):
-            tg.start_soon(one, _PACKUMENT_JOB_IDS + n, name)
+        for name in names:
+            tg.start_soon(one, name)
     return found
 
 
@@ -699,20 +711,16 @@ async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Netw
     kept as v1 recorded it, with a warning, as npm warns. The root entry is package.json's."""
     from weir.core.resolver import manifest_fields
 
-    wanted = {e.name for p, e in lock.packages.items() if _inflatable(p, e)}
-    packuments = await _packuments_or_none(network, reporter, sorted(wanted))
-    packages: dict[str, LockEntry] = {"": entry_from_json("", _root_entry(raw_pkg))}
-    for path, entry in lock.packages.items():
-        packument = packuments.get(entry.name) if _inflatable(path, entry) else None
+    inflatable = [p for p, e in lock.packages.items() if _inflatable(p, e)]
+    packuments = await _packuments(network, sorted({lock.packages[p].name for p in inflatable}), skip_failures=True)
+    packages: dict[str, LockEntry] = {"": entry_from_json("", _root_entry(raw_pkg)), **lock.packages}
+    for path in inflatable:
+        entry = lock.packages[path]
+        packument = packuments.get(entry.name)
         manifest = packument.versions.get(entry.version or "") if packument is not None else None
         if manifest is None:
-            if _inflatable(path, entry):
-                reporter.event(ev.Warned(
-                    code="lockfile-v1-metadata",
-                    message=f"could not fetch the metadata of {entry.name}@{entry.version} for the npm 6 lockfile",
-                    package=entry.name,
-                ))
-            packages[path] = entry
+            message = f"could not fetch the metadata of {entry.name}@{entry.version} ({path}); kept as npm 6 recorded it"
+            reporter.event(ev.Warned(code="lockfile-v1-metadata", message=message, package=entry.name))
             continue
         raw = {k: v for k, v in entry.raw.items() if k in ("name", "version", "resolved", "integrity", "inBundle", "dev", "optional")}
         if "integrity" not in raw and manifest.dist.integrity:
@@ -723,27 +731,13 @@ async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Netw
 
 
 def _inflatable(path: str, entry: LockEntry) -> bool:
+    """What npm fills in from the registry: every installed package with a version, but links,
+    project tarballs and git dependencies."""
     from weir.core.lockfile_legacy import is_git
 
     return bool(path) and not entry.link and bool(entry.version) and not (entry.resolved or "").startswith("file:") and not (
         entry.resolved and is_git(entry.resolved)
     )
-
-
-async def _packuments_or_none(network: _Network, reporter: ev.Reporter, names: list[str]) -> dict[str, Packument]:
-    """The packuments the registry gives; a name it fails on is left out (the caller warns)."""
-    found: dict[str, Packument] = {}
-
-    async def one(name: str) -> None:
-        try:
-            found.update(await _packuments(network, reporter, [name]))
-        except WeirError:
-            pass
-
-    async with anyio.create_task_group() as tg:
-        for name in names:
-            tg.start_soon(one, name)
-    return found
 
 
 def _root_entry(raw_pkg: Mapping[str, Any]) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class LockEntry:
 class Lockfile:
     name: str | None
     version: str | None
-    lockfile_version: int = 3
+    lockfile_version: int = 3  # as read (1, 2 or 3); the installer decides what it writes (rule 4)
     packages: dict[str, LockEntry] = field(default_factory=dict)
 
 
@@ -252,7 +252,7 @@ def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfil
     if not isinstance(doc, dict):
         raise InputError(f"{source} is not a JSON object", code="EJSONPARSE")
     version = doc.get("lockfileVersion")
-    if (version == 1 or version is None) and not isinstance(doc.get("packages"), dict):
+    if (version == 1 or (version is None and "dependencies" in doc)) and not isinstance(doc.get("packages"), dict):
         from weir.core.lockfile_legacy import packages_from_v1
 
         doc = {**doc, "packages": packages_from_v1(doc, source=source)}

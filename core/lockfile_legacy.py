@@ -34,7 +34,7 @@ from weir.core.errors import InputError
 
 _TARBALL = re.compile(r"\.(?:tgz|tar\.gz|tar)$", re.IGNORECASE)
 _GIT = re.compile(r"^(?:git(?:\+[a-z]+)?:|github:|gitlab:|bitbucket:|gist:)", re.IGNORECASE)
-_TOP_DEP_FIELDS = ("dependencies", "optionalDependencies", "devDependencies")
+_EDGE_FIELDS = ("peerDependencies", "dependencies", "optionalDependencies")  # arborist's order: a later kind wins
 
 
 # -- reading v1 -------------------------------------------------------------------------
@@ -173,21 +173,12 @@ def legacy_dependencies(
             out["dependencies"] = kids
         return out
 
-    top = {
-        kid[len("node_modules/") :]: build(kid, ("",)) for kid in children.get("", ())
-    }
-    return top
+    return {kid[len("node_modules/") :]: build(kid, ("",)) for kid in children.get("", ())}
 
 
 def _real(packages: Mapping[str, Mapping[str, Any]], path: str) -> str:
     raw = packages[path]
     return raw["resolved"] if raw.get("link") is True and isinstance(raw.get("resolved"), str) else path
-
-
-def root_requires(packages: Mapping[str, Mapping[str, Any]]) -> bool:
-    """The v2 header's ``requires: true``: the root has dependencies of any kind."""
-    root = packages.get("", {})
-    return any(root.get(f) for f in (*_TOP_DEP_FIELDS, "peerDependencies"))
 
 
 def _legacy_entry(path: str, raw: Mapping[str, Any], specs: tuple[str, ...], *, omit_resolved: bool) -> dict[str, Any]:
@@ -227,7 +218,7 @@ def _requires(depender: Mapping[str, Any], *, top: bool) -> dict[str, str] | Non
     """Every dependency edge but peers, as arborist lists a node's edges (a later kind wins);
     an entry whose only edges are peers still gets an empty ``requires``."""
     peers = depender.get("peerDependencies") or {}
-    fields = ("dependencies", "optionalDependencies", *(("devDependencies",) if top else ()))
+    fields = (*_EDGE_FIELDS[1:], *(("devDependencies",) if top else ()))
     requires: dict[str, str] = {}
     for field in fields:
         deps = depender.get(field)
@@ -245,15 +236,16 @@ def required_by(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[st
     for path, raw in packages.items():
         if raw.get("link") is True:
             continue
-        top = "node_modules/" not in path
-        for field in ("peerDependencies", *_TOP_DEP_FIELDS[:2], *(("devDependencies",) if top else ())):
+        top = "node_modules/" not in path  # the root and workspace folders: their devDependencies count
+        edges: dict[str, str] = {}  # one edge per name, the last kind listing it wins
+        for field in (*_EDGE_FIELDS, *(("devDependencies",) if top else ())):
             deps = raw.get(field)
-            if not isinstance(deps, dict):
-                continue
-            for name, spec in deps.items():
-                where = resolve_location(packages, path, name)
-                if where is not None and isinstance(spec, str):
-                    found.setdefault(where, []).append((path.count("node_modules"), path, spec))
+            if isinstance(deps, dict):
+                edges.update({k: v for k, v in deps.items() if isinstance(v, str)})
+        for name, spec in edges.items():
+            where = resolve_location(packages, path, name)
+            if where is not None:
+                found.setdefault(where, []).append((path.count("node_modules"), path, spec))
     from weir.core.lockfile import collation_key
 
     return {
