@@ -57,7 +57,7 @@ from weir.core.lockfile import (
     Lockfile,
     entry_from_json,
     read_lockfile,
-    without_registry_resolved,
+    registry_resolved,
     write_atomic,
     write_lockfile,
 )
@@ -265,7 +265,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 _writes_begin()
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-                    _write_lockfile(project, config, desired, lock)
+                    omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None
+                    _write_lockfile(project, desired, lock, omit)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
@@ -341,17 +342,15 @@ async def _materialize(
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
     _writes_begin()
-    if config.omit_lockfile_registry_resolved:  # the hidden lockfile too, as npm writes it
-        desired = without_registry_resolved(desired)
-        install_set = {p: desired.packages[p] for p in install_set}
+    omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None  # both lockfiles, as npm
     if options.save and not options.ci:  # --no-save: node_modules changes, package.json and the lockfile do not
         _write_manifest(pkg_path, raw_pkg, new_raw, indent)
-        _write_lockfile(project, config, desired, previous)
+        _write_lockfile(project, desired, previous, omit)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
         save_decisions(project, desired, decisions)
-    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version)
+    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=omit)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
 
@@ -860,12 +859,11 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     return replace(lock, packages=packages)
 
 
-def _write_lockfile(project: Path, config: Config, lock: Lockfile, previous: Lockfile | None) -> None:
-    """package-lock.json in the version npm 11 keeps: a v2 lockfile stays v2, v1 becomes v3."""
+def _write_lockfile(project: Path, lock: Lockfile, previous: Lockfile | None, omit: frozenset[str] | None) -> None:
+    """package-lock.json in the version npm 11 keeps: a v2 lockfile stays v2, v1 becomes v3;
+    ``omit``: the entries written without ``resolved`` (omit-lockfile-registry-resolved)."""
     version = 2 if previous is not None and previous.lockfile_version == 2 else 3
-    if config.omit_lockfile_registry_resolved:
-        lock = without_registry_resolved(lock)
-    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=config.omit_lockfile_registry_resolved)
+    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=omit)
 
 
 def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], indent: str) -> None:

@@ -43,6 +43,7 @@ import functools
 import os
 import tempfile
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,10 +198,17 @@ def entry_from_json(path: str, raw: dict[str, Any]) -> LockEntry:
     )
 
 
-def lockfile_to_json(lock: Lockfile, *, include_root: bool = True, omit_resolved: bool = False) -> dict[str, Any]:
+def lockfile_to_json(
+    lock: Lockfile, *, include_root: bool = True, omit_resolved: Collection[str] | None = None
+) -> dict[str, Any]:
     """The document npm writes: v3 has ``packages`` only; v2 adds the legacy ``dependencies``
-    section (its ``resolved`` left out under ``omit_resolved``, as npm leaves them all out)."""
+    section. ``omit_resolved`` (npm's omit-lockfile-registry-resolved, see ``registry_resolved``)
+    names the entries written without ``resolved``; the legacy section then has none at all."""
     packages = {path: entry.raw for path, entry in lock.packages.items() if include_root or path}
+    if omit_resolved:
+        for path in omit_resolved:
+            if path in packages:
+                packages[path] = {k: v for k, v in packages[path].items() if k != "resolved"}
     doc: dict[str, Any] = {}
     if lock.name is not None:
         doc["name"] = lock.name
@@ -212,31 +220,33 @@ def lockfile_to_json(lock: Lockfile, *, include_root: bool = True, omit_resolved
     if lock.lockfile_version == 2 and include_root:
         from weir.core.lockfile_legacy import legacy_dependencies
 
-        legacy = legacy_dependencies(packages, omit_resolved=omit_resolved)
+        legacy = legacy_dependencies(packages, omit_resolved=omit_resolved is not None)
         if legacy:
             doc["dependencies"] = legacy
     return doc
 
 
-def dumps_lockfile(lock: Lockfile, *, include_root: bool = True, omit_resolved: bool = False) -> bytes:
+def dumps_lockfile(lock: Lockfile, *, include_root: bool = True, omit_resolved: Collection[str] | None = None) -> bytes:
     """The lockfile exactly as npm would write it."""
     doc = nice_order(lockfile_to_json(lock, include_root=include_root, omit_resolved=omit_resolved))
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def without_registry_resolved(lock: Lockfile) -> Lockfile:
-    """``lock`` as npm writes it under ``omit-lockfile-registry-resolved`` (rule 6)."""
-    from weir.core.lockfile_legacy import is_registry_spec, required_by
+def registry_resolved(lock: Lockfile) -> frozenset[str]:
+    """The entries npm writes without ``resolved`` under ``omit-lockfile-registry-resolved``
+    (rule 6): every dependent asks for them by a registry spec. Only paths, so the writers
+    strip the key as they serialize instead of copying 1,000 entries."""
+    from weir.core.lockfile_legacy import edges_in, is_registry_spec
 
-    specs = required_by({path: entry.raw for path, entry in lock.packages.items()})
-    packages = dict(lock.packages)
-    for path, entry in lock.packages.items():
-        wanted_by = specs.get(path)
-        if entry.resolved is None or entry.link or not wanted_by or not all(map(is_registry_spec, wanted_by)):
-            continue
-        raw = {k: v for k, v in entry.raw.items() if k != "resolved"}
-        packages[path] = entry_from_json(path, raw)
-    return Lockfile(name=lock.name, version=lock.version, lockfile_version=lock.lockfile_version, packages=packages)
+    edges = edges_in({path: entry.raw for path, entry in lock.packages.items()})
+    return frozenset(
+        path
+        for path, entry in lock.packages.items()
+        if entry.resolved is not None
+        and not entry.link
+        and (wanted_by := edges.get(path))
+        and all(is_registry_spec(spec) for _, _, spec in wanted_by)
+    )
 
 
 def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfile:
@@ -351,6 +361,6 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def write_lockfile(project: Path, lock: Lockfile, *, omit_resolved: bool = False) -> bool:
+def write_lockfile(project: Path, lock: Lockfile, *, omit_resolved: Collection[str] | None = None) -> bool:
     """Write package-lock.json atomically; returns False when the bytes were already there."""
     return write_atomic(project / "package-lock.json", dumps_lockfile(lock, omit_resolved=omit_resolved))

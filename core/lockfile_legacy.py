@@ -25,6 +25,7 @@ Rules this module holds:
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Mapping
@@ -232,6 +233,16 @@ def _requires(depender: Mapping[str, Any], *, top: bool) -> dict[str, str] | Non
 def required_by(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
     """For each entry, the specs it is required by, the shallowest requirer first (ICU order
     breaks ties), as arborist picks the edge it records ``from`` and ``version`` for."""
+    from weir.core.lockfile import collation_key
+
+    return {
+        where: tuple(spec for _, _, spec in (sorted(edges, key=lambda e: (e[0], collation_key(e[1]))) if len(edges) > 1 else edges))
+        for where, edges in edges_in(packages).items()
+    }
+
+
+def edges_in(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[int, str, str]]]:
+    """For each entry, its dependents' edges to it: (the dependent's depth, its path, the spec)."""
     found: dict[str, list[tuple[int, str, str]]] = {}
     for path, raw in packages.items():
         if raw.get("link") is True:
@@ -246,12 +257,7 @@ def required_by(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[st
             where = resolve_location(packages, path, name)
             if where is not None:
                 found.setdefault(where, []).append((path.count("node_modules"), path, spec))
-    from weir.core.lockfile import collation_key
-
-    return {
-        where: tuple(spec for _, _, spec in sorted(edges, key=lambda e: (e[0], collation_key(e[1]))))
-        for where, edges in found.items()
-    }
+    return found
 
 
 def is_git(text: str) -> bool:
@@ -264,6 +270,7 @@ def is_registry_spec(spec: str) -> bool:
     return _spec_kind(spec) == "registry"
 
 
+@functools.lru_cache(maxsize=8192)
 def _spec_kind(text: str) -> str:
     """The npm-package-arg type family of a spec or a ``resolved`` value, as far as the
     legacy section cares: git, file, remote, or registry."""
