@@ -455,9 +455,9 @@ async def _tarball_sources(
                 "without an integrity, so weir cannot verify it",
                 package=entry.name,
                 spec=entry.resolved,
-                hint="depend on a version published to a registry, or add the tarball's integrity "
-                f"(`npm install` records it) to {path} in package-lock.json",
-                code="EINTEGRITY",
+                hint=f"let npm record its integrity (delete {path} from package-lock.json and run `npm install`), "
+                "or depend on a published version",
+                code="ELOCKFILE",
             )
     if from_packument:
         packuments = await _packuments(network, sorted({entries[p].name for p in from_packument}))
@@ -468,7 +468,7 @@ async def _tarball_sources(
 
 def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, LockEntry]) -> None:
     """A git dependency, or an entry with neither a version nor a tarball: say which and what to do."""
-    from weir.core.lockfile_legacy import is_git, required_by
+    from weir.core.lockfile_legacy import is_git, is_tarball_path, required_by
 
     if entry.resolved and is_git(entry.resolved):
         specs = required_by({p: e.raw for p, e in entries.items()}).get(path) or (entry.resolved,)
@@ -479,6 +479,15 @@ def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, Loc
             hint=f"install this project with npm, or make {entry.name} a published version (or a tarball "
             "from `npm pack`, as file:./vendor/x.tgz) in package.json and run `weir install`",
             code="EUNSUPPORTEDPROTOCOL",
+        )
+    if entry.resolved and entry.resolved.startswith("file:") and not is_tarball_path(entry.resolved):
+        raise InputError(
+            f"package-lock.json entry {path} ({entry.name}) points at the folder {entry.resolved} but is not "
+            "a link; npm records a folder dependency as a link to it",
+            package=entry.name,
+            spec=entry.resolved,
+            hint=f"delete {path} from package-lock.json and run `weir install` to record it again",
+            code="ELOCKFILE",
         )
     if not entry.resolved and not entry.version:
         raise InputError(

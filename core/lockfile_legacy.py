@@ -260,6 +260,11 @@ def edges_in(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[
     return found
 
 
+def is_tarball_path(text: str) -> bool:
+    """``file:vendor/x.tgz`` (a packed tarball) rather than a folder."""
+    return bool(_TARBALL.search(text))
+
+
 def is_git(text: str) -> bool:
     """A git URL or hosted-git shorthand, as a spec or as a ``resolved`` value."""
     return _spec_kind(text) == "git"

@@ -286,22 +286,39 @@ def test_scoped_entries_without_resolved_come_from_their_registry(
     assert (app / "package-lock.json").read_bytes() == data
 
 
-def test_a_git_entry_is_refused_naming_it(small_graph: LoopbackRegistry, project: Callable[..., Path], tmp_path: Path) -> None:
-    """`weir ci` says the package is a git dependency, its spec and what to do (it used to say
-    EINTEGRITY: no integrity recorded)."""
+GIT = "git+ssh://git@github.com/stevemao/left-pad.git#5e6e8a6b0e8a4a2d2b4b1e8fa6b2e5d9c2b0c3f1"
+
+
+@pytest.mark.parametrize(
+    ("spec", "entry", "says"),
+    [
+        ("github:stevemao/left-pad", {"version": "1.3.0", "resolved": GIT}, ["git dependency", "github:stevemao/left-pad"]),
+        ("file:vendor/left-pad", {"version": "1.3.0", "resolved": "file:vendor/left-pad"}, ["folder", "not a link"]),
+        (
+            "https://example.invalid/left-pad-1.3.0.tgz",
+            {"version": "1.3.0", "resolved": "https://example.invalid/left-pad-1.3.0.tgz"},
+            ["without an integrity", "npm install"],
+        ),
+    ],
+    ids=["git", "folder-not-linked", "url-without-integrity"],
+)
+def test_entries_weir_cannot_install_are_refused_naming_them(
+    small_graph: LoopbackRegistry, project: Callable[..., Path], tmp_path: Path, spec: str, entry: dict[str, str], says: list[str]
+) -> None:
+    """`weir ci` says which package, what its lockfile entry is and what to do, before touching
+    anything (a git dependency used to fail as EINTEGRITY: no integrity recorded)."""
     app = project({"name": "app", "version": "1.0.0", "dependencies": {"a": "^1.0.0"}})
     ok(run_weir(app, tmp_path / "c", small_graph.url, "install", "--lockfile-only"))
     doc = json.loads((app / "package-lock.json").read_text())
-    doc["packages"][""]["dependencies"]["left-pad"] = "github:stevemao/left-pad"
-    doc["packages"]["node_modules/left-pad"] = {
-        "version": "1.3.0", "resolved": "git+ssh://git@github.com/stevemao/left-pad.git#5e6e8a6b0e8a4a2d2b4b1e8fa6b2e5d9c2b0c3f1"
-    }
+    doc["packages"][""]["dependencies"]["left-pad"] = spec
+    doc["packages"]["node_modules/left-pad"] = entry
     (app / "package-lock.json").write_text(json.dumps(doc, indent=2) + "\n")
     pkg = json.loads((app / "package.json").read_text())
-    (app / "package.json").write_text(json.dumps(replace_deps(pkg, {"left-pad": "github:stevemao/left-pad"})))
+    (app / "package.json").write_text(json.dumps(replace_deps(pkg, {"left-pad": spec})))
     out = run_weir(app, tmp_path / "c", small_graph.url, "ci")
     assert out.returncode == 3, out.stderr
-    assert "left-pad" in out.stderr and "git dependency" in out.stderr and "github:stevemao/left-pad" in out.stderr
+    for text in ("left-pad", *says):
+        assert text in out.stderr
     assert "EINTEGRITY" not in out.stderr
     assert not (app / "node_modules").exists()
 
