@@ -432,7 +432,8 @@ async def _tarball_sources(
     ``resolved`` names the URL; without it (npm's omit-lockfile-registry-resolved)
     the registry configured for the name serves ``name/-/name-version.tgz``.
     An entry without ``integrity`` takes the URL and hash of its version in
-    that registry's packument, as npm does. What weir cannot install (a git
+    that registry's packument, as npm does (one whose ``integrity`` is there
+    but empty or malformed is refused: that is damage, not npm's output). What weir cannot install (a git
     dependency, a tarball URL off the registry with no hash) is refused here,
     before anything is downloaded, naming the package and what to do.
     """
@@ -445,7 +446,7 @@ async def _tarball_sources(
         url = tarball_url(entry.resolved, entry.name, config) if entry.resolved else registry_tarball_url(
             config.registry_for(entry.name), entry.name, version
         )
-        if entry.integrity:
+        if "integrity" in entry.raw:  # present but empty or malformed is refused, never looked up
             sources[path] = (url, pick(entry.integrity, None, None, package=entry.name, version=version))
         elif entry.resolved is None or _on_registry(url, entry.name, config):
             from_packument.append(path)
