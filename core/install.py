@@ -15,12 +15,6 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
 3. `weir ci` installs exactly the lockfile: it refuses a lockfile out of
    sync with package.json and removes node_modules only after everything
    it needs is fetched. It never writes package-lock.json.
-5. Every lockfile npm writes is installed (see ``lockfile``): an entry
-   without ``resolved`` is fetched from the registry configured for its
-   name, one without ``integrity`` either gets it from that registry's
-   packument; an npm 6 (v1) lockfile is filled in from each version's
-   manifest first, as npm does. `weir install` writes v2 back as v2 and
-   anything older as v3, and honours ``omit-lockfile-registry-resolved``.
 4. The final writes (package.json, package-lock.json, the decisions, the
    hidden lockfile) are one step. From the first of them until ``install``
    returns, Ctrl-C is ignored (in the main thread, where Python handles
@@ -28,6 +22,12 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
    milliseconds, and an interruption between them would leave a lockfile
    written for an install that reports itself interrupted. A Ctrl-C before
    them leaves everything as rule 1 says.
+5. Every lockfile npm writes is installed (see ``lockfile``): an entry
+   without ``resolved`` is fetched from the registry configured for its
+   name, one without ``integrity`` either gets it from that registry's
+   packument; an npm 6 (v1) lockfile is filled in from each version's
+   manifest first, as npm does. `weir install` writes v2 back as v2 and
+   anything older as v3, and honours ``omit-lockfile-registry-resolved``.
 """
 
 from __future__ import annotations
