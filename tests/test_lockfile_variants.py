@@ -188,6 +188,13 @@ def test_lockfile_without_resolved(twins: Twins) -> None:
     assert b'"resolved"' not in twins.lock_bytes("weir")
 
 
+def test_lockfile_without_resolved_with_the_setting_off(twins: Twins) -> None:
+    """As npm: the entries npm wrote without `resolved` stay so, a package added gets one."""
+    data = npm_lockfile(twins, "--omit-lockfile-registry-resolved")
+    check_install(twins, data, "--omit-lockfile-registry-resolved=false")
+    assert b'"resolved"' in twins.lock_bytes("weir")
+
+
 def test_lockfile_without_resolved_or_integrity(twins: Twins, small_graph: LoopbackRegistry) -> None:
     """An entry with neither takes both from the registry's packument, as npm does; the lockfile
     keeps the entry as it was (npm writes back no integrity it learned)."""
