@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import posixpath
 import shutil
 import signal
 import threading
@@ -481,7 +482,7 @@ def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, Loc
             "from `npm pack`, as file:./vendor/x.tgz) in package.json and run `weir install`",
             code="EUNSUPPORTEDPROTOCOL",
         )
-    if entry.resolved and entry.resolved.startswith("file:") and not is_tarball_path(entry.resolved):
+    if entry.resolved and entry.resolved.startswith("file:") and not is_tarball_path(entry.resolved) and _in_project(entry.resolved):
         raise InputError(
             f"package-lock.json entry {path} ({entry.name}) points at the folder {entry.resolved} but is not "
             "a link; npm records a folder dependency as a link to it",
@@ -497,6 +498,12 @@ def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, Loc
             hint="delete that entry from package-lock.json and run `weir install` to resolve it again",
             code="ELOCKFILE",
         )
+
+
+def _in_project(file_url: str) -> bool:
+    """A ``file:`` path that stays in the project; any other is the fetcher's to refuse (its rule 4)."""
+    target = posixpath.normpath(file_url[len("file:") :].replace("\\", "/"))
+    return not target.startswith(("/", "..")) and ":" not in target
 
 
 def _on_registry(url: str, name: str, config: Config) -> bool:

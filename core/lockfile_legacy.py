@@ -35,6 +35,9 @@ from weir.core.errors import InputError
 
 _TARBALL = re.compile(r"\.(?:tgz|tar\.gz|tar)$", re.IGNORECASE)
 _GIT = re.compile(r"^(?:git(?:\+[a-z]+)?:|github:|gitlab:|bitbucket:|gist:)", re.IGNORECASE)
+_SCP_LIKE = re.compile(r"^[^@/:]+@[^:/.]+\.[^:/]+:.+$")  # git@github.com:u/r.git
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+_GITHUB_SHORTHAND = re.compile(r"^[^./@:#\s][^/@:#\s]*/[^/@:#\s]+(?:#.*)?$")  # user/repo[#ref]
 _EDGE_FIELDS = ("peerDependencies", "dependencies", "optionalDependencies")  # arborist's order: a later kind wins
 
 
@@ -278,16 +281,20 @@ def is_registry_spec(spec: str) -> bool:
 @functools.lru_cache(maxsize=8192)
 def _spec_kind(text: str) -> str:
     """The npm-package-arg type family of a spec or a ``resolved`` value, as far as the
-    legacy section cares: git, file, remote, or registry."""
+    lockfile writers care: git, file, remote, registry, or other (an unknown scheme)."""
     if not text:
         return "registry"
     lowered = text.lower()
-    if _GIT.match(lowered):
+    if _GIT.match(lowered) or _SCP_LIKE.match(lowered):
         return "git"
     if lowered.startswith("file:") or lowered.startswith(("./", "../", "/", "~/")):
         return "file"
     if lowered.startswith(("http://", "https://")):
         return "remote"
-    if not lowered.startswith(("npm:", "@")) and "/" in lowered:
-        return "git"  # user/repo, a GitHub shorthand
+    if lowered.startswith("npm:"):
+        return "registry"
+    if _SCHEME.match(lowered):
+        return "other"
+    if _GITHUB_SHORTHAND.match(lowered):
+        return "git"
     return "registry"
