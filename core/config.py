@@ -120,6 +120,7 @@ class Config:
     legacy_peer_deps: bool = False
     save_exact: bool = False
     save_prefix: str = "^"
+    omit_lockfile_registry_resolved: bool = False  # lockfiles written without registry `resolved` URLs
     manifest_max_age: int = 300  # seconds a cached packument counts as fresh
     credentials: tuple[Credential, ...] = ()
     extra: Mapping[str, Value] = field(default_factory=dict)
@@ -215,6 +216,7 @@ def _build(settings: Settings, home: Path) -> Config:
         legacy_peer_deps=typed.boolean("legacy-peer-deps"),
         save_exact=typed.boolean("save-exact"),
         save_prefix=typed.string("save-prefix", "^"),
+        omit_lockfile_registry_resolved=typed.boolean("omit-lockfile-registry-resolved"),
         manifest_max_age=typed.integer("weir-manifest-max-age"),
         credentials=credentials,
         extra={**extra, **nerf_extra},

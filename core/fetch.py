@@ -218,6 +218,13 @@ class TarballFetcher:
         return local_tarball_path(self.project, url, package=name, version=version)
 
 
+def registry_tarball_url(registry: str, name: str, version: str) -> str:
+    """Where a registry serves ``name@version``'s tarball: ``<registry>/@s/x/-/x-1.0.0.tgz``,
+    the layout of the npm registry and of every registry that mirrors it (npm's
+    omit-lockfile-registry-resolved relies on it: the lockfile records no URL)."""
+    return f"{registry.rstrip('/')}/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
 def _read_local(path: Path, sink: Sink, name: str, version: str) -> int:
     """Stream a project tarball into ``sink`` (which hashes it), as a download would."""
     size = 0

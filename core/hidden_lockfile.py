@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from weir.core.atomic import write_atomic
@@ -59,16 +59,22 @@ def read_hidden_lockfile(project: Path) -> dict[str, LockEntry] | None:
 
 
 def write_hidden_lockfile(
-    project: Path, packages: Mapping[str, LockEntry], *, name: str | None = None, version: str | None = None
+    project: Path,
+    packages: Mapping[str, LockEntry],
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    omit_resolved: Collection[str] | None = None,
 ) -> None:
     """Record ``packages`` as the complete tree under package-lock.json's header (rule 1);
-    call after everything else succeeded. The installer passes the header; tools that
-    only link (tests, bench/link_stages.py) may leave it out."""
+    call after everything else succeeded. The installer passes the header (and, under
+    omit-lockfile-registry-resolved, the entries npm records without ``resolved``); tools
+    that only link (tests, bench/link_stages.py) may leave them out."""
     lock = Lockfile(name=name, version=version, packages={p: e for p, e in packages.items() if p})
     if not lock.packages and not os.path.isdir(project / "node_modules"):
         return  # an empty tree and no folder: npm creates none to hold the record
     path = project / HIDDEN_LOCKFILE
-    write_atomic(path, dumps_lockfile(lock, include_root=False))
+    write_atomic(path, dumps_lockfile(lock, include_root=False, omit_resolved=omit_resolved))
     folder = os.lstat(project / "node_modules").st_mtime_ns
     when = max(time.time_ns(), folder, os.lstat(path).st_mtime_ns)
     os.utime(path, ns=(when, when), follow_symlinks=False)

@@ -14,7 +14,7 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
    never wrote it, so the next run re-diffs and repairs.
 3. `weir ci` installs exactly the lockfile: it refuses a lockfile out of
    sync with package.json and removes node_modules only after everything
-   it needs is fetched.
+   it needs is fetched. It never writes package-lock.json.
 4. The final writes (package.json, package-lock.json, the decisions, the
    hidden lockfile) are one step. From the first of them until ``install``
    returns, Ctrl-C is ignored (in the main thread, where Python handles
@@ -22,11 +22,19 @@ Rules this module holds (DESIGN.md rule 4, "loses nothing"):
    milliseconds, and an interruption between them would leave a lockfile
    written for an install that reports itself interrupted. A Ctrl-C before
    them leaves everything as rule 1 says.
+5. Every lockfile npm writes is installed (see ``lockfile``): an entry
+   without ``resolved`` is fetched from the registry configured for its
+   name, one without ``integrity`` either gets it from that registry's
+   packument; an npm 6 (v1) lockfile is filled in from each version's
+   manifest first, as npm does. `weir install` writes v2 back as v2 and
+   anything older as v3, and honours ``omit-lockfile-registry-resolved``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import posixpath
 import shutil
 import signal
 import threading
@@ -43,10 +51,17 @@ from weir.core.atomic import write_atomic
 from weir.core.config import Config, load_config
 from weir.core.content_store import ContentStore, StoreEntry, stop_workers
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
-from weir.core.fetch import TarballFetcher, Wanted
+from weir.core.fetch import TarballFetcher, Wanted, registry_tarball_url
 from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.integrity import Integrity, pick
-from weir.core.lockfile import LockEntry, Lockfile, read_lockfile, write_lockfile
+from weir.core.lockfile import (
+    LockEntry,
+    Lockfile,
+    entry_from_json,
+    read_lockfile,
+    registry_resolved,
+    write_lockfile,
+)
 from weir.core.package_json import (
     JsonStyle,
     PackageJson,
@@ -63,7 +78,7 @@ if TYPE_CHECKING:
 
     from weir.core.decision import Decision
     from weir.core.http import Http, Response, Sink
-    from weir.core.packument import VersionManifest
+    from weir.core.packument import Packument, VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
@@ -122,6 +137,7 @@ class _Network:
         self.reporter = reporter
         self._http: Http | None = None
         self._registry: Registry | None = None
+        self._packument_job_ids = itertools.count(_PACKUMENT_JOB_IDS)
 
     @property
     def http(self) -> Http:
@@ -141,6 +157,15 @@ class _Network:
             # is fresh in the store (a warm resolve) never starts one.
             self._registry = Registry(self, ManifestStore(self.config.cache), self.config, self.reporter)  # type: ignore[arg-type]
         return await self._registry.execute(job, job_id=job_id)
+
+    async def packument(self, name: str) -> Packument:
+        """The packument of ``name``, for what the installer itself reads (not the resolver's jobs)."""
+        from weir.core.registry import Full
+
+        job_id = next(self._packument_job_ids)
+        self.reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane="demand"))
+        done = await self.execute(Full(name), job_id=job_id)
+        return done.manifest  # type: ignore[return-value]  # a Full job answers a Packument
 
     async def get(self, url: str, *, headers: Mapping[str, str] | None = None, job_id: int | None = None) -> Response:
         """The HTTP client's get, for the registry."""
@@ -221,6 +246,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     edits = _workspace_edits(selected, options, config) if selected is not None and not options.ci else []
     lock = read_lockfile(project)
     network = _Network(config, reporter)
+    if lock is not None and lock.lockfile_version == 1:
+        lock = await _upgrade_v1(lock, raw_pkg, network, reporter)
     fetcher = TarballFetcher(
         network,  # type: ignore[arg-type]  # the registry's Http, built on first use
         ContentStore(config.cache, deep=options.ci),
@@ -233,7 +260,13 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             prefetch = None if options.lockfile_only else _Prefetch(prefetch_group, fetcher)
             if options.ci:
                 desired, decisions, new_raw = _ci_tree(read_package_json(pkg_path), lock), {}, raw_pkg
-            elif lock is not None and not options.add and not options.remove and _lockfile_is_the_tree(raw_pkg, lock):
+            elif (
+                lock is not None
+                and lock.lockfile_version != 1  # its flags and edges are npm 6's guesses: resolve it, as npm does
+                and not options.add
+                and not options.remove
+                and _lockfile_is_the_tree(raw_pkg, lock)
+            ):
                 desired, decisions, new_raw = lock, {}, raw_pkg
             else:
                 from weir.core.resolver import resolve
@@ -252,7 +285,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         on_pin=prefetch.pin if prefetch is not None else None,
                         edited=edited,
                     )
-                    seed = await _bundles_in_the_way(fetcher, prefetch, config, reporter, resolution.lockfile, lock)
+                    seed = await _bundles_in_the_way(fetcher, network, prefetch, config, reporter, resolution.lockfile, lock)
                     if seed is not None:  # once: the shipped packages are seeded now
                         resolution = await resolve(
                             root, project, registry=network, config=config, reporter=reporter, lockfile=seed,
@@ -267,20 +300,21 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 desired = _with_root_deps(desired, new_raw, project)
                 desired = _with_workspace_deps(desired, edits)
             if options.lockfile_only:
-                desired = await _bundles_for_lockfile_only(fetcher, config, reporter, desired, lock)
+                desired = await _bundles_for_lockfile_only(fetcher, network, config, reporter, desired, lock)
                 _writes_begin()
                 if options.save:
                     _write_manifest(pkg_path, raw_pkg, new_raw, style)
                     for e in edits:
                         _write_manifest(e.path, e.old, e.new, e.style)
-                    write_lockfile(project, desired)
+                    omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None
+                    _write_lockfile(project, desired, lock, omit)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
             result = await _materialize(
-                options, config, fetcher, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg, new_raw, style,
-                selected, edits,
+                options, config, fetcher, network, prefetch, reporter, started, desired, lock, decisions, pkg_path, raw_pkg,
+                new_raw, style, selected, edits,
             )
             prefetch_group.cancel_scope.cancel()  # copies pinned, then pruned: nobody needs them
             return result
@@ -292,6 +326,7 @@ async def _materialize(
     options: InstallOptions,
     config: Config,
     fetcher: TarballFetcher,
+    network: _Network,
     prefetch: _Prefetch | None,
     reporter: ev.Reporter,
     started: float,
@@ -324,7 +359,7 @@ async def _materialize(
     registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and p not in shipped]
 
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(fetcher, prefetch, config, reporter, install_set, registry_paths)
+        entries = await _fetch_all(fetcher, network, prefetch, config, reporter, desired.packages, registry_paths)
     # What bundlers ship is known only now, from their extracted tarballs. `weir ci` records it in
     # the hidden lockfile only: like npm ci, it never rewrites package-lock.json.
     bundled = add_bundles(desired, previous, entries, prune=False)
@@ -360,24 +395,26 @@ async def _materialize(
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".
     await anyio.lowlevel.checkpoint()
     _writes_begin()
+    omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None  # both lockfiles, as npm
     # npm's --no-save: node_modules changes, package.json and the lockfile do not. Nor under `ci`,
     # which installs the lockfile as committed (its format and version too), as npm ci does.
     if options.save and not options.ci:
         _write_manifest(pkg_path, raw_pkg, new_raw, style)
         for e in edits:
             _write_manifest(e.path, e.old, e.new, e.style)
-        write_lockfile(project, desired)
+        _write_lockfile(project, desired, previous, omit)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
         save_decisions(project, desired, decisions)
-    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version)
+    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=omit)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
 
 
 async def _bundles_in_the_way(
     fetcher: TarballFetcher,
+    network: _Network,
     prefetch: _Prefetch | None,
     config: Config,
     reporter: ev.Reporter,
@@ -391,27 +428,33 @@ async def _bundles_in_the_way(
     paths = [p for p in bundlers_to_read(resolved, previous) if resolved.packages[p].resolved]
     if not paths:
         return None
-    entries = await _fetch_all(fetcher, prefetch, config, reporter, resolved.packages, paths)
+    entries = await _fetch_all(fetcher, network, prefetch, config, reporter, resolved.packages, paths)
     return bundles_in_the_way(resolved, entries)
 
 
 async def _bundles_for_lockfile_only(
-    fetcher: TarballFetcher, config: Config, reporter: ev.Reporter, desired: Lockfile, previous: Lockfile | None
+    fetcher: TarballFetcher,
+    network: _Network,
+    config: Config,
+    reporter: ev.Reporter,
+    desired: Lockfile,
+    previous: Lockfile | None,
 ) -> Lockfile:
     """npm's --package-lock-only downloads the tarball of each bundler whose bundled entries
-    it lacks (one it can fetch: with a ``resolved``) to record what it ships."""
+    it lacks (one with a ``resolved``: npm leaves one without it as it is) to record what it ships."""
     from weir.core.bundled import add_bundles, bundlers_to_read
 
     paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved]
     if not paths:
         return desired
     with _Phase(reporter, "fetch"):
-        entries = await _fetch_all(fetcher, None, config, reporter, desired.packages, paths)
+        entries = await _fetch_all(fetcher, network, None, config, reporter, desired.packages, paths)
     return add_bundles(desired, previous, entries, prune=previous is not None)
 
 
 async def _fetch_all(
     fetcher: TarballFetcher,
+    network: _Network,
     prefetch: _Prefetch | None,
     config: Config,
     reporter: ev.Reporter,
@@ -424,25 +467,18 @@ async def _fetch_all(
     already started (pipelined) is awaited instead of started again, provided
     it was checked against the same integrity the lockfile records.
     """
+    sources = await _tarball_sources(network, config, install_set, paths)
     by_key: dict[tuple[str, str], list[str]] = {}
     for path in paths:
-        entry = install_set[path]
-        if not entry.resolved or not entry.version:
-            raise InputError(
-                f"package-lock.json entry {path} has no resolved URL or version",
-                package=entry.name,
-                hint="delete package-lock.json and run `weir install` to rebuild it",
-                code="ELOCKFILE",
-            )
-        by_key.setdefault((tarball_url(entry.resolved, entry.name, config), entry.integrity or ""), []).append(path)
+        url, integrity = sources[path]
+        by_key.setdefault((url, _strongest(integrity)), []).append(path)
     results: dict[str, StoreEntry] = {}
     jobs = sorted(by_key.items())
     wanted: list[Wanted] = []
     for n, (key, group) in enumerate(jobs):
         entry = install_set[group[0]]
         if prefetch is None or not prefetch.started(key[0]):
-            integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
-            wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], integrity))
+            wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], sources[group[0]][1]))
     reused = await fetcher.reuse_many(wanted)
 
     async def one(job_id: int, key: tuple[str, str], paths_for_key: list[str]) -> None:
@@ -451,8 +487,8 @@ async def _fetch_all(
             for p in paths_for_key:
                 results[p] = reused[job_id]
             return
-        integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
-        stored = await prefetch.wait(key[0], _strongest(integrity)) if prefetch is not None else None
+        integrity = sources[paths_for_key[0]][1]
+        stored = await prefetch.wait(key[0], key[1]) if prefetch is not None else None
         if stored is None:
             reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
             stored = await fetcher.fetch(entry.name, entry.version or "", key[0], integrity, job_id=job_id)
@@ -463,6 +499,126 @@ async def _fetch_all(
         for n, (key, group) in enumerate(jobs):
             tg.start_soon(one, _FETCH_JOB_IDS + n, key, group)
     return results
+
+
+async def _tarball_sources(
+    network: _Network, config: Config, entries: Mapping[str, LockEntry], paths: list[str]
+) -> dict[str, tuple[str, Integrity]]:
+    """Where each entry's tarball comes from and the hash it must have (rule 5).
+
+    ``resolved`` names the URL; without it (npm's omit-lockfile-registry-resolved)
+    the registry configured for the name serves ``name/-/name-version.tgz``.
+    An entry without ``integrity`` takes the URL and hash of its version in
+    that registry's packument, as npm does (one whose ``integrity`` is there
+    but empty or malformed is refused: that is damage, not npm's output). What weir cannot install (a git
+    dependency, a tarball URL off the registry with no hash) is refused here,
+    before anything is downloaded, naming the package and what to do.
+    """
+    sources: dict[str, tuple[str, Integrity]] = {}
+    from_packument: list[str] = []
+    for path in paths:
+        entry = entries[path]
+        _refuse_uninstallable(path, entry, entries)
+        version = entry.version or ""
+        url = tarball_url(entry.resolved, entry.name, config) if entry.resolved else registry_tarball_url(
+            config.registry_for(entry.name), entry.name, version
+        )
+        if "integrity" in entry.raw:  # present but empty or malformed is refused, never looked up
+            sources[path] = (url, pick(entry.integrity, None, None, package=entry.name, version=version))
+        elif entry.resolved is None or _on_registry(url, entry.name, config):
+            from_packument.append(path)
+        else:
+            raise InputError(
+                f"package-lock.json entry {path} ({entry.name}@{version}) records the tarball {entry.resolved} "
+                "without an integrity, so weir cannot verify it",
+                package=entry.name,
+                spec=entry.resolved,
+                hint=f"let npm record its integrity (delete {path} from package-lock.json and run `npm install`), "
+                "or depend on a published version",
+                code="ELOCKFILE",
+            )
+    if from_packument:
+        packuments = await _packuments(network, sorted({entries[p].name for p in from_packument}))
+        for path in from_packument:
+            sources[path] = _from_packument(path, entries[path], packuments[entries[path].name])
+    return sources
+
+
+def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, LockEntry]) -> None:
+    """A git dependency, or an entry with neither a version nor a tarball: say which and what to do."""
+    from weir.core.lockfile_legacy import is_git, is_tarball_path, required_by
+
+    if entry.resolved and is_git(entry.resolved):
+        specs = required_by({p: e.raw for p, e in entries.items()}).get(path) or (entry.resolved,)
+        raise InputError(
+            f"{entry.name} ({path}) is a git dependency, which weir does not install yet",
+            package=entry.name,
+            spec=specs[0],
+            hint=f"install this project with npm, or make {entry.name} a published version (or a tarball "
+            "from `npm pack`, as file:./vendor/x.tgz) in package.json and run `weir install`",
+            code="EUNSUPPORTEDPROTOCOL",
+        )
+    if entry.resolved and entry.resolved.startswith("file:") and not is_tarball_path(entry.resolved) and _in_project(entry.resolved):
+        raise InputError(
+            f"package-lock.json entry {path} ({entry.name}) points at the folder {entry.resolved} but is not "
+            "a link; npm records a folder dependency as a link to it",
+            package=entry.name,
+            spec=entry.resolved,
+            hint=f"delete {path} from package-lock.json and run `weir install` to record it again",
+            code="ELOCKFILE",
+        )
+    if not entry.resolved and not entry.version:
+        raise InputError(
+            f"package-lock.json entry {path} has neither a version nor a resolved URL",
+            package=entry.name,
+            hint="delete that entry from package-lock.json and run `weir install` to resolve it again",
+            code="ELOCKFILE",
+        )
+
+
+def _in_project(file_url: str) -> bool:
+    """A ``file:`` path that stays in the project; any other is the fetcher's to refuse (its rule 4)."""
+    target = posixpath.normpath(file_url[len("file:") :].replace("\\", "/"))
+    return not target.startswith(("/", "..")) and ":" not in target
+
+
+def _on_registry(url: str, name: str, config: Config) -> bool:
+    return url.startswith(config.registry_for(name).rstrip("/") + "/")
+
+
+def _from_packument(path: str, entry: LockEntry, packument: Packument) -> tuple[str, Integrity]:
+    version = entry.version or ""
+    manifest = packument.versions.get(version)
+    if manifest is None:
+        from weir.core.errors import ResolveError
+
+        raise ResolveError(
+            f"package-lock.json pins {entry.name}@{version} ({path}), which the registry does not have",
+            package=entry.name,
+            spec=version,
+            hint="if it was unpublished, delete its entry from package-lock.json and run `weir install`",
+            code="ETARGET",
+        )
+    url = manifest.dist.tarball if entry.resolved is None else entry.resolved
+    return url, pick(None, manifest.dist.integrity, manifest.dist.shasum, package=entry.name, version=version)
+
+
+async def _packuments(network: _Network, names: list[str], *, skip_failures: bool = False) -> dict[str, Packument]:
+    """The packuments of ``names``, fetched together; the first failure is raised, or with
+    ``skip_failures`` that name is left out (the caller says what it did without it)."""
+    found: dict[str, Packument] = {}
+
+    async def one(name: str) -> None:
+        try:
+            found[name] = await network.packument(name)
+        except WeirError:
+            if not skip_failures:
+                raise
+
+    async with anyio.create_task_group() as tg:
+        for name in names:
+            tg.start_soon(one, name)
+    return found
 
 
 NPMJS = "https://registry.npmjs.org/"
@@ -484,6 +640,7 @@ def tarball_url(resolved: str, name: str, config: Config) -> str:
 
 _FETCH_JOB_IDS = 1_000_000  # tarball job ids, apart from the resolver's manifest job ids
 _PREFETCH_JOB_IDS = 2_000_000
+_PACKUMENT_JOB_IDS = 3_000_000  # packuments the installer reads itself (entries without integrity, npm 6 lockfiles)
 
 
 def _strongest(integrity: Integrity) -> str:
@@ -618,6 +775,13 @@ def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
             code="EUSAGE",
         )
     difference = _out_of_sync(pkg.raw, lock)
+    if difference is None and lock.lockfile_version == 1:  # its root entry is package.json's own
+        missing = [
+            name for f in ("dependencies", "devDependencies") for name in pkg.raw.get(f) or {}
+            if f"node_modules/{name}" not in lock.packages
+        ]
+        if missing:
+            difference = ("dependencies" if missing[0] in (pkg.raw.get("dependencies") or {}) else "devDependencies", missing)
     if difference is not None:
         field_name, changed = difference
         want = pkg.raw.get(field_name) or {}
@@ -630,6 +794,50 @@ def _ci_tree(pkg: PackageJson, lock: Lockfile | None) -> Lockfile:
             code="EUSAGE",
         )
     return lock
+
+
+async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Network, reporter: ev.Reporter) -> Lockfile:
+    """An npm 6 lockfile filled in as npm 11 fills it in (rule 5): each entry's version document
+    gives what v1 never recorded (dependencies by kind, bins, engines, install scripts, license),
+    the lockfile keeps its resolved, integrity and flags. A version the registry cannot give is
+    kept as v1 recorded it, with a warning, as npm warns. The root entry is package.json's."""
+    from weir.core.resolver import manifest_fields
+
+    inflatable = [p for p, e in lock.packages.items() if _inflatable(p, e)]
+    packuments = await _packuments(network, sorted({lock.packages[p].name for p in inflatable}), skip_failures=True)
+    packages: dict[str, LockEntry] = {"": entry_from_json("", _root_entry(raw_pkg)), **lock.packages}
+    for path in inflatable:
+        entry = lock.packages[path]
+        packument = packuments.get(entry.name)
+        manifest = packument.versions.get(entry.version or "") if packument is not None else None
+        if manifest is None:
+            message = f"could not fetch the metadata of {entry.name}@{entry.version} ({path}); kept as npm 6 recorded it"
+            reporter.event(ev.Warned(code="lockfile-v1-metadata", message=message, package=entry.name))
+            continue
+        raw = {k: v for k, v in entry.raw.items() if k in ("name", "version", "resolved", "integrity", "inBundle", "dev", "optional")}
+        if "integrity" not in raw and manifest.dist.integrity:
+            raw["integrity"] = manifest.dist.integrity
+        raw.update(manifest_fields(manifest))
+        packages[path] = entry_from_json(path, raw)
+    return replace(lock, packages=packages)
+
+
+def _inflatable(path: str, entry: LockEntry) -> bool:
+    """What npm fills in from the registry: every installed package with a version, but links,
+    project tarballs and git dependencies."""
+    from weir.core.lockfile_legacy import is_git
+
+    return bool(path) and not entry.link and bool(entry.version) and not (entry.resolved or "").startswith("file:") and not (
+        entry.resolved and is_git(entry.resolved)
+    )
+
+
+def _root_entry(raw_pkg: Mapping[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {k: raw_pkg[k] for k in ("name", "version") if isinstance(raw_pkg.get(k), str)}
+    for field_name in DEP_FIELDS:
+        if raw_pkg.get(field_name):
+            root[field_name] = dict(raw_pkg[field_name])
+    return root
 
 
 def _refuse_symlinked_outputs(project: Path) -> None:
@@ -791,6 +999,13 @@ def _inside(path: str, chosen: set[str]) -> bool:
             return False
         path = path.rpartition("/node_modules/")[0]
     return True
+
+
+def _write_lockfile(project: Path, lock: Lockfile, previous: Lockfile | None, omit: frozenset[str] | None) -> None:
+    """package-lock.json in the version npm 11 keeps: a v2 lockfile stays v2, v1 becomes v3;
+    ``omit``: the entries written without ``resolved`` (omit-lockfile-registry-resolved)."""
+    version = 2 if previous is not None and previous.lockfile_version == 2 else 3
+    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=omit)
 
 
 def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], style: JsonStyle) -> None:

@@ -20,20 +20,28 @@ Rules this module holds:
    survive a round trip.
 3. Writes are atomic (temp file in the same folder, fsync, rename) and never
    go through a symlink: a lockfile that is a symlink is refused.
-4. Lockfile v1 (npm 6) is not read: it lacks the ``packages`` tree; the error
-   says to upgrade it with npm.
+4. Every version npm 11 reads is read: v3, v2 (its ``packages``; the legacy
+   ``dependencies`` section is derived, never read) and v1 (npm 6: the nested
+   ``dependencies`` tree, migrated by ``lockfile_legacy``). ``lockfile_version``
+   says which one was read; a v2 lockfile is written back as v2, with the
+   legacy section npm writes, and v1 is upgraded to v3, as npm 11 does.
 5. A lockfile from a pull request is untrusted input: every ``packages`` key
    is ``""`` or a relative path of plain segments (no ``..``, ``.``, empty
    segment, backslash, NUL or leading ``/``), each folder after a
    ``node_modules/`` is a valid package name, and an entry's ``name`` is a
    valid package name. Anything else is refused on reading, before a stage
    can join the key onto the project folder.
+6. ``omit-lockfile-registry-resolved`` (npm's setting) leaves ``resolved`` out of
+   every entry whose dependents all ask for it by a registry spec (a version,
+   range, tag or ``npm:`` alias), exactly the entries npm leaves it out of;
+   the installer then finds each such tarball on the configured registry.
 """
 
 from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +79,7 @@ class LockEntry:
 class Lockfile:
     name: str | None
     version: str | None
-    lockfile_version: int = 3
+    lockfile_version: int = 3  # as read (1, 2 or 3); the installer decides what it writes (rule 4)
     packages: dict[str, LockEntry] = field(default_factory=dict)
 
 
@@ -189,8 +197,17 @@ def entry_from_json(path: str, raw: dict[str, Any]) -> LockEntry:
     )
 
 
-def lockfile_to_json(lock: Lockfile, *, include_root: bool = True) -> dict[str, Any]:
+def lockfile_to_json(
+    lock: Lockfile, *, include_root: bool = True, omit_resolved: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The document npm writes: v3 has ``packages`` only; v2 adds the legacy ``dependencies``
+    section. ``omit_resolved`` (npm's omit-lockfile-registry-resolved, see ``registry_resolved``)
+    names the entries written without ``resolved``; the legacy section then has none at all."""
     packages = {path: entry.raw for path, entry in lock.packages.items() if include_root or path}
+    if omit_resolved:
+        for path in omit_resolved:
+            if path in packages:
+                packages[path] = {k: v for k, v in packages[path].items() if k != "resolved"}
     doc: dict[str, Any] = {}
     if lock.name is not None:
         doc["name"] = lock.name
@@ -199,17 +216,40 @@ def lockfile_to_json(lock: Lockfile, *, include_root: bool = True) -> dict[str, 
     doc["lockfileVersion"] = lock.lockfile_version
     doc["requires"] = True
     doc["packages"] = packages
+    if lock.lockfile_version == 2 and include_root:
+        from weir.core.lockfile_legacy import legacy_dependencies
+
+        legacy = legacy_dependencies(packages, omit_resolved=omit_resolved is not None)
+        if legacy:
+            doc["dependencies"] = legacy
     return doc
 
 
-def dumps_lockfile(lock: Lockfile, *, include_root: bool = True) -> bytes:
+def dumps_lockfile(lock: Lockfile, *, include_root: bool = True, omit_resolved: Collection[str] | None = None) -> bytes:
     """The lockfile exactly as npm would write it."""
-    doc = nice_order(lockfile_to_json(lock, include_root=include_root))
+    doc = nice_order(lockfile_to_json(lock, include_root=include_root, omit_resolved=omit_resolved))
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def registry_resolved(lock: Lockfile) -> frozenset[str]:
+    """The entries npm writes without ``resolved`` under ``omit-lockfile-registry-resolved``
+    (rule 6): every dependent asks for them by a registry spec. Only paths, so the writers
+    strip the key as they serialize instead of copying 1,000 entries."""
+    from weir.core.lockfile_legacy import edges_in, is_registry_spec
+
+    edges = edges_in({path: entry.raw for path, entry in lock.packages.items()})
+    return frozenset(
+        path
+        for path, entry in lock.packages.items()
+        if entry.resolved is not None
+        and not entry.link
+        and (wanted_by := edges.get(path))
+        and all(is_registry_spec(spec) for _, _, spec in wanted_by)
+    )
+
+
 def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfile:
-    """Parse npm's lockfile v2 or v3. Raises InputError for anything else."""
+    """Parse npm's lockfile v1, v2 or v3 (rule 4). Raises InputError for anything else."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -221,13 +261,12 @@ def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfil
     if not isinstance(doc, dict):
         raise InputError(f"{source} is not a JSON object", code="EJSONPARSE")
     version = doc.get("lockfileVersion")
-    if version == 1 or (version is None and "dependencies" in doc):
-        raise InputError(
-            f"{source} is lockfile version 1 (npm 6), which weir does not read",
-            hint="upgrade it once with `npm install --package-lock-only` (npm 7 or newer), then run weir",
-            code="ELOCKFILEVERSION",
-        )
-    if version not in (2, 3) or not isinstance(doc.get("packages"), dict):
+    if (version == 1 or (version is None and "dependencies" in doc)) and not isinstance(doc.get("packages"), dict):
+        from weir.core.lockfile_legacy import packages_from_v1
+
+        doc = {**doc, "packages": packages_from_v1(doc, source=source)}
+        version = 1
+    if version not in (1, 2, 3) or not isinstance(doc.get("packages"), dict):
         raise InputError(
             f"{source} has lockfileVersion {version!r}, which this weir does not know",
             hint="it may come from a newer npm; regenerate it with `weir install`",
@@ -253,7 +292,7 @@ def loads_lockfile(data: bytes, *, source: str = "package-lock.json") -> Lockfil
     return Lockfile(
         name=doc.get("name") if isinstance(doc.get("name"), str) else None,
         version=doc.get("version") if isinstance(doc.get("version"), str) else None,
-        lockfile_version=3,
+        lockfile_version=version,
         packages=packages,
     )
 
@@ -292,6 +331,6 @@ def read_lockfile(project: Path) -> Lockfile | None:
     return loads_lockfile(data, source=str(path))
 
 
-def write_lockfile(project: Path, lock: Lockfile) -> bool:
+def write_lockfile(project: Path, lock: Lockfile, *, omit_resolved: Collection[str] | None = None) -> bool:
     """Write package-lock.json atomically; returns False when the bytes were already there."""
-    return write_atomic(project / "package-lock.json", dumps_lockfile(lock))
+    return write_atomic(project / "package-lock.json", dumps_lockfile(lock, omit_resolved=omit_resolved))

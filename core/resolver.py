@@ -50,7 +50,7 @@ from weir.core.registry import Full, ManifestDone
 from weir.core.spec import Spec, parse_spec, unsupported_git_error
 from weir.core.workspaces import workspace_folders
 
-__all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
+__all__ = ["Resolution", "resolve", "manifest_fields", "MAX_IN_FLIGHT"]
 
 MAX_IN_FLIGHT = 64
 
@@ -859,8 +859,15 @@ def _entry_raw(node: Node) -> dict[str, Any]:
     if node.integrity is not None:
         raw["integrity"] = node.integrity
     _flags(node, raw)
-    if m is None:
-        return raw
+    if m is not None:
+        raw.update(manifest_fields(m))
+    return raw
+
+
+def manifest_fields(m: VersionManifest) -> dict[str, Any]:
+    """The fields a lockfile entry copies from the package's version document, with npm's key
+    names (also what an npm 6 lockfile's entries are filled in with when weir upgrades it)."""
+    raw: dict[str, Any] = {}
     if m.has_install_script:
         raw["hasInstallScript"] = True
     if m.deprecated:

@@ -69,6 +69,7 @@ BOOLEAN_DEFAULTS = {
     "ignore-scripts": False,
     "legacy-peer-deps": False,
     "save-exact": False,
+    "omit-lockfile-registry-resolved": False,
 }
 INTEGER_DEFAULTS = {
     "fetch-retries": 2,

@@ -67,3 +67,24 @@ def cache_dir(tmp_path: Path) -> Path:
     path = tmp_path / "cache"
     path.mkdir()
     return path
+
+
+# --- the developer's own npm configuration -------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_user_npmrc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """weir (and npm) in every test read an empty user config instead of ~/.npmrc: a developer's
+    ``omit-lockfile-registry-resolved=true`` or registry there must not change what a test sees.
+    A test that wants a user config passes its own (``npm_config_userconfig``, ``--userconfig``)."""
+    import os
+
+    empty = tmp_path_factory.mktemp("userconfig") / "npmrc"
+    empty.touch()
+    before = os.environ.get("npm_config_userconfig")
+    os.environ["npm_config_userconfig"] = str(empty)
+    yield
+    if before is None:
+        os.environ.pop("npm_config_userconfig", None)
+    else:
+        os.environ["npm_config_userconfig"] = before

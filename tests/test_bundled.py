@@ -31,7 +31,8 @@ BUNDLER = "node_modules/bundler"
 
 
 def run_weir(project: Path, cache: Path, registry: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+    """weir with the suite's empty user config (conftest), as npm gets its own below."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_") or k == "npm_config_userconfig"}
     env["CI"] = "true"
     cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry, "--cache", str(cache), "-C", str(project)]
     out = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=300)

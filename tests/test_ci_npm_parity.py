@@ -148,7 +148,7 @@ def package_dirs(node_modules: Path) -> list[Path]:
 
 def module_roots(project: Path) -> list[Path]:
     """The node_modules folders an install fills: the project's and each workspace folder's."""
-    lock = json.loads((project / "package-lock.json").read_text())["packages"]
+    lock = json.loads((project / "package-lock.json").read_text()).get("packages", {})  # an npm 6 lockfile has none
     folders = [p for p in sorted(lock) if p and "node_modules/" not in p]
     return [project / "node_modules", *(project / p / "node_modules" for p in folders)]
 

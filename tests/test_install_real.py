@@ -46,7 +46,7 @@ def test_npm_ci_accepts_weirs_lockfile(
         by_weir,
         ignore=shutil.ignore_patterns("package-lock.json", "entries.json"),
     )
-    weir(by_weir, caches, "install", "--lockfile-only")
+    weir(by_weir, caches, "install", "--lockfile-only", "--omit-lockfile-registry-resolved=false")
     lockfile = (by_weir / "package-lock.json").read_bytes()
     shutil.copytree(by_weir, by_npm)
 

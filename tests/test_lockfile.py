@@ -84,12 +84,13 @@ def test_collation_matches_node_locale_compare(tmp_path: Path) -> None:
     assert ours == node_order
 
 
-def test_lockfile_v1_is_refused_with_upgrade_hint() -> None:
-    v1 = json.dumps({"name": "a", "lockfileVersion": 1, "dependencies": {}}).encode()
-    with pytest.raises(InputError) as err:
-        loads_lockfile(v1)
-    assert "version 1" in str(err.value)
-    assert "npm install --package-lock-only" in str(err.value)
+def test_lockfile_v1_is_read_and_its_paths_are_checked() -> None:
+    """npm 6's tree is read (tests/test_lockfile_variants.py), under the same path rules as v3."""
+    v1 = json.dumps({"name": "a", "lockfileVersion": 1, "dependencies": {"x": {"version": "1.0.0"}}}).encode()
+    assert loads_lockfile(v1).packages["node_modules/x"].version == "1.0.0"
+    hostile = json.dumps({"lockfileVersion": 1, "dependencies": {"..": {"version": "1.0.0"}}}).encode()
+    with pytest.raises(InputError, match="refused"):
+        loads_lockfile(hostile)
 
 
 def test_newer_lockfile_version_is_refused() -> None:

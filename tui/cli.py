@@ -39,11 +39,28 @@ EXIT_CODES_HELP = """exit codes:
 """
 
 
+# npm boolean settings weir takes as flags; npm users write them `--name=false` too.
+_NPM_BOOLEAN_FLAGS = ("--omit-lockfile-registry-resolved",)
+
+
 class _Parser(argparse.ArgumentParser):
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        """``--flag=true`` / ``--flag=false`` (npm's spelling) become ``--flag`` / ``--no-flag``."""
+        if args is not None:
+            args = [_npm_boolean(a) for a in args]
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         sys.stderr.write(f"weir: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def _npm_boolean(arg: str) -> str:
+    flag, eq, value = arg.partition("=")
+    if eq and flag in _NPM_BOOLEAN_FLAGS and value in ("true", "false"):
+        return flag if value == "true" else "--no-" + flag[2:]
+    return arg
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -76,6 +93,12 @@ def _add_install_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prefer-offline", action="store_true", help="use cached metadata without revalidating")
     g.add_argument("--prefer-online", action="store_true", help="always revalidate cached metadata")
     g.add_argument("--legacy-peer-deps", action="store_true", help="do not install peer dependencies")
+    g.add_argument(
+        "--omit-lockfile-registry-resolved",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write package-lock.json without the registry's tarball URLs (resolved), as npm does (=true/=false too)",
+    )
 
 
 def _add_workspace_flags(p: argparse.ArgumentParser) -> None:

@@ -43,6 +43,9 @@ def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
     ):
         if getattr(args, flag, False):
             cli[key] = True
+    omit_resolved = getattr(args, "omit_lockfile_registry_resolved", None)
+    if omit_resolved is not None:
+        cli["omit-lockfile-registry-resolved"] = omit_resolved
     omit = list(getattr(args, "omit", None) or [])
     if omit:
         cli["omit"] = omit
