@@ -131,3 +131,81 @@ def test_dedupe_hoists_the_shared_version_as_npm_does(project: Callable[..., Pat
     assert_same_install(app, npm_app)
     locked = json.loads((app / "package-lock.json").read_text())["packages"]
     assert "node_modules/y/node_modules/c" not in locked and locked["node_modules/c"]["version"] == "1.1.0"
+
+
+def same_named_twins(tmp_path: Path, registry: LoopbackRegistry, pkg: dict[str, Any]) -> tuple[Path, Path]:
+    """Like ``twins``, in two folders of one name: npm prints the project's folder name as the dependent."""
+    copies = []
+    for who in ("npm", "weir"):
+        app = tmp_path / who / "app"
+        app.mkdir(parents=True)
+        (app / "package.json").write_text(json.dumps(pkg, indent=2) + "\n")
+        copies.append(app)
+    npm_app, app = copies
+    run_npm(npm_app, tmp_path / "npm-cache-first", registry.url, "install")
+    shutil.copy(npm_app / "package-lock.json", app / "package-lock.json")
+    run_weir(app, tmp_path / "weir-cache", registry.url, "install")
+    return npm_app, app
+
+
+def outdated(app: Path, cache: Path, registry: LoopbackRegistry, *args: str, tool: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+    env["CI"] = "true"
+    if tool == "npm":
+        userconfig = app.parent / "user.npmrc"
+        userconfig.touch()
+        cmd = ["npm", "outdated", *args, "--userconfig", str(userconfig), "--cache", str(cache), "--registry", registry.url]
+    else:
+        cmd = [sys.executable, "-m", "weir.tui.cli", "outdated", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(app)]
+    out = subprocess.run(cmd, check=False, cwd=app, capture_output=True, text=True, env=env, timeout=300)
+    return out.returncode, out.stdout.replace(str(app), "<app>")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--json",), ("--long",), ("--long", "--json"), ("--all", "--json"), ("--all",), ("c",), ("c", "--json"), ("zz", "--json")],
+    ids=lambda a: " ".join(a) or "table",
+)
+def test_outdated_prints_what_npm_prints(tmp_path: Path, registry: LoopbackRegistry, args: tuple[str, ...]) -> None:
+    publish_first(registry)
+    pkg = {**APP, "devDependencies": {"e": "^1.0.0"}}
+    registry.add("e", "1.0.0")
+    npm_app, app = same_named_twins(tmp_path, registry, pkg)
+    publish_later(registry)
+    for gone in (npm_app, app):  # a missing dependency is MISSING, with no location
+        shutil.rmtree(gone / "node_modules" / "a")
+        (gone / HIDDEN).unlink()
+    npm_code, npm_out = outdated(npm_app, tmp_path / "npm-cache-later", registry, *args, tool="npm")
+    code, out = outdated(app, tmp_path / "weir-cache", registry, *args, tool="weir")
+    assert out == npm_out
+    assert code == npm_code == (0 if args[:1] == ("zz",) else 1)
+    if args == ("--json",):
+        assert json.loads(out)["b"] == {"current": "1.0.0", "wanted": "1.0.1", "latest": "1.0.1", "dependent": "app", "location": "<app>/node_modules/b"}
+
+
+def test_outdated_exits_0_and_prints_nothing_when_all_is_current(tmp_path: Path, registry: LoopbackRegistry) -> None:
+    publish_first(registry)
+    npm_app, app = same_named_twins(tmp_path, registry, APP)
+    assert outdated(app, tmp_path / "weir-cache", registry, tool="weir") == (0, "")
+    assert outdated(app, tmp_path / "weir-cache", registry, "--json", tool="weir") == outdated(
+        npm_app, tmp_path / "npm-cache-first", registry, "--json", tool="npm"
+    ) == (0, "{}\n")
+
+
+@pytest.mark.parametrize("args", [(), ("--omit", "dev")], ids=["extraneous", "omit-dev"])
+def test_prune_removes_what_npm_prune_removes(project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry, args: tuple[str, ...]) -> None:
+    publish_first(registry)
+    registry.add("e", "1.0.0", dependencies={"f": "^1.0.0"})
+    registry.add("f", "1.0.0")
+    npm_app, app = twins(project, tmp_path, registry, {**APP, "devDependencies": {"e": "^1.0.0"}})
+    for where in (npm_app, app):  # a package nothing depends on, left by hand
+        stray = where / "node_modules" / "zz"
+        shutil.copytree(where / "node_modules" / "a", stray)
+        (stray / "package.json").write_text(json.dumps({"name": "zz", "version": "1.0.0"}))
+    npm(npm_app, tmp_path, registry, "prune", *(f"{a}={b}" for a, b in zip(args[::2], args[1::2])))
+    weir(app, tmp_path, registry, "prune", *args)
+    assert_same_install(app, npm_app)
+    assert "zz" not in installed(app)
+    if args:
+        assert "e" not in installed(app) and "f" not in installed(app), "dev packages left out"
+        assert "node_modules/e" in json.loads((app / "package-lock.json").read_text())["packages"], "the lockfile keeps them"

@@ -189,3 +189,9 @@ def run_doctor(args: argparse.Namespace, project: Path) -> int:
     from weir.tui.doctor_cli import run
 
     return run(args, project)
+
+
+def run_outdated(args: argparse.Namespace, project: Path) -> int:
+    from weir.tui.outdated_cli import run
+
+    return run(args, project, _cli_config(args))
