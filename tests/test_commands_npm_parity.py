@@ -209,3 +209,36 @@ def test_prune_removes_what_npm_prune_removes(project: Callable[..., Path], tmp_
     if args:
         assert "e" not in installed(app) and "f" not in installed(app), "dev packages left out"
         assert "node_modules/e" in json.loads((app / "package-lock.json").read_text())["packages"], "the lockfile keeps them"
+
+
+BUILD = "require('fs').appendFileSync('built.txt', process.env.npm_lifecycle_event)"
+
+
+def test_rebuild_runs_trusted_install_scripts_again_and_relinks_bins(project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry) -> None:
+    registry.add("trusted", "1.0.0", scripts={"install": f'node -e "{BUILD}"'}, bin={"trusted": "cli.js"})
+    registry.add("stranger", "1.0.0", scripts={"postinstall": f'node -e "{BUILD}"'})
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"stranger": "1.0.0", "trusted": "1.0.0"}, "trustedDependencies": ["trusted"]})
+    cache = tmp_path / "weir-cache"
+    run_weir(app, cache, registry.url, "install", "--ignore-scripts")
+    assert not (app / "node_modules/trusted/built.txt").exists()
+    (app / "node_modules/.bin/trusted").unlink()
+
+    run_weir(app, cache, registry.url, "rebuild", "--ignore-scripts")
+    assert (app / "node_modules/.bin/trusted").is_symlink(), "bins come back without scripts"
+    assert not (app / "node_modules/trusted/built.txt").exists()
+
+    out = run_weir(app, cache, registry.url, "rebuild")
+    assert (app / "node_modules/trusted/built.txt").read_text() == "install"
+    assert not (app / "node_modules/stranger/built.txt").exists(), "not in trustedDependencies: blocked"
+    assert "stranger" in out.stderr
+
+    run_weir(app, cache, registry.url, "rebuild", "stranger")
+    assert (app / "node_modules/trusted/built.txt").read_text() == "install", "only the named package is rebuilt"
+    run_weir(app, cache, registry.url, "rebuild", "trusted@1.0.0")
+    assert (app / "node_modules/trusted/built.txt").read_text() == "installinstall"
+
+
+def test_rebuild_without_an_install_says_what_to_do(project: Callable[..., Path], tmp_path: Path) -> None:
+    app = project({"name": "app", "version": "1.0.0"})
+    out = subprocess.run([sys.executable, "-m", "weir.tui.cli", "rebuild", "-C", str(app)], capture_output=True, text=True, check=False)
+    assert out.returncode == 3 and "weir install" in out.stderr

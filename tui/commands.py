@@ -195,3 +195,17 @@ def run_outdated(args: argparse.Namespace, project: Path) -> int:
     from weir.tui.outdated_cli import run
 
     return run(args, project, _cli_config(args))
+
+
+def run_rebuild(args: argparse.Namespace, project: Path) -> int:
+    from weir.core.config import load_config
+    from weir.core.rebuild import rebuild
+
+    config = load_config(project, cli=_cli_config(args))
+    names = tuple(args.packages)
+
+    async def job(reporter: Reporter) -> int:
+        rebuild(project, names, ignore_scripts=config.ignore_scripts, reporter=reporter)
+        return EXIT_OK
+
+    return _report(args, job, "ndjson" if args.reporter == "ndjson" else "plain")
