@@ -242,3 +242,23 @@ def test_rebuild_without_an_install_says_what_to_do(project: Callable[..., Path]
     app = project({"name": "app", "version": "1.0.0"})
     out = subprocess.run([sys.executable, "-m", "weir.tui.cli", "rebuild", "-C", str(app)], capture_output=True, text=True, check=False)
     assert out.returncode == 3 and "weir install" in out.stderr
+
+
+class _Public:
+    url = "https://registry.npmjs.org/"
+
+
+@pytest.mark.network
+def test_outdated_and_update_match_npm_on_the_public_registry(tmp_path: Path) -> None:
+    # ms@~2.0.0 has one version (2.0.0), latest is 2.1.x; is-number@^6 is behind the 7.x major.
+    pkg = {"name": "app", "version": "1.0.0", "dependencies": {"is-number": "^6.0.0", "ms": "~2.0.0"}}
+    registry: Any = _Public()
+    npm_app, app = same_named_twins(tmp_path, registry, pkg)
+    npm_result = outdated(npm_app, tmp_path / "npm-cache-first", registry, "--json", "--long", tool="npm")
+    result = outdated(app, tmp_path / "weir-cache", registry, "--json", "--long", tool="weir")
+    assert result[0] == npm_result[0] == 1
+    strip = lambda out: {k: {f: v for f, v in row.items() if f != "homepage"} for k, row in json.loads(out).items()}  # noqa: E731
+    assert strip(result[1]) == strip(npm_result[1])
+    npm(npm_app, tmp_path, registry, "update", "--save")
+    weir(app, tmp_path, registry, "update", "--save")
+    assert_same_install(app, npm_app)

@@ -26,9 +26,8 @@ def run(args: argparse.Namespace, project: Path, cli: dict[str, Any]) -> int:
     import anyio
 
     from weir.core.config import load_config
-    from weir.tui.ls_cli import installed_tree
-
     from weir.core.outdated import find_outdated
+    from weir.tui.ls_cli import installed_tree
 
     pkg_path = project / "package.json"
     if not pkg_path.is_file():
