@@ -100,6 +100,10 @@ class InstallOptions:
     workspaces: tuple[str, ...] = ()  # -w filters: workspace names or folders
     all_workspaces: bool = False  # --workspaces
     include_workspace_root: bool = False  # --include-workspace-root
+    update: tuple[str, ...] = ()  # `weir update NAME…`: these names are picked again within their ranges
+    update_all: bool = False  # `weir update`: every package picked again (npm resolves from no lockfile)
+    save_updates: bool = False  # `weir update --save`: direct dependencies' ranges follow the new versions
+    dedupe: bool = False  # `weir dedupe`: names held in several copies picked again, preferring a shared copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +269,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                 and lock.lockfile_version != 1  # its flags and edges are npm 6's guesses: resolve it, as npm does
                 and not options.add
                 and not options.remove
+                and not _updating(options)
                 and _lockfile_is_the_tree(raw_pkg, lock)
             ):
                 desired, decisions, new_raw = lock, {}, raw_pkg
@@ -281,9 +286,11 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         registry=network,
                         config=config,
                         reporter=reporter,
-                        lockfile=lock,
+                        lockfile=None if options.update_all else lock,
                         on_pin=prefetch.pin if prefetch is not None else None,
                         edited=edited,
+                        update=_update_names(options, lock),
+                        prefer_dedupe=options.dedupe,
                     )
                     seed = await _bundles_in_the_way(fetcher, network, prefetch, config, reporter, resolution.lockfile, lock)
                     if seed is not None:  # once: the shipped packages are seeded now
@@ -296,6 +303,8 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                     reporter.event(ev.DecisionRecorded(location=location, decision=decision))
                 if new_raw is not raw_pkg:
                     new_raw = _save_resolved_specs(new_raw, options, config, desired)
+                if options.save_updates:
+                    new_raw = _save_updated_ranges(new_raw, options, config, desired)
                 edits = [replace(e, new=_save_resolved_specs(e.new, options, config, desired, e.workspace.location)) for e in edits]
                 desired = _with_root_deps(desired, new_raw, project)
                 desired = _with_workspace_deps(desired, edits)
@@ -943,6 +952,51 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     packages = dict(lock.packages)
     packages[""] = replace(root, raw=new_root_raw)
     return replace(lock, packages=packages)
+
+
+# -- weir update / weir dedupe ----------------------------------------------------------------
+
+
+def _updating(options: InstallOptions) -> bool:
+    return bool(options.update) or options.update_all or options.dedupe
+
+
+def _update_names(options: InstallOptions, lock: Lockfile | None) -> frozenset[str]:
+    """The names freed from their lockfile pins: those named, or for ``dedupe`` every name the
+    lockfile holds in more than one copy (arborist's dedupe: an update of exactly those)."""
+    if not options.dedupe or lock is None:
+        return frozenset(options.update)
+    seen: dict[str, int] = {}
+    for path, entry in lock.packages.items():
+        if path and "node_modules/" in path and not entry.link:
+            name = entry.name or path.rpartition("node_modules/")[2]
+            seen[name] = seen.get(name, 0) + 1
+    return frozenset(name for name, copies in seen.items() if copies > 1) | frozenset(options.update)
+
+
+def _save_updated_ranges(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile) -> dict[str, Any]:
+    """npm's ``update --save``: each updated direct dependency's range becomes what ``weir add``
+    would save for its new version (``^1.0.0`` → ``^1.1.0``); a range its version pins exactly
+    (``1.0.0``) and a narrower range (``~1.0.0``) stay as written."""
+    from weir.core.semver import subset
+    from weir.core.spec import parse_spec
+
+    new = json.loads(json.dumps(raw))
+    prefix = "" if config.save_exact else config.save_prefix
+    for field_name in ("dependencies", "devDependencies", "optionalDependencies"):
+        for name, text in (new.get(field_name) or {}).items():
+            entry = lock.packages.get(f"node_modules/{name}")
+            if (options.update and name not in options.update) or entry is None or entry.version is None or not isinstance(text, str):
+                continue
+            try:
+                spec = parse_spec(name, text)
+                pinned = subset(text, entry.version, loose=True)
+            except (InputError, ValueError):
+                continue
+            saved = None if pinned else saved_spec(spec, entry.version, prefix)
+            if saved is not None:
+                new[field_name][name] = saved
+    return new
 
 
 # -- workspaces (-w, --workspaces, or run inside a workspace folder) ---------------------

@@ -232,6 +232,8 @@ class Tree:
     """The ideal tree being built, with an index of edges by name so
     "who resolves this name through here" is cheap to ask."""
 
+    prefer_dedupe = False  # `weir dedupe`: a current copy that satisfies an edge wins over a newer one
+
     def __init__(self, root: Node) -> None:
         root.is_root = True
         self.root = root
@@ -313,7 +315,7 @@ class Tree:
         name = edge.name
         current = target.children.get(name)
         target_edge = target.edges_out.get(name)
-        prefer_dedupe = edge.peer
+        prefer_dedupe = self.prefer_dedupe or edge.peer
         if target_edge is not None and target_edge.peer and not target.is_top:
             return Check(target, Verdict.CONFLICT, current)
         if current is None and target_edge is not None and target_edge is not edge and not dep_valid(dep, target_edge):

@@ -46,6 +46,7 @@ from weir.core.package_json import PackageJson, normalize_bin, read_package_json
 from weir.core.packument import Packument, VersionManifest
 from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
+from weir.core.semver import compare
 from weir.core.registry import Full, ManifestDone
 from weir.core.spec import Spec, parse_spec, unsupported_git_error
 from weir.core.workspaces import workspace_folders
@@ -617,8 +618,13 @@ class _Loop:
             start = self.tree.deepest_nesting_target((entry or edge).source, edge.name)
             chosen = Check(start, Verdict.REPLACE if edge.name in start.children else Verdict.OK)
         if chosen.verdict is Verdict.KEEP:
+            if self.update:  # arborist: a kept copy may make a deeper one of an updated name redundant
+                self._prune_dedupable(chosen.target)
             return
+        before = edge.to
         placed = self.tree.place(dep, chosen.target, chosen.verdict)
+        if self.update:
+            self._prune_duplicates(placed, before, edge)
         why = self.why.get(id(dep))
         if why is not None:
             self.why[id(placed)] = why
@@ -648,6 +654,50 @@ class _Loop:
 
     placement: dict[int, Placement]
     on_pin: OnPin | None = None
+
+    # -- pruning duplicates (update and dedupe only; arborist's pruneDedupable) ---------------
+
+    def _prune_duplicates(self, placed: Node, before: Node | None, edge: Edge) -> None:
+        """After an update placed ``placed``: the copy ``edge`` used before, and deeper copies of
+        the name under the new one's folder (and their children), go when a shallower copy serves."""
+        if before is not None and self.tree.contains(before) and before is not placed and dep_valid(before, edge):
+            self._prune_dedupable(before, descend=False)
+        target = placed.parent
+        same = sorted((n for n in self.tree.nodes if n.name == placed.name and target is not None and n.is_descendant_of(target) and not n.is_top), key=lambda n: collation_key(n.location))
+        for node in same:
+            if not self.tree.contains(node):
+                continue
+            self._prune_dedupable(node, descend=False)
+            if self.tree.contains(node):
+                for kid in sorted(node.children.values(), key=lambda n: collation_key(n.location)):
+                    self._prune_dedupable(kid, descend=False)
+
+    def _prune_dedupable(self, node: Node, *, descend: bool = True) -> None:
+        if self._can_dedupe(node):
+            self.tree.detach(node)
+            return
+        if descend:
+            for child in sorted(node.children.values(), key=lambda n: collation_key(n.location)):
+                if self.tree.contains(child):
+                    self._prune_dedupable(child)
+
+    def _can_dedupe(self, node: Node) -> bool:
+        """The copy can go: whoever needs it is as well served by the copy one level up."""
+        parent = node.resolve_parent
+        if node.in_bundle or node.is_top or parent is None or parent.resolve_parent is None:
+            return False
+        if not self.tree.edges_in(node):
+            return True
+        other = parent.resolve_parent.resolve(node.name)
+        if other is None:
+            return False
+        if other.matches(node):
+            return True
+        if not self.tree.can_replace(node, other):
+            return False
+        if self.tree.prefer_dedupe or other.version == node.version:
+            return True
+        return other.version is not None and node.version is not None and (compare(other.version, node.version, loose=True) or 0) > 0
 
     def requirements_for_pin(self, placed: Node, edge: Edge) -> None:
         why = self.why.get(id(placed))
@@ -916,6 +966,7 @@ async def resolve(
     update: Iterable[str] = frozenset(),
     on_pin: OnPin | None = None,
     edited: Mapping[str, PackageJson] | None = None,
+    prefer_dedupe: bool = False,
 ) -> Resolution:
     """Build the ideal tree for ``root`` (seeded from ``lockfile``) and return it as a Lockfile.
 
@@ -924,11 +975,14 @@ async def resolve(
     goes on; a pinned copy may still be pruned later, so it is only a hint.
     ``edited`` maps a workspace's location to its package.json as an install is
     about to save it (``weir add NAME -w ws``), in place of the file on disk.
+    ``update`` names are picked again within their ranges (npm's ``update``); with
+    ``prefer_dedupe`` an existing copy that satisfies a range wins over a newer one (``dedupe``).
     """
     loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update), edited or {})
     loop.on_pin = on_pin
     loop.placement = {}
     loop.build_root(lockfile)
+    loop.tree.prefer_dedupe = prefer_dedupe
     failure: WeirError | None = None
     async with anyio.create_task_group() as tg:
         try:

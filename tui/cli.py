@@ -169,6 +169,70 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workspace_flags(remove)
     _add_common(remove)
 
+    update = sub.add_parser(
+        "update",
+        aliases=["up", "upgrade"],
+        help="pick the newest versions package.json's ranges allow",
+        description="Resolve again with the named packages (every package without names) freed from their "
+        "lockfile versions, then install as usual; package.json changes only with --save, as npm's update.",
+    )
+    update.add_argument("packages", nargs="*", metavar="NAME")
+    update.add_argument("--save", action="store_true", help="also raise package.json's ranges to the new versions (^1.0.0 → ^1.1.0)")
+    update.add_argument(
+        "--lockfile-only", "--package-lock-only", dest="lockfile_only", action="store_true",
+        help="write package-lock.json only; touch no node_modules",
+    )
+    _add_install_flags(update)
+    _add_common(update)
+
+    dedupe = sub.add_parser(
+        "dedupe",
+        aliases=["ddp", "find-dupes"],
+        help="move shared versions up the tree so each is installed once where it can be",
+        description="Resolve again every package installed in more than one copy, preferring a copy already "
+        "in the tree that satisfies a range over a newer one (npm dedupe), then install.",
+    )
+    dedupe.add_argument(
+        "--lockfile-only", "--package-lock-only", dest="lockfile_only", action="store_true",
+        help="write package-lock.json only; touch no node_modules",
+    )
+    _add_install_flags(dedupe)
+    _add_common(dedupe)
+
+    prune = sub.add_parser(
+        "prune",
+        help="remove packages nothing depends on (and, with --omit, those left out)",
+        description="Install package-lock.json's tree and remove every folder in node_modules it does not hold "
+        "(extraneous packages), and those --omit/--production leave out.",
+    )
+    _add_install_flags(prune)
+    _add_common(prune)
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        aliases=["rb"],
+        help="run installed packages' install scripts again and relink their bins",
+        description="Re-link the bins of the installed packages (all, or those named) and run their "
+        "preinstall/install/postinstall scripts again, under weir's script policy: only packages in "
+        "trustedDependencies run, and --ignore-scripts runs none.",
+    )
+    rebuild.add_argument("packages", nargs="*", metavar="NAME[@VERSION]")
+    rebuild.add_argument("--ignore-scripts", action="store_true", help="relink bins only; run no scripts")
+    _add_common(rebuild)
+
+    outdated = sub.add_parser(
+        "outdated",
+        help="list dependencies with newer versions (exit 1 when there are)",
+        description="For each dependency: the installed version, the newest its range allows (wanted) and the "
+        "registry's latest, as npm outdated prints them. Exit 1 when something is outdated.",
+    )
+    outdated.add_argument("packages", nargs="*", metavar="NAME")
+    outdated.add_argument("--all", "-a", action="store_true", help="every dependency in the tree, not only the project's own")
+    outdated.add_argument("--json", action="store_true", help="machine-readable output, npm's keys")
+    outdated.add_argument("--long", "-l", action="store_true", help="also the dependency type, homepage and dependent's location")
+    outdated.add_argument("--omit", action="append", choices=("dev", "optional", "peer"), default=[], help="leave out these kinds of dependencies")
+    _add_common(outdated)
+
     why = sub.add_parser(
         "why",
         aliases=["explain"],
@@ -324,6 +388,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from weir.tui.commands import run_install
 
         return run_install(args, _project(args))
+    if command in ("update", "up", "upgrade", "dedupe", "ddp", "find-dupes", "prune"):
+        from weir.tui.commands import run_install
+
+        return run_install(args, _project(args))
+    if command in ("rebuild", "rb"):
+        from weir.tui.commands import run_rebuild
+
+        return run_rebuild(args, _project(args))
+    if command == "outdated":
+        from weir.tui.commands import run_outdated
+
+        return run_outdated(args, _project(args))
     if command in ("why", "explain"):
         from weir.tui.commands import run_why
 

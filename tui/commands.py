@@ -101,11 +101,19 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
     command = args.command
     ci = command in ("ci", "clean-install")
     removing = command in ("remove", "rm", "uninstall", "un")
+    updating = command in ("update", "up", "upgrade")
+    deduping = command in ("dedupe", "ddp", "find-dupes")
+    pruning = command == "prune"
     cli = _cli_config(args)
+    packages = tuple(getattr(args, "packages", ()))
+    lockfile_only = getattr(args, "lockfile_only", False)
+    workspaces = tuple(getattr(args, "workspace", ()))
+    all_workspaces = getattr(args, "workspaces", False)
 
-    if args.workspace or args.workspaces:
+    if workspaces or all_workspaces:
         _check_workspaces(args, project)
-    if not ci and not removing and not args.packages and not args.lockfile_only and not args.tui:
+    plain_install = not ci and not removing and not updating and not deduping and not pruning
+    if plain_install and not packages and not lockfile_only and not args.tui:
         from weir.core.noop import is_noop
         from weir.core.settings import read_settings
 
@@ -123,18 +131,22 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
     options = InstallOptions(
         project=project,
         ci=ci,
-        add=tuple(args.packages) if not removing and not ci else (),
-        remove=tuple(args.packages) if removing else (),
+        add=packages if plain_install else (),
+        remove=packages if removing else (),
         save_dev=getattr(args, "save_dev", False),
         save_optional=getattr(args, "save_optional", False),
         save_exact=getattr(args, "save_exact", False),
-        save=getattr(args, "save", True),
-        lockfile_only=getattr(args, "lockfile_only", False),
+        save=getattr(args, "save", True) if not updating else True,
+        lockfile_only=lockfile_only,
         link_mode=args.link_mode,
         cli_config=cli,
-        workspaces=tuple(args.workspace),
-        all_workspaces=args.workspaces,
-        include_workspace_root=args.include_workspace_root,
+        workspaces=workspaces,
+        all_workspaces=all_workspaces,
+        include_workspace_root=getattr(args, "include_workspace_root", False),
+        update=packages if updating else (),
+        update_all=updating and not packages,
+        save_updates=updating and args.save,
+        dedupe=deduping,
     )
 
     from weir.core.events import Failed
@@ -180,3 +192,23 @@ def run_doctor(args: argparse.Namespace, project: Path) -> int:
     from weir.tui.doctor_cli import run
 
     return run(args, project)
+
+
+def run_outdated(args: argparse.Namespace, project: Path) -> int:
+    from weir.tui.outdated_cli import run
+
+    return run(args, project, _cli_config(args))
+
+
+def run_rebuild(args: argparse.Namespace, project: Path) -> int:
+    from weir.core.config import load_config
+    from weir.core.rebuild import rebuild
+
+    config = load_config(project, cli=_cli_config(args))
+    names = tuple(args.packages)
+
+    async def job(reporter: Reporter) -> int:
+        rebuild(project, names, ignore_scripts=config.ignore_scripts, reporter=reporter)
+        return EXIT_OK
+
+    return _report(args, job, "ndjson" if args.reporter == "ndjson" else "plain")
