@@ -23,14 +23,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from weir.core.overrides import OverrideSet
 from weir.core.packument import VersionManifest
 from weir.core.semver import compare, satisfies
 from weir.core.spec import Spec
 
-__all__ = ["Edge", "Node", "Tree", "Verdict", "dep_valid", "EdgeType"]
+__all__ = ["Check", "Edge", "Node", "Targets", "Tree", "Verdict", "dep_valid", "EdgeType"]
 
 EdgeType = str  # prod | dev | optional | peer | peerOptional | workspace
 
@@ -45,7 +45,7 @@ class Verdict(Enum):
 class Edge:
     """``source`` depends on ``name`` with ``spec`` (after overrides)."""
 
-    __slots__ = ("source", "name", "type", "spec", "raw", "override")
+    __slots__ = ("source", "name", "type", "spec", "raw", "override", "peer_conflicted")
 
     def __init__(self, source: Node, name: str, type: EdgeType, spec: Spec, raw: str, override: str | None) -> None:
         self.source = source
@@ -54,6 +54,9 @@ class Edge:
         self.spec = spec
         self.raw = raw
         self.override = override
+        # arborist's peerConflicted: a conflict here was overridden with a warning, so the
+        # loop never tries this edge again (what makes a peer fight end).
+        self.peer_conflicted = False
 
     @property
     def peer(self) -> bool:
@@ -221,11 +224,29 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
 
 @dataclass(slots=True)
 class Check:
-    """One CanPlace answer for one target, with the copy that blocked it."""
+    """One CanPlace answer for one target, with the copy that blocked it.
+
+    ``self_verdict`` is arborist's canPlaceSelf: the answer for the node alone, before
+    its peers were checked (a node that fits while a peer of it does not)."""
 
     target: Node
     verdict: Verdict
     blocker: Node | None = None
+    self_verdict: Verdict | None = None
+
+    def __post_init__(self) -> None:
+        if self.self_verdict is None:
+            self.self_verdict = self.verdict
+
+
+class Targets(NamedTuple):
+    """find_target's answer: where the node goes with its peers (``chosen``), the first
+    target that refused (``conflict``), and the last target where the node alone fits
+    (``self_only``), used when the peers cannot all be placed and the conflict is overridden."""
+
+    chosen: Check | None
+    conflict: Check | None
+    self_only: Check | None
 
 
 class Tree:
@@ -332,6 +353,7 @@ class Tree:
     ) -> Check:
         if dep.matches(current) and dep_valid(current, edge):
             return Check(target, Verdict.KEEP)
+        fits_alone = Verdict.CONFLICT  # arborist's canPlaceSelf: the last state its peers were checked for
         try_replace = (
             current.version is not None
             and dep.version is not None
@@ -341,18 +363,90 @@ class Tree:
             check = self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
             if check.verdict is not Verdict.CONFLICT:
                 return check
+            fits_alone = Verdict.REPLACE
         if dep_valid(current, edge):
             return Check(target, Verdict.KEEP)
         if prefer_dedupe and not try_replace and self.can_replace(current, dep):
             check = self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
             if check.verdict is not Verdict.CONFLICT:
                 return check
+            fits_alone = Verdict.REPLACE
         deepest = self.deepest_nesting_target(peer_entry.source if parent_check else edge.source, edge.name)
         if target is not deepest:
-            return Check(target, Verdict.CONFLICT, current)
+            return Check(target, Verdict.CONFLICT, current, fits_alone)
         if not edge.peer and target is edge.source:
             return self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
-        return Check(target, Verdict.CONFLICT, current)
+        if edge.peer and self._can_displace(dep, edge, target, current, peer_entry):
+            return self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
+        return Check(target, Verdict.CONFLICT, current, fits_alone)
+
+    def _can_displace(self, dep: Node, edge: Edge, target: Node, current: Node, peer_entry: Edge) -> bool:
+        """At a peer's deepest target, may it take ``current``'s place? Yes when every peer
+        group ``current`` belongs to (by its entry edge) can either be replaced by ``dep``'s own
+        group or nest deeper than ``target``; the displaced dependents are visited again."""
+        group = {dep.name: dep, **dep.peer_set}
+        for entry_edge, members in self.peer_entry_sets(current).items():
+            if entry_edge is edge or entry_edge is peer_entry:
+                continue
+            entry_node = entry_edge.to
+            assert entry_node is not None
+            rep = group.get(entry_node.name)
+            if rep is not None and self.can_replace(entry_node, rep, ignore_peers=frozenset(group)):
+                continue
+            if rep is None and self._group_satisfies(entry_node, group):
+                continue
+            for member in members:
+                deepest = self.deepest_nesting_target(entry_edge.source, member.name)
+                if deepest is target or target.is_descendant_of(deepest):
+                    return False
+        return True
+
+    def _group_satisfies(self, entry_node: Node, group: dict[str, Node]) -> bool:
+        """Would ``group``'s copies satisfy every valid peer edge of the set ``entry_node`` brings in?"""
+        walk = [entry_node]
+        seen = {entry_node}
+        while walk:
+            for e in walk.pop().edges_out.values():
+                if not e.peer or not e.valid:
+                    continue
+                rep = group.get(e.name)
+                if rep is not None:
+                    if not dep_valid(rep, e):
+                        return False
+                elif (to := e.to) is not None and to not in seen:
+                    seen.add(to)
+                    walk.append(to)
+        return True
+
+    def peer_entry_sets(self, node: Node) -> dict[Edge, set[Node]]:
+        """arborist's peerEntrySets: each edge that brings ``node``'s peer group into the tree
+        (a non-peer edge, or any edge from a top) with the members it brings, ``node`` among them."""
+        union = {node}
+        walk = [node]
+        while walk:
+            n = walk.pop()
+            linked = [e.to for e in n.edges_out.values() if e.peer and e.valid and e.to is not None]
+            linked += [e.source for e in self.edges_in(n) if e.peer and e.valid]
+            for other in linked:
+                if other is not None and other not in union:
+                    union.add(other)
+                    walk.append(other)
+        sets: dict[Edge, set[Node]] = {}
+        for peer in sorted(union, key=lambda n: n.location):
+            for e in self.edges_in(peer):
+                if not e.valid or (e.peer and not e.source.is_top):
+                    continue
+                sub = {peer}
+                walk = [peer]
+                while walk:
+                    for out in walk.pop().edges_out.values():
+                        to = out.to
+                        if out.peer and out.valid and to is not None and to not in sub:
+                            sub.add(to)
+                            walk.append(to)
+                if node in sub:
+                    sets[e] = sub
+        return sets
 
     def _check_peers(self, dep: Node, target: Node, verdict: Verdict, peer_entry: Edge, peer_path: tuple[Node, ...]) -> Check:
         path = (*peer_path, dep)
@@ -365,17 +459,22 @@ class Tree:
             peer_target = self.deepest_nesting_target(target, peer.name)
             check = self.can_place(peer, peer_edge, peer_target, peer_entry=peer_entry, parent_check=True, peer_path=path)
             if check.verdict is Verdict.CONFLICT:
-                return Check(target, Verdict.CONFLICT, check.blocker)
+                return Check(target, Verdict.CONFLICT, check.blocker, verdict)
         return Check(target, verdict)
 
-    def can_replace(self, current: Node, dep: Node) -> bool:
-        """Every edge into ``current`` from outside its own exclusive deps accepts ``dep``."""
+    def can_replace(self, current: Node, dep: Node, *, ignore_peers: frozenset[str] = frozenset()) -> bool:
+        """Every edge into ``current`` from outside its own exclusive deps accepts ``dep``.
+
+        ``ignore_peers``: names of a peer group replaced whole, whose peer edges beside
+        ``current`` do not count (they are replaced along with it)."""
         if current.name != dep.name or current.package_name != dep.package_name or current.is_link:
             return False
         if current.overrides is not dep.overrides:
             return False
         own = self._dep_set(current)
         for e in self.edges_in(current):
+            if e.peer and not current.is_top and e.source.parent is current.parent and e.source.name in ignore_peers:
+                continue
             if e.source not in own and not dep_valid(dep, e):
                 return False
         return True
@@ -402,8 +501,8 @@ class Tree:
                     changed = True
         return members
 
-    def find_target(self, dep: Node, edge: Edge, *, entry: Edge | None = None) -> tuple[Check | None, Check | None]:
-        """Walk up from the deepest allowed target; return (chosen, first conflict).
+    def find_target(self, dep: Node, edge: Edge, *, entry: Edge | None = None) -> Targets:
+        """Walk up from the deepest allowed target; stop at the first CONFLICT.
 
         ``entry`` is the edge that brought a peer's dependent in: a peer starts
         where its dependent started, so it lands beside it."""
@@ -411,16 +510,19 @@ class Tree:
         start = self.deepest_nesting_target(top.source, edge.name)
         chosen: Check | None = None
         conflict: Check | None = None
+        self_only: Check | None = None
         for target in start.ancestry():
             target_edge = target.edges_out.get(edge.name)
             if not target.is_top and target_edge is not None and target_edge.peer:
                 continue
             check = self.can_place(dep, edge, target, peer_entry=top, parent_check=entry is not None)
+            if check.self_verdict is not Verdict.CONFLICT:
+                self_only = check
             if check.verdict is Verdict.CONFLICT:
                 conflict = check
                 break
             chosen = check
-        return chosen, conflict
+        return Targets(chosen, conflict, self_only)
 
     def place(self, dep: Node, target: Node, verdict: Verdict) -> Node:
         """Put a copy of ``dep`` into ``target``'s node_modules (replacing a current copy)."""

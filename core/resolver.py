@@ -323,7 +323,7 @@ class _Loop:
             if node in self.seen or not self.tree.contains(node):
                 continue
             self.seen.add(node)
-            edges = self.problem_edges(node)
+            edges = [e for e in self.problem_edges(node) if not e.peer_conflicted]
             for edge in edges:
                 real = _registry_name(edge)
                 if real is not None:
@@ -551,10 +551,10 @@ class _Loop:
     def place_dep(self, dep: Node, edge: Edge, *, entry: Edge | None) -> None:
         if dep.link_target is not None and dep in self.tree.nodes:
             return  # a file: folder already linked at the root
-        chosen, conflict = self.tree.find_target(dep, edge, entry=entry)
+        chosen, conflict, self_only = self.tree.find_target(dep, edge, entry=entry)
         if chosen is None:
             top = entry or edge
-            if top.source.is_top:
+            if self._is_mine(top):
                 blocker = conflict.blocker if conflict is not None else None
                 raise ResolveError(
                     f"cannot place {dep.package_name}@{dep.version}: "
@@ -565,12 +565,19 @@ class _Loop:
                     hint="align the conflicting ranges, or retry with --legacy-peer-deps",
                     code="ERESOLVE",
                 )
-            self._warn("peer-conflict", f"placing {dep.package_name}@{dep.version} for {edge.source.location} despite a peer conflict", edge.name)
-            start = self.tree.deepest_nesting_target((entry or edge).source, edge.name)
-            chosen = Check(start, Verdict.REPLACE if edge.name in start.children else Verdict.OK)
-        if chosen.verdict is Verdict.KEEP:
+            if self_only is None:
+                self._override_peer_conflict(edge, dep)
+                return
+            chosen = self_only  # the node fits there alone; a peer that does not is overridden when its turn comes
+        verdict = chosen.self_verdict if chosen.verdict is Verdict.CONFLICT else chosen.verdict
+        assert verdict is not None and verdict is not Verdict.CONFLICT
+        if verdict is Verdict.KEEP:
+            if edge.peer and not edge.valid:
+                self._override_peer_conflict(edge, dep)
             return
-        placed = self.tree.place(dep, chosen.target, chosen.verdict)
+        placed = self.tree.place(dep, chosen.target, verdict)
+        if edge.peer and not dep_valid(placed, edge):
+            self._override_peer_conflict(edge, dep)
         why = self.why.get(id(dep))
         if why is not None:
             self.why[id(placed)] = why
@@ -580,7 +587,9 @@ class _Loop:
         # for a peer edge even if already visited (npm re-evaluates @angular-devkit/core when
         # chokidar@4 lands beside its optional peer on chokidar@3; measured, Angular CLI app).
         for edge_in in self.tree.edges_in(placed):
-            if edge_in is not edge and not dep_valid(placed, edge_in) and (chosen.verdict is Verdict.REPLACE or edge_in.peer or edge_in.source not in self.seen):
+            if edge_in is edge or edge_in.peer_conflicted or dep_valid(placed, edge_in):
+                continue
+            if verdict is Verdict.REPLACE or edge_in.peer or edge_in.source not in self.seen:
                 self.seen.discard(edge_in.source)
                 self.push(edge_in.source)
         self.push(placed)
@@ -591,7 +600,7 @@ class _Loop:
         ):
             self.on_pin(placed.package_name, placed.version, placed.manifest)
         for peer_edge in list(placed.edges_out.values()):
-            if not peer_edge.peer or peer_edge.valid:
+            if not peer_edge.peer or peer_edge.peer_conflicted or peer_edge.valid:
                 continue
             peer = dep.peer_set.get(peer_edge.name)
             if peer is None or not dep_valid(peer, peer_edge):
@@ -600,6 +609,41 @@ class _Loop:
 
     placement: dict[int, Placement]
     on_pin: OnPin | None = None
+
+    def _is_mine(self, top: Edge) -> bool:
+        """arborist's isMine: a conflict the project brought on itself is ERESOLVE. It is when the
+        edge that started the placement comes from the root or a workspace, or is a peer edge of
+        a node that one of them asks for directly or through a chain of peers; any other conflict
+        is overridden with a warning."""
+        if top.source.is_top:
+            return True
+        if not top.peer:
+            return False
+        seen = {top.source}
+        queue = [top.source]
+        while queue:
+            for e in self.tree.edges_in(queue.pop()):
+                if not e.peer:
+                    if e.source.is_top:
+                        return True
+                elif e.source not in seen:
+                    seen.add(e.source)
+                    queue.append(e.source)
+        return False
+
+    def _override_peer_conflict(self, edge: Edge, dep: Node) -> None:
+        """npm's "ERESOLVE overriding peer dependency": say so once and mark the edge, which the
+        loop then never tries again. Without the mark two dependents that want different copies
+        at the same spot replace each other forever."""
+        edge.peer_conflicted = True
+        current = edge.to
+        kept = f"{current.package_name}@{current.version} at {current.location or '<root>'}" if current is not None else "it unmet"
+        self._warn(
+            "peer-conflict",
+            f"overriding peer dependency: {' > '.join(self._path(edge.source))} wants {edge.name}@{edge.raw}, "
+            f"{dep.package_name}@{dep.version} cannot be placed beside it; keeping {kept}",
+            edge.name,
+        )
 
     def requirements_for_pin(self, placed: Node, edge: Edge) -> None:
         why = self.why.get(id(placed))
