@@ -91,7 +91,7 @@ class Node:
     __slots__ = (
         "name", "package_name", "version", "resolved", "integrity", "manifest", "package",
         "parent", "fs_parent", "children", "edges_out", "is_root", "is_workspace", "link_target",
-        "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "in_bundle", "realpath",
+        "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "extraneous", "in_bundle", "realpath",
         "top_location", "lock_raw",
     )
 
@@ -123,7 +123,7 @@ class Node:
         self.link_target: Node | None = None
         self.overrides = overrides
         self.peer_set: dict[str, Node] = {}  # candidates only: the peers chosen with it
-        self.dev = self.optional = self.dev_optional = self.peer = True
+        self.dev = self.optional = self.dev_optional = self.peer = self.extraneous = True
         self.in_bundle = False
         self.realpath: str | None = None  # the folder a root/workspace/file: node stands for, or its file: tarball
         self.top_location = ""
@@ -257,6 +257,7 @@ class Tree:
         root.is_root = True
         self.root = root
         self._edges_by_name: dict[str, list[Edge]] = {}
+        self._nodes_by_name: dict[str, set[Node]] = {}
         self.nodes: set[Node] = set()
         self.tops: list[Node] = [root]
         self._index(root)
@@ -268,6 +269,7 @@ class Tree:
         while stack:
             n = stack.pop()
             self.nodes.add(n)
+            self._nodes_by_name.setdefault(n.name, set()).add(n)
             for edge in n.edges_out.values():
                 self._edges_by_name.setdefault(edge.name, []).append(edge)
             stack.extend(n.children.values())
@@ -277,6 +279,7 @@ class Tree:
         while stack:
             n = stack.pop()
             self.nodes.discard(n)
+            self._nodes_by_name.get(n.name, set()).discard(n)
             for edge in n.edges_out.values():
                 edges = self._edges_by_name.get(edge.name)
                 if edges is not None:
@@ -351,7 +354,9 @@ class Tree:
         self, dep: Node, edge: Edge, target: Node, current: Node, prefer_dedupe: bool,
         peer_entry: Edge, parent_check: bool, peer_path: tuple[Node, ...],
     ) -> Check:
-        if dep.matches(current) and dep_valid(current, edge):
+        # a peer already overridden while its set was chosen (it never satisfied the edge)
+        # keeps a matching copy: arborist's edgeOverride
+        if dep.matches(current) and (dep_valid(current, edge) or not dep_valid(dep, edge)):
             return Check(target, Verdict.KEEP)
         fits_alone = Verdict.CONFLICT  # arborist's canPlaceSelf: the last state its peers were checked for
         try_replace = (
@@ -546,7 +551,48 @@ class Tree:
                 self._index(kid)
         else:
             self.attach(placed, target)
+        self._prune_dedupable_below(placed, target)
         return placed
+
+    def _prune_dedupable_below(self, placed: Node, target: Node) -> None:
+        """arborist after a placement: a copy of the same name deeper under ``target`` that
+        the copies above it now serve (same version, or an older one every dependent of it
+        accepts the newer for) goes, with what only it needed; so do such children of the
+        copies that stay."""
+        copies = [n for n in self._nodes_by_name.get(placed.name, ()) if n is not placed and not n.is_top and n.is_descendant_of(target)]
+        for node in sorted(copies, key=lambda n: n.location):
+            if not self.contains(node):
+                continue
+            if self._prune_if_dedupable(node):
+                continue
+            for kid in sorted(node.children.values(), key=lambda n: n.location):
+                self._prune_if_dedupable(kid)
+
+    def _prune_if_dedupable(self, node: Node) -> bool:
+        if not self._can_dedupe(node):
+            return False
+        for gone in sorted(self._dep_set(node), key=lambda n: -n.depth):
+            if self.contains(gone):
+                self.detach(gone)
+        return True
+
+    def _can_dedupe(self, node: Node) -> bool:
+        """arborist's canDedupe: does the copy two levels up serve everyone ``node`` serves?"""
+        if node.in_bundle or node.is_link:
+            return False
+        parent = node.resolve_parent
+        if parent is None or parent.resolve_parent is None:
+            return False
+        if not self.edges_in(node):
+            return True
+        other = parent.resolve_parent.resolve(node.name)
+        if other is None:
+            return False
+        if other.matches(node):
+            return True
+        if not self.can_replace(node, other) or other.version is None or node.version is None:
+            return False
+        return (compare(other.version, node.version, loose=True) or 0) >= 0
 
     # -- finishing --------------------------------------------------------------------
 
@@ -572,19 +618,28 @@ class Tree:
         return gone
 
     def calc_dep_flags(self) -> None:
-        """arborist's calcDepFlags: start everything flagged, unset along edges."""
+        """arborist's calcDepFlags: start everything flagged, unset along edges.
+
+        ``extraneous`` stays set on a node reached only through optional peer edges (and on
+        what only it reaches): npm 11 records it as ``"extraneous": true`` with no other flag."""
         for n in self.nodes:
-            n.dev = n.optional = n.dev_optional = n.peer = True
+            n.dev = n.optional = n.dev_optional = n.peer = n.extraneous = True
         for top in self.tops:
             if top.is_root:
-                top.dev = top.optional = top.dev_optional = top.peer = False
+                top.dev = top.optional = top.dev_optional = top.peer = top.extraneous = False
         work = [self.root]
         while work:
             node = work.pop()
+            if not node.extraneous:  # a needed node keeps the folders it lives in
+                parent = node.resolve_parent
+                while parent is not None and parent.extraneous:
+                    parent.extraneous = False
+                    parent = parent.resolve_parent
             if node.link_target is not None:
                 t = node.link_target
-                if (t.dev, t.optional, t.dev_optional, t.peer) != (node.dev, node.optional, node.dev_optional, node.peer):
-                    t.dev, t.optional, t.dev_optional, t.peer = node.dev, node.optional, node.dev_optional, node.peer
+                flags = (node.dev, node.optional, node.dev_optional, node.peer, t.extraneous and node.extraneous)
+                if (t.dev, t.optional, t.dev_optional, t.peer, t.extraneous) != flags:
+                    t.dev, t.optional, t.dev_optional, t.peer, t.extraneous = flags
                     work.append(t)
                 continue
             for e in node.edges_out.values():
@@ -596,6 +651,8 @@ class Tree:
                 unset_opt = unset_dev_opt or (not node.optional and not e.optional)
                 unset_peer = not node.peer and not e.peer
                 changed = False
+                if to.extraneous and not node.extraneous and not (e.peer and e.optional):
+                    to.extraneous, changed = False, True
                 if unset_peer and to.peer:
                     to.peer, changed = False, True
                 if unset_dev_opt and to.dev_optional:

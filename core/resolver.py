@@ -477,8 +477,6 @@ class _Loop:
                 continue
             optional = peer_edge.type == "peerOptional"
             parent_edge = source.edges_out.get(peer_edge.name)
-            if current is None and optional and parent_edge is None:
-                continue  # a missing optional peer nobody else asks for is a valid edge (arborist's rule)
             if current is None:
                 try:
                     if parent_edge is None:
@@ -802,6 +800,9 @@ def _root_raw(pkg: PackageJson) -> dict[str, Any]:
 
 
 def _flags(node: Node, raw: dict[str, Any]) -> None:
+    if node.extraneous:  # reached only through optional peers: npm 11 writes this flag alone
+        raw["extraneous"] = True
+        return
     if node.dev:
         raw["dev"] = True
     if node.optional:
@@ -837,7 +838,7 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         _flags(node, raw)
         return raw
     if node.lock_raw is not None:
-        raw = {k: v for k, v in node.lock_raw.items() if k not in ("dev", "optional", "devOptional", "peer")}
+        raw = {k: v for k, v in node.lock_raw.items() if k not in ("dev", "optional", "devOptional", "peer", "extraneous")}
         _flags(node, raw)
         return raw
     m = node.manifest
