@@ -158,6 +158,7 @@ class _Loop:
         self.why: dict[int, _Why] = {}  # id(node) -> why (nodes are placed copies of candidates)
         self.failed: set[tuple[int, str]] = set()
         self.seen: set[Node] = set()
+        self.seeded = False  # started from a package-lock.json
         self.heap: list[tuple[int, Any, int, Node]] = []
         self.seq = itertools.count()
         self.folder_pkgs: dict[int, PackageJson] = {}
@@ -256,6 +257,7 @@ class _Loop:
 
     def _seed(self, lock: Lockfile) -> None:
         """Start from the lockfile's tree: each entry becomes a node with its recorded edges."""
+        self.seeded = True
         entries = sorted(
             ((p, e) for p, e in lock.packages.items() if p.startswith("node_modules/") or "/node_modules/" in p),
             key=lambda pe: (pe[0].count("node_modules/"), collation_key(pe[0])),
@@ -581,15 +583,15 @@ class _Loop:
             self.why[id(placed)] = why
         self.placement[id(placed)] = _placement(placed, conflict)
         self.requirements_for_pin(placed, edge)
-        # A dependent this placement broke is visited again: always after a replace, and
-        # for a peer edge even if already visited (npm re-evaluates @angular-devkit/core when
-        # chokidar@4 lands beside its optional peer on chokidar@3; measured, Angular CLI app).
+        # A dependent this placement broke is visited again, even if already visited (npm
+        # when it saves a lockfile, npm/cli#8726: @angular-devkit/core is re-evaluated when
+        # chokidar@4 lands beside its optional peer on chokidar@3), unless its edge was
+        # overridden as a peer conflict.
         for edge_in in self.tree.edges_in(placed):
             if edge_in is edge or edge_in.peer_conflicted or dep_valid(placed, edge_in):
                 continue
-            if verdict is Verdict.REPLACE or edge_in.peer or edge_in.source not in self.seen:
-                self.seen.discard(edge_in.source)
-                self.push(edge_in.source)
+            self.seen.discard(edge_in.source)
+            self.push(edge_in.source)
         self.push(placed)
         self._prefetch_deps(placed)
         if (
@@ -682,7 +684,11 @@ class _Loop:
 
     def finish(self) -> Resolution:
         tree = self.tree
-        tree.prune_unreachable()
+        # npm prunes what nobody reaches only when it started from a lockfile; a fresh tree
+        # keeps a copy that a later, closer placement left without dependents, written as
+        # "extraneous" (it held its place while the tree was built, so it shaped the rest)
+        if self.seeded:
+            tree.prune_unreachable()
         tree.calc_dep_flags()
         packages: dict[str, LockEntry] = {"": entry_from_json("", _root_raw(self.root_pkg))}
         decisions: dict[str, Decision] = {}
