@@ -1,0 +1,121 @@
+"""arborist placement rules weir follows, each on a small graph served by the loopback
+registry. Every expected tree is the one npm 11.19 writes for the same graph and
+package.json (`npm install --package-lock-only` against the same loopback registry)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+from loopback import LoopbackRegistry
+
+from weir.core import events as ev
+from weir.core.config import Config
+from weir.core.http import Http
+from weir.core.manifest_store import ManifestStore
+from weir.core.package_json import package_json_from_dict
+from weir.core.registry import Registry
+from weir.core.resolver import resolve
+
+FLAGS = ("dev", "optional", "peer", "extraneous")
+
+
+def tree(registry: LoopbackRegistry, deps: dict[str, str], tmp: Path) -> dict[str, tuple[Any, ...]]:
+    """weir's lockfile for ``deps``: path -> (version, flags that are set)."""
+
+    async def go() -> dict[str, tuple[Any, ...]]:
+        (tmp / "package.json").write_text(json.dumps({"dependencies": deps}))
+        config = Config(registry=registry.url + "/", cache=tmp / "cache")
+        http = Http(config, ev.Reporter())
+        try:
+            reg = Registry(http, ManifestStore(tmp / "cache"), config, ev.Reporter())
+            root = package_json_from_dict({"name": "app", "version": "1.0.0", "dependencies": deps}, source="package.json")
+            with anyio.fail_after(30):
+                res = await resolve(root, tmp, registry=reg, config=config)
+        finally:
+            await http.aclose()
+        return {p: (e.raw.get("version"), *(f for f in FLAGS if e.raw.get(f))) for p, e in res.lockfile.packages.items() if p}
+
+    return anyio.run(go)
+
+
+def optional_peer(name: str, spec: str) -> dict[str, Any]:
+    return {"peer_dependencies": {name: spec}, "peer_dependencies_meta": {name: {"optional": True}}}
+
+
+def test_optional_peers_join_the_peer_set_and_can_push_a_package_deeper(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    # the xl fixture: jest-config peer-optionally wants ts-node, whose optional peer
+    # @swc/core wants @swc/helpers >=0.5.17 while the root holds 0.4.37, so npm nests
+    # jest-config under its dependents; none of the optional peers is installed
+    registry.add("core", "1.0.0", dependencies={"cfg": "1"})
+    registry.add("cfg", "1.0.0", **optional_peer("tsn", "*"))
+    registry.add("tsn", "1.0.0", **optional_peer("swc", "*"))
+    registry.add("swc", "1.0.0", **optional_peer("helpers", ">=0.5.0"))
+    registry.add("helpers", "0.4.0")
+    registry.add("helpers", "0.5.0")
+    assert tree(registry, {"core": "1", "helpers": "0.4.0"}, tmp_path) == {
+        "node_modules/core": ("1.0.0",),
+        "node_modules/core/node_modules/cfg": ("1.0.0",),
+        "node_modules/helpers": ("0.4.0",),
+    }
+
+
+def test_a_peer_overridden_while_its_set_was_chosen_keeps_the_matching_copy(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    # gatsby > react-server-dom-webpack, peer react@0.0.0-experimental: its set carries
+    # the react@19 gatsby's own range picked, which the root's react@19 matches: KEEP,
+    # so react-server-dom-webpack hoists to the root (weir nested it under gatsby)
+    registry.add("react", "19.0.0")
+    registry.add("react", "0.0.0-experimental-x")
+    registry.add("site", "1.0.0", dependencies={"rsdw": "1.0.0"}, peer_dependencies={"react": "^18.0.0 || ^19.0.0 || ^0.0.0"})
+    registry.add("rsdw", "1.0.0", peer_dependencies={"react": "0.0.0-experimental-x"})
+    assert tree(registry, {"react": "^19.0.0", "site": "1"}, tmp_path) == {
+        "node_modules/react": ("19.0.0",),
+        "node_modules/rsdw": ("1.0.0",),
+        "node_modules/site": ("1.0.0",),
+    }
+
+
+def test_a_peer_displaces_a_copy_that_can_nest_deeper_and_deeper_duplicates_go(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    # the xl fixture's yaml: vite's optional peer yaml@^2 takes the root from cosmiconfig's
+    # yaml@1 (cosmiconfig can hold its own copy), and lint-staged's nested yaml@2 is then
+    # a duplicate of the root's, so it goes
+    registry.add("yaml", "1.0.0")
+    registry.add("yaml", "2.0.0")
+    registry.add("cc", "1.0.0", dependencies={"yaml": "^1.0.0"})
+    registry.add("ls", "1.0.0", dependencies={"yaml": "^2.0.0"})
+    registry.add("vt", "1.0.0", **optional_peer("yaml", "^2.0.0"))
+    assert tree(registry, {"cc": "1", "ls": "1", "vt": "1"}, tmp_path) == {
+        "node_modules/cc": ("1.0.0",),
+        "node_modules/cc/node_modules/yaml": ("1.0.0",),
+        "node_modules/ls": ("1.0.0",),
+        "node_modules/vt": ("1.0.0",),
+        "node_modules/yaml": ("2.0.0",),
+    }
+
+
+def test_a_copy_left_without_dependents_stays_in_a_fresh_lockfile_as_extraneous(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    # c@3 goes to the root for top/a (c@*); top/e's c@^1 then lands under top, where
+    # top/a resolves it too. npm keeps the root's c@3 as
+    # it was during the build, flagged extraneous; so does w's optional peer on c.
+    registry.add("a", "2.0.0")
+    registry.add("e", "2.0.0")
+    registry.add("top", "1.0.0", dependencies={"a": "1", "e": "1"})
+    registry.add("a", "1.0.0", dependencies={"c": "*"})
+    registry.add("e", "1.0.0", dependencies={"c": "^1"})
+    registry.add("c", "1.0.0", dependencies={"d": "1"})
+    registry.add("c", "3.0.0", dependencies={"d": "1"})
+    registry.add("d", "1.0.0")
+    registry.add("w", "1.0.0", **optional_peer("c", "*"))
+    assert tree(registry, {"a": "2", "e": "2", "top": "1", "w": "1"}, tmp_path) == {
+        "node_modules/a": ("2.0.0",),
+        "node_modules/c": ("3.0.0", "extraneous"),
+        "node_modules/d": ("1.0.0",),
+        "node_modules/e": ("2.0.0",),
+        "node_modules/top": ("1.0.0",),
+        "node_modules/top/node_modules/a": ("1.0.0",),
+        "node_modules/top/node_modules/c": ("1.0.0",),
+        "node_modules/top/node_modules/e": ("1.0.0",),
+        "node_modules/w": ("1.0.0",),
+    }
