@@ -20,7 +20,7 @@ Rules this module holds (npm 11 arborist's placement, so lockfiles agree):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
@@ -542,6 +542,7 @@ class Tree:
             placed.edges_out[e.name] = Edge(placed, e.name, e.type, e.spec, e.raw, e.override)
         old = target.children.get(dep.name)
         if old is not None:
+            old_deps = self._dropped_deps(old, placed)
             kids = list(old.children.values())
             self.detach(old)
             self.attach(placed, target)
@@ -549,10 +550,52 @@ class Tree:
                 kid.parent = placed
                 placed.children[kid.name] = kid
                 self._index(kid)
+            self._prune_for_replacement(placed, old_deps)
         else:
             self.attach(placed, target)
         self._prune_dedupable_below(placed, target)
         return placed
+
+    def _dropped_deps(self, old: Node, placed: Node) -> set[Node]:
+        """What ``old`` depends on through names its replacement does not depend on."""
+        dropped: set[Node] = set()
+        for name, e in old.edges_out.items():
+            to = e.to
+            if name not in placed.edges_out and to is not None:
+                dropped |= self.gather_dep_set({to}, _not_into(to))
+        return dropped
+
+    def _prune_for_replacement(self, placed: Node, old_deps: set[Node]) -> None:
+        """arborist's pruneForReplacement: after a replace, the copies only the old node (or
+        what it alone needed) used, and the ones the new node's edges no longer accept, go."""
+        invalid = {e.to for e in placed.edges_out.values() if e.to is not None and not e.valid}
+        for dep in old_deps:
+            into_dep = _not_into(dep)
+            invalid |= self.gather_dep_set({dep}, lambda x: into_dep(x) and x.valid)
+        junk = self.gather_dep_set(invalid, lambda x: x.source is not placed and x.to is not placed and x.valid)
+        for node in sorted(junk, key=lambda n: -n.depth):
+            if self.contains(node) and not node.is_top:
+                self.detach(node)
+
+    def gather_dep_set(self, start: set[Node], follow: Callable[[Edge], bool]) -> set[Node]:
+        """arborist's gatherDepSet: ``start`` and everything reached from it along edges
+        ``follow`` accepts, less every member with a ``follow``-accepted edge from outside."""
+        members = set(start)
+        queue = list(start)
+        while queue:
+            for e in queue.pop().edges_out.values():
+                to = e.to
+                if to is not None and to not in members and follow(e):
+                    members.add(to)
+                    queue.append(to)
+        changed = True
+        while changed and members:
+            changed = False
+            for n in sorted(members, key=lambda n: n.location):
+                if any(e.source not in members and follow(e) for e in self.edges_in(n)):
+                    members.discard(n)
+                    changed = True
+        return members
 
     def _prune_dedupable_below(self, placed: Node, target: Node) -> None:
         """arborist after a placement: a copy of the same name deeper under ``target`` that
@@ -667,6 +710,11 @@ class Tree:
     def walk(self) -> list[Node]:
         """Every node except the root, in location order."""
         return [n for n in self.nodes if not n.is_root]
+
+
+def _not_into(node: Node) -> Callable[[Edge], bool]:
+    """An edge filter: edges that do not resolve to ``node``."""
+    return lambda e: e.to is not node
 
 
 def _gte(a: str, b: str) -> bool:

@@ -337,6 +337,8 @@ class _Loop:
                 except _Skip:
                     self.failed.add((id(node), edge.name))
             for edge, dep in picked:
+                if not self.tree.contains(node):
+                    break  # a placement pruned the node itself (its replacement is visited instead)
                 self.place_dep(dep, edge, entry=None)
 
     # -- choosing -------------------------------------------------------------------------
@@ -551,6 +553,8 @@ class _Loop:
     def place_dep(self, dep: Node, edge: Edge, *, entry: Edge | None) -> None:
         if dep.link_target is not None and dep in self.tree.nodes:
             return  # a file: folder already linked at the root
+        if not self.tree.contains(edge.source) or (entry is not None and not self.tree.contains(entry.source)):
+            return  # an earlier placement pruned the dependent: nothing to place for it
         chosen, conflict, self_only = self.tree.find_target(dep, edge, entry=entry)
         if chosen is None:
             top = entry or edge
@@ -576,6 +580,8 @@ class _Loop:
                 self._override_peer_conflict(edge, dep)
             return
         placed = self.tree.place(dep, chosen.target, verdict)
+        if not self.tree.contains(placed):
+            return  # pruned with what it replaced (a dependency cycle through the old copy)
         if edge.peer and not dep_valid(placed, edge):
             self._override_peer_conflict(edge, dep)
         why = self.why.get(id(dep))
