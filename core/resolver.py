@@ -52,6 +52,7 @@ from weir.core.spec import Spec, parse_spec, unsupported_git_error
 __all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
 
 MAX_IN_FLIGHT = 64
+MAX_PLACEMENTS = 8  # placements for one dependent's edge at one location before it is given up
 
 
 OnPin = Callable[[str, str, "VersionManifest"], None]
@@ -555,6 +556,13 @@ class _Loop:
             return  # a file: folder already linked at the root
         if not self.tree.contains(edge.source) or (entry is not None and not self.tree.contains(entry.source)):
             return  # an earlier placement pruned the dependent: nothing to place for it
+        key = (edge.source.location, edge.name)
+        self.placements[key] = self.placements.get(key, 0) + 1
+        if self.placements[key] > MAX_PLACEMENTS:
+            # a backstop the rules above should never reach: dependents that keep displacing
+            # each other's copies end as an overridden conflict, not a loop
+            self._override_peer_conflict(edge, dep)
+            return
         chosen, conflict, self_only = self.tree.find_target(dep, edge, entry=entry)
         if chosen is None:
             top = entry or edge
@@ -614,6 +622,7 @@ class _Loop:
             self.place_dep(peer, peer_edge, entry=entry or edge)
 
     placement: dict[int, Placement]
+    placements: dict[tuple[str, str], int]  # (dependent's location, name) -> times placed
     on_pin: OnPin | None = None
 
     def _is_mine(self, top: Edge) -> bool:
@@ -923,6 +932,7 @@ async def resolve(
     loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update))
     loop.on_pin = on_pin
     loop.placement = {}
+    loop.placements = {}
     loop.build_root(lockfile)
     failure: WeirError | None = None
     async with anyio.create_task_group() as tg:
