@@ -4,17 +4,46 @@ Rules this module holds (npm 11 arborist's placement, so lockfiles agree):
 
 1. A node's dependency resolves by walking up: its own ``node_modules``, then
    each ancestor's, then (for a workspace folder) the root's.
-2. An edge that already resolves to a satisfying node is left alone (dedupe).
-3. A new node is tried at the deepest allowed target first (the dependent,
+2. An edge that already resolves to a satisfying node is left alone (dedupe),
+   and so is an edge marked ``peer_conflicted`` (a conflict overridden once).
+3. Order (the resolver keeps it): nodes are visited by depth, then location;
+   each one's problem edges are all picked (with their peer sets) before any is
+   placed, in name order. So the first dependent seen takes the highest spot,
+   and a later one nests, unless a rule below lets it take the spot over.
+4. A new node is tried at the deepest allowed target first (the dependent,
    or above it while the target itself peer-depends on the name), then
    upward; it goes to the highest target reached before the first CONFLICT.
-   A target conflicts when it holds a different copy that neither satisfies
-   the edge nor can be replaced (every edge into it accepts the new one), or
-   when placing there would shadow a copy that a dependent below the target
-   currently resolves validly and the new version would not satisfy.
-4. Peers go next to their dependent, never under it (a target that
-   peer-depends on the name is skipped), and are checked with the dependent.
-5. Nothing here fetches: the resolver picks versions, this module places them.
+   Against a copy already in a target, in this order (arborist's canPlace):
+   KEEP the same version when it satisfies the edge (or when the new node never
+   satisfied it: a peer overridden while its set was chosen); REPLACE with a
+   newer-or-equal version that every dependent of the current copy (outside the
+   copy's own dependencies) accepts, the "newer version that satisfies all
+   dependents" rule; KEEP a copy that satisfies the edge; for a peer, REPLACE a
+   newer copy with an older one everybody accepts. At the deepest target only:
+   a plain dependency of that target REPLACEs (the copy's dependents are visited
+   again and nest), and a peer REPLACEs when every peer group the copy belongs
+   to either is replaced by the new set or can nest deeper. Otherwise CONFLICT.
+   With no copy there: CONFLICT when the target's own edge rejects the node, or
+   when placing would shadow a copy that a dependent below the target resolves
+   validly and the new version would not satisfy; else OK. Any answer other than
+   CONFLICT also needs the node's peers to fit (checked at their own deepest
+   target), or it becomes CONFLICT while ``self_verdict`` keeps the node's own.
+5. Peers go next to their dependent, never under it. A peer set holds optional
+   peers too: they are never installed for it, but one that does not fit makes
+   the set not fit (so a package can land deeper because of an optional peer of
+   an optional peer, as jest-config does beside @swc/helpers@0.4).
+6. When no target takes the node with its peers: a conflict the project caused
+   (the placement started from the root or a workspace, or from a peer set one of
+   them asked for) is ERESOLVE; any other is overridden: the node goes to the
+   last target it fits alone, or nowhere, and the conflicting edge is marked and
+   never tried again. That mark, and the backstop of ``MAX_PLACEMENTS`` per
+   dependent edge in the resolver, are why resolution ends on every graph.
+7. After a placement: a replaced copy takes with it what only it needed and what
+   the new copy's edges no longer accept (pruneForReplacement); deeper copies of
+   the name that the copies above now serve go (pruneDedupable). A copy a closer
+   placement left without dependents stays while the tree is built; a fresh
+   lockfile records it ``"extraneous": true``, as npm 11 does.
+8. Nothing here fetches: the resolver picks versions, this module places them.
    Every operation is deterministic for a given call order.
 """
 

@@ -19,6 +19,10 @@ Rules this module holds (DESIGN rules 1-3, 7):
 6. A version document must name the package it was asked for: metadata for
    ``foo`` that calls itself ``bar`` (or ``../x``) is refused (EINTEGRITY),
    never recorded as an alias nor used for a path.
+7. Resolution ends on every graph: a peer conflict the project did not cause is
+   overridden once with a warning and its edge never tried again; a dependent
+   broken by a placement is visited again, but one edge at one location is
+   placed at most ``MAX_PLACEMENTS`` times (placement rules: core/placement.py).
 """
 
 from __future__ import annotations

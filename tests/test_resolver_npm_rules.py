@@ -119,3 +119,31 @@ def test_a_copy_left_without_dependents_stays_in_a_fresh_lockfile_as_extraneous(
         "node_modules/top/node_modules/e": ("1.0.0",),
         "node_modules/w": ("1.0.0",),
     }
+
+
+def test_minimatch_10_takes_the_root_when_an_optional_peer_pushes_the_minimatch_3_dependent_deeper(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    # issue 14 part 5 in miniature: cfg (jest-config's place) asks mm@^3 and sorts before
+    # zlib, which asks mm@^10. weir hoisted cfg, so cfg's mm@3 took the root and mm@10
+    # nested; npm nests cfg under core (its optional peer chain conflicts at the root),
+    # so zlib's mm@10 (with brace@5) is hoisted and mm@3 nests under core.
+    registry.add("core", "1.0.0", dependencies={"cfg": "1"})
+    registry.add("cfg", "1.0.0", dependencies={"mm": "^3.0.0"}, **optional_peer("tsn", "*"))
+    registry.add("tsn", "1.0.0", **optional_peer("swc", "*"))
+    registry.add("swc", "1.0.0", **optional_peer("helpers", ">=0.5.0"))
+    registry.add("helpers", "0.4.0")
+    registry.add("helpers", "0.5.0")
+    registry.add("mm", "3.1.5", dependencies={"brace": "^1.1.7"})
+    registry.add("mm", "10.2.6", dependencies={"brace": "^5.0.0"})
+    registry.add("brace", "1.1.12")
+    registry.add("brace", "5.0.0")
+    registry.add("zlib", "1.0.0", dependencies={"mm": "^10.0.0"})
+    assert tree(registry, {"core": "1", "helpers": "0.4.0", "zlib": "1"}, tmp_path) == {
+        "node_modules/brace": ("5.0.0",),
+        "node_modules/core": ("1.0.0",),
+        "node_modules/core/node_modules/brace": ("1.1.12",),
+        "node_modules/core/node_modules/cfg": ("1.0.0",),
+        "node_modules/core/node_modules/mm": ("3.1.5",),
+        "node_modules/helpers": ("0.4.0",),
+        "node_modules/mm": ("10.2.6",),
+        "node_modules/zlib": ("1.0.0",),
+    }
