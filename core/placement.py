@@ -43,7 +43,10 @@ Rules this module holds (npm 11 arborist's placement, so lockfiles agree):
    the name that the copies above now serve go (pruneDedupable). A copy a closer
    placement left without dependents stays while the tree is built; a fresh
    lockfile records it ``"extraneous": true``, as npm 11 does.
-8. Nothing here fetches: the resolver picks versions, this module places them.
+8. A node whose very copy (same package, version, source) is the target or one of
+   its ancestors is not nested again: a link to that ancestor goes there (arborist's
+   answer to a1 > b1 > a2 > b2 > a1, which would otherwise nest without end).
+9. Nothing here fetches: the resolver picks versions, this module places them.
    Every operation is deterministic for a given call order.
 """
 
@@ -229,6 +232,9 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
         return node.package_name == sub.name and _spec_valid(node, sub, sub.name or name)
     if spec.is_tarball:
         return not node.is_link and node.realpath == spec.fetch_spec
+    cycle_target = node.link_target
+    if cycle_target is not None and not cycle_target.is_top and kind not in ("file", "workspace"):
+        return _spec_valid(cycle_target, spec, name)  # a link that closes a dependency cycle
     if kind in ("file", "workspace") or node.is_link:
         target = node.link_target
         if kind == "file":
@@ -559,7 +565,14 @@ class Tree:
         return Targets(chosen, conflict, self_only)
 
     def place(self, dep: Node, target: Node, verdict: Verdict) -> Node:
-        """Put a copy of ``dep`` into ``target``'s node_modules (replacing a current copy)."""
+        """Put a copy of ``dep`` into ``target``'s node_modules (replacing a current copy).
+
+        When ``target`` or one of its ancestors is that very package (a1 > b1 > a2 > b2 > a1...),
+        a link to that ancestor goes there instead, as arborist does, so a dependency cycle
+        whose versions never meet ends instead of nesting forever."""
+        for ancestor in target.ancestry():
+            if not ancestor.is_top and ancestor.link_target is None and ancestor.matches(dep):
+                return self._link_cycle(dep, target, ancestor)
         placed = Node(
             dep.name, package_name=dep.package_name, version=dep.version, resolved=dep.resolved,
             integrity=dep.integrity, manifest=dep.manifest, package=dep.package, overrides=dep.overrides,
@@ -584,6 +597,15 @@ class Tree:
             self.attach(placed, target)
         self._prune_dedupable_below(placed, target)
         return placed
+
+    def _link_cycle(self, dep: Node, target: Node, ancestor: Node) -> Node:
+        link = Node(dep.name, package_name=dep.package_name, version=dep.version, overrides=dep.overrides)
+        link.link_target = ancestor
+        old = target.children.get(dep.name)
+        if old is not None:
+            self.detach(old)
+        self.attach(link, target)
+        return link
 
     def _dropped_deps(self, old: Node, placed: Node) -> set[Node]:
         """What ``old`` depends on through names its replacement does not depend on."""

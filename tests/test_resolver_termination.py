@@ -115,3 +115,23 @@ def test_resolution_ends_on_generated_adversarial_peer_graphs(tmp_path_factory: 
     pins = Counter(p.path + (p.name,) for p in rec.of(ev.VersionPinned))
     assert max(pins.values()) <= MAX_PINS_PER_PATH, pins.most_common(3)
     assert all(p.count("node_modules/") <= len(NAMES) + 1 for p in res.lockfile.packages)
+
+
+def test_a_dependency_cycle_whose_versions_never_meet_ends_in_a_link(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    # a1 > b1 > a2 > b2 > a1: the last a1 would nest under the first one forever; npm
+    # links it to the a@1 above it instead, and writes the link in the lockfile
+    registry.add("a", "1.0.0", dependencies={"b": "1"})
+    registry.add("b", "1.0.0", dependencies={"a": "2"})
+    registry.add("a", "2.0.0", dependencies={"b": "2"})
+    registry.add("b", "2.0.0", dependencies={"a": "1"})
+    res = anyio.run(resolve_on, registry, {"dependencies": {"a": "1", "b": "2"}}, tmp_path, ev.Reporter())
+    packages = {p: e.raw for p, e in res.lockfile.packages.items() if p}
+    assert {p: raw.get("version") for p, raw in packages.items()} == {
+        "node_modules/a": "1.0.0",
+        "node_modules/a/node_modules/a": "2.0.0",
+        "node_modules/a/node_modules/a/node_modules/a": None,
+        "node_modules/a/node_modules/a/node_modules/b": "2.0.0",
+        "node_modules/a/node_modules/b": "1.0.0",
+        "node_modules/b": "2.0.0",
+    }
+    assert packages["node_modules/a/node_modules/a/node_modules/a"] == {"resolved": "node_modules/a", "link": True}
