@@ -703,12 +703,16 @@ class _Loop:
 
     def finish(self) -> Resolution:
         tree = self.tree
-        # npm prunes what nobody reaches only when it started from a lockfile; a fresh tree
-        # keeps a copy that a later, closer placement left without dependents, written as
-        # "extraneous" (it held its place while the tree was built, so it shaped the rest)
+        # npm prunes extraneous nodes only when it started from a lockfile; a fresh tree keeps
+        # a copy that a later, closer placement left without dependents, and what only optional
+        # peers reach, written "extraneous" (they held their place while the tree was built)
         if self.seeded:
             tree.prune_unreachable()
         tree.calc_dep_flags()
+        if self.seeded:
+            for node in sorted((n for n in tree.nodes if n.extraneous and not n.is_top), key=lambda n: -n.depth):
+                if tree.contains(node):
+                    tree.detach(node)
         packages: dict[str, LockEntry] = {"": entry_from_json("", _root_raw(self.root_pkg))}
         decisions: dict[str, Decision] = {}
         nodes = sorted((n for n in tree.nodes if not n.is_root), key=lambda n: collation_key(n.location))
@@ -825,7 +829,7 @@ def _root_raw(pkg: PackageJson) -> dict[str, Any]:
 
 
 def _flags(node: Node, raw: dict[str, Any]) -> None:
-    if node.extraneous:  # reached only through optional peers: npm 11 writes this flag alone
+    if node.extraneous:  # reached by nobody, or only through optional peers: npm 11 writes this flag alone
         raw["extraneous"] = True
         return
     if node.dev:
