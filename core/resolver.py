@@ -330,7 +330,10 @@ class _Loop:
             if node in self.seen or not self.tree.contains(node):
                 continue
             self.seen.add(node)
-            edges = [e for e in self.problem_edges(node) if not e.peer_conflicted]
+            problems = {id(e) for e in self.problem_edges(node) if not e.peer_conflicted}
+            # picked in the order the package lists them (a pick may reuse one an earlier pick's
+            # peer set made, see node_from_edge), placed in name order
+            edges = [e for e in node.edges_out.values() if id(e) in problems]
             for edge in edges:
                 real = _registry_name(edge)
                 if real is not None:
@@ -341,6 +344,7 @@ class _Loop:
                     picked.append((edge, await self.node_from_edge(edge)))
                 except _Skip:
                     self.failed.add((id(node), edge.name))
+            picked.sort(key=lambda ed: collation_key(ed[0].name))
             for edge, dep in picked:
                 if not self.tree.contains(node):
                     break  # a placement pruned the node itself (its replacement is visited instead)
@@ -349,14 +353,24 @@ class _Loop:
     # -- choosing -------------------------------------------------------------------------
 
     async def node_from_edge(self, edge: Edge, spec: Spec | None = None) -> Node:
-        """The node ``edge`` asks for (by ``spec`` if given), with its peer set chosen."""
+        """The node ``edge`` asks for (by ``spec`` if given), with its peer set chosen.
+
+        arborist's virtual root: the last peer set chosen for ``edge.source`` is kept, and a
+        member of it that satisfies this edge is taken instead of a fresh pick (the root's
+        ``e@*`` takes the e@1 an earlier dependency's optional peer ``e@~1.0.0`` brought)."""
+        last = self.virtual_roots.get(edge.source)
+        if spec is None and last is not None:
+            reuse = last.get(edge.name)
+            if reuse is not None and dep_valid(reuse, edge):
+                return reuse
         dep = await self._pick_node(edge, spec)
+        members = {edge.name: dep}
         if not self.legacy_peer_deps:
-            members = {edge.name: dep}
             await self._load_peer_set(dep, edge.source, members, {id(dep)} if edge.type != "peerOptional" else set())
-            del members[edge.name]
-            for member in (dep, *members.values()):
-                member.peer_set = members
+            peers = {name: m for name, m in members.items() if name != edge.name}
+            for member in (dep, *peers.values()):
+                member.peer_set = peers
+        self.virtual_roots[edge.source] = members
         return dep
 
     async def _pick_node(self, edge: Edge, spec: Spec | None = None, *, quiet: bool = False) -> Node:
@@ -627,6 +641,7 @@ class _Loop:
 
     placement: dict[int, Placement]
     placements: dict[tuple[str, str], int]  # (dependent's location, name) -> times placed
+    virtual_roots: dict[Node, dict[str, Node]]  # dependent -> the last peer set chosen for it
     on_pin: OnPin | None = None
 
     def _is_mine(self, top: Edge) -> bool:
@@ -941,6 +956,7 @@ async def resolve(
     loop.on_pin = on_pin
     loop.placement = {}
     loop.placements = {}
+    loop.virtual_roots = {}
     loop.build_root(lockfile)
     failure: WeirError | None = None
     async with anyio.create_task_group() as tg:
