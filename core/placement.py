@@ -293,6 +293,8 @@ class Tree:
         self.root = root
         self._edges_by_name: dict[str, list[Edge]] = {}
         self._nodes_by_name: dict[str, set[Node]] = {}
+        self.need_evaluation: list[Node] = []  # dependents a placement took peers from
+        self.overridden: list[Edge] = []  # peer edges a placement overrode
         self.nodes: set[Node] = set()
         self.tops: list[Node] = [root]
         self._index(root)
@@ -585,6 +587,7 @@ class Tree:
         old = target.children.get(dep.name)
         if old is not None:
             old_deps = self._dropped_deps(old, placed)
+            self._settle_peer_sets_of(old, placed, target)
             kids = list(old.children.values())
             self.detach(old)
             self.attach(placed, target)
@@ -606,6 +609,31 @@ class Tree:
             self.detach(old)
         self.attach(link, target)
         return link
+
+    def _settle_peer_sets_of(self, old: Node, placed: Node, target: Node) -> None:
+        """arborist's replaceOldDep: a sibling peer-depending on ``old`` that ``placed`` will not
+        satisfy loses its peer group when the group can go deeper (its dependents are visited
+        again, in ``need_evaluation``); when the project itself brought the group in, the
+        sibling's edge is overridden instead (in ``overridden``, marked, never retried)."""
+        prune: set[Node] = set()
+        for e in self.edges_in(old):
+            if dep_valid(placed, e) or not e.peer or e.source.parent is not target or e.peer_conflicted:
+                continue
+            for entry_edge in self.peer_entry_sets(e.source):
+                entry_node = entry_edge.to
+                assert entry_node is not None
+                if not entry_node.is_top and not entry_edge.source.is_top:
+                    prune |= self.gather_dep_set({entry_node}, _not_into_unless_conflicted(entry_node))
+                elif not e.peer_conflicted:
+                    e.peer_conflicted = True
+                    self.overridden.append(e)
+        for node in prune:
+            for e in self.edges_in(node):
+                if e.source not in prune:
+                    self.need_evaluation.append(e.source)
+        for node in sorted(prune, key=lambda n: -n.depth):
+            if self.contains(node):
+                self.detach(node)
 
     def _dropped_deps(self, old: Node, placed: Node) -> set[Node]:
         """What ``old`` depends on through names its replacement does not depend on."""
@@ -761,6 +789,10 @@ class Tree:
     def walk(self) -> list[Node]:
         """Every node except the root, in location order."""
         return [n for n in self.nodes if not n.is_root]
+
+
+def _not_into_unless_conflicted(node: Node) -> Callable[[Edge], bool]:
+    return lambda e: e.to is not node and not e.peer_conflicted
 
 
 def _not_into(node: Node) -> Callable[[Edge], bool]:

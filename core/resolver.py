@@ -606,6 +606,7 @@ class _Loop:
                 self._override_peer_conflict(edge, dep)
             return
         placed = self.tree.place(dep, chosen.target, verdict)
+        self._after_place()
         if not self.tree.contains(placed):
             return  # pruned with what it replaced (a dependency cycle through the old copy)
         if edge.peer and not dep_valid(placed, edge):
@@ -643,6 +644,25 @@ class _Loop:
     placements: dict[tuple[str, str], int]  # (dependent's location, name) -> times placed
     virtual_roots: dict[Node, dict[str, Node]]  # dependent -> the last peer set chosen for it
     on_pin: OnPin | None = None
+
+    def _after_place(self) -> None:
+        """Warn about the peer edges a replace overrode; visit again what lost its peers."""
+        tree = self.tree
+        for e in tree.overridden:
+            current = e.to
+            kept = f"{current.package_name}@{current.version}" if current is not None else "nothing"
+            self._warn(
+                "peer-conflict",
+                f"overriding peer dependency: {' > '.join(self._path(e.source))} wants {e.name}@{e.raw}; "
+                f"{e.name} was replaced by {kept} for another dependent",
+                e.name,
+            )
+        for node in tree.need_evaluation:
+            if tree.contains(node):
+                self.seen.discard(node)
+                self.push(node)
+        tree.overridden.clear()
+        tree.need_evaluation.clear()
 
     def _is_mine(self, top: Edge) -> bool:
         """arborist's isMine: a conflict the project brought on itself is ERESOLVE. It is when the
