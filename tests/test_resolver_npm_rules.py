@@ -147,3 +147,61 @@ def test_minimatch_10_takes_the_root_when_an_optional_peer_pushes_the_minimatch_
         "node_modules/mm": ("10.2.6",),
         "node_modules/zlib": ("1.0.0",),
     }
+
+
+# A graph the differential search against npm found (seed 361): placing b@1.1.0 for
+# e > a@1.0.0 replaces the root's b@3, which e itself peer-depends on. The project brought
+# e's peer group in, so npm overrides e's peer edge (a warning) and goes on; weir used to
+# come back to that edge later and fail ERESOLVE.
+SEARCH_361 = {
+    "a@1.0.0": {"dependencies": {"d": "^1.0.0 || ^2.0.0"}, "peer_dependencies": {"b": "^1.0.0"}},
+    "a@1.1.0": {"dependencies": {"c": "1.0.0"}},
+    "a@2.0.0": {"dependencies": {"c": "^1.0.0", "b": "^3.0.0"}, **optional_peer("g", "^1.0.0 || ^2.0.0")},
+    "a@3.0.0": {},
+    "b@1.0.0": {"peer_dependencies": {"c": "^1.0.0 || ^2.0.0"}},
+    "b@1.1.0": {"dependencies": {"c": "2.0.0", "a": "*", "m": "~1.0.0"}, **optional_peer("e", "1.0.0")},
+    "b@2.0.0": {"peer_dependencies": {"c": "^1.0.0"}},
+    "b@3.0.0": {"dependencies": {"m": "^1.0.0", "a": "2.0.0"}},
+    "c@1.0.0": {"dependencies": {"m": ">=1.0.0"}, "peer_dependencies": {"b": "*"}},
+    "c@1.1.0": {},
+    "c@2.0.0": {"dependencies": {"m": "2.0.0"}, "peer_dependencies": {"g": "^2.0.0"}},
+    "c@3.0.0": {"peer_dependencies": {"g": "^1.0.0", "m": "*"}, "peer_dependencies_meta": {"m": {"optional": True}}},
+    "d@1.0.0": {},
+    "d@1.1.0": optional_peer("m", "^1.0.0 || ^2.0.0"),
+    "d@2.0.0": {"dependencies": {"e": "^2.0.0", "a": ">=1.0.0", "b": "1.0.0"}},
+    "d@3.0.0": {"dependencies": {"b": "^1.0.0 || ^2.0.0", "e": "^1.0.0", "g": "^2.0.0"}, **optional_peer("a", "^1.1.0")},
+    "e@1.0.0": {"dependencies": {"g": ">=1.0.0", "a": "~1.0.0", "c": "*"}, "peer_dependencies": {"d": "^2.0.0", "b": "^3.0.0"}},
+    "e@1.1.0": {"dependencies": {"d": "~1.0.0", "a": "^3.0.0", "m": "*"}},
+    "e@2.0.0": {"dependencies": {"d": "^2.0.0", "b": "*", "c": "^3.0.0"}},
+    "e@3.0.0": {"dependencies": {"b": "2.0.0", "g": "2.0.0", "a": "*"}},
+    "g@1.0.0": {"dependencies": {"m": "^1.0.0"}},
+    "g@1.1.0": {"dependencies": {"m": "^2.0.0"}},
+    "g@2.0.0": {"dependencies": {"m": "^3.0.0"}},
+    "g@3.0.0": {"dependencies": {"m": "^1.0.0 || ^2.0.0"}},
+    "m@1.0.0": {}, "m@1.1.0": {}, "m@2.0.0": {}, "m@3.0.0": {},
+}
+
+
+def test_a_replace_that_breaks_the_project_s_own_peer_group_overrides_that_edge(registry: LoopbackRegistry, tmp_path: Path) -> None:
+    for spec, fields in SEARCH_361.items():
+        name, _, version = spec.partition("@")
+        registry.add(name, version, **fields)
+    assert tree(registry, {"e": "~1.0.0", "c": "2.0.0", "m": "2.0.0", "g": "*"}, tmp_path) == {
+        "node_modules/a": ("2.0.0",),
+        "node_modules/a/node_modules/b": ("3.0.0",),
+        "node_modules/a/node_modules/c": ("1.1.0",),
+        "node_modules/a/node_modules/m": ("1.1.0",),
+        "node_modules/b": ("1.1.0", "peer"),
+        "node_modules/b/node_modules/m": ("1.0.0", "peer"),
+        "node_modules/c": ("2.0.0",),
+        "node_modules/d": ("2.0.0",),
+        "node_modules/d/node_modules/b": ("1.0.0",),
+        "node_modules/d/node_modules/e": ("2.0.0",),
+        "node_modules/d/node_modules/e/node_modules/c": ("3.0.0",),
+        "node_modules/d/node_modules/g": ("1.1.0", "peer"),
+        "node_modules/e": ("1.0.0",),
+        "node_modules/e/node_modules/a": ("1.0.0",),
+        "node_modules/g": ("2.0.0",),
+        "node_modules/g/node_modules/m": ("3.0.0",),
+        "node_modules/m": ("2.0.0",),
+    }
