@@ -4,33 +4,65 @@ Rules this module holds (npm 11 arborist's placement, so lockfiles agree):
 
 1. A node's dependency resolves by walking up: its own ``node_modules``, then
    each ancestor's, then (for a workspace folder) the root's.
-2. An edge that already resolves to a satisfying node is left alone (dedupe).
-3. A new node is tried at the deepest allowed target first (the dependent,
+2. An edge that already resolves to a satisfying node is left alone (dedupe),
+   and so is an edge marked ``peer_conflicted`` (a conflict overridden once).
+3. Order (the resolver keeps it): nodes are visited by depth, then location;
+   each one's problem edges are all picked (with their peer sets) before any is
+   placed, in name order. So the first dependent seen takes the highest spot,
+   and a later one nests, unless a rule below lets it take the spot over.
+4. A new node is tried at the deepest allowed target first (the dependent,
    or above it while the target itself peer-depends on the name), then
    upward; it goes to the highest target reached before the first CONFLICT.
-   A target conflicts when it holds a different copy that neither satisfies
-   the edge nor can be replaced (every edge into it accepts the new one), or
-   when placing there would shadow a copy that a dependent below the target
-   currently resolves validly and the new version would not satisfy.
-4. Peers go next to their dependent, never under it (a target that
-   peer-depends on the name is skipped), and are checked with the dependent.
-5. Nothing here fetches: the resolver picks versions, this module places them.
+   Against a copy already in a target, in this order (arborist's canPlace):
+   KEEP the same version when it satisfies the edge (or when the new node never
+   satisfied it: a peer overridden while its set was chosen); REPLACE with a
+   newer-or-equal version that every dependent of the current copy (outside the
+   copy's own dependencies) accepts, the "newer version that satisfies all
+   dependents" rule; KEEP a copy that satisfies the edge; for a peer, REPLACE a
+   newer copy with an older one everybody accepts. At the deepest target only:
+   a plain dependency of that target REPLACEs (the copy's dependents are visited
+   again and nest), and a peer REPLACEs when every peer group the copy belongs
+   to either is replaced by the new set or can nest deeper. Otherwise CONFLICT.
+   With no copy there: CONFLICT when the target's own edge rejects the node, or
+   when placing would shadow a copy that a dependent below the target resolves
+   validly and the new version would not satisfy; else OK. Any answer other than
+   CONFLICT also needs the node's peers to fit (checked at their own deepest
+   target), or it becomes CONFLICT while ``self_verdict`` keeps the node's own.
+5. Peers go next to their dependent, never under it. A peer set holds optional
+   peers too: they are never installed for it, but one that does not fit makes
+   the set not fit (so a package can land deeper because of an optional peer of
+   an optional peer, as jest-config does beside @swc/helpers@0.4).
+6. When no target takes the node with its peers: a conflict the project caused
+   (the placement started from the root or a workspace, or from a peer set one of
+   them asked for) is ERESOLVE; any other is overridden: the node goes to the
+   last target it fits alone, or nowhere, and the conflicting edge is marked and
+   never tried again. That mark, and the backstop of ``MAX_PLACEMENTS`` per
+   dependent edge in the resolver, are why resolution ends on every graph.
+7. After a placement: a replaced copy takes with it what only it needed and what
+   the new copy's edges no longer accept (pruneForReplacement); deeper copies of
+   the name that the copies above now serve go (pruneDedupable). A copy a closer
+   placement left without dependents stays while the tree is built; a fresh
+   lockfile records it ``"extraneous": true``, as npm 11 does.
+8. A node whose very copy (same package, version, source) is the target or one of
+   its ancestors is not nested again: a link to that ancestor goes there (arborist's
+   answer to a1 > b1 > a2 > b2 > a1, which would otherwise nest without end).
+9. Nothing here fetches: the resolver picks versions, this module places them.
    Every operation is deterministic for a given call order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from weir.core.overrides import OverrideSet
 from weir.core.packument import VersionManifest
 from weir.core.semver import compare, satisfies
 from weir.core.spec import Spec
 
-__all__ = ["Edge", "Node", "Tree", "Verdict", "dep_valid", "EdgeType"]
+__all__ = ["Check", "Edge", "Node", "Targets", "Tree", "Verdict", "dep_valid", "EdgeType"]
 
 EdgeType = str  # prod | dev | optional | peer | peerOptional | workspace
 
@@ -45,7 +77,7 @@ class Verdict(Enum):
 class Edge:
     """``source`` depends on ``name`` with ``spec`` (after overrides)."""
 
-    __slots__ = ("source", "name", "type", "spec", "raw", "override")
+    __slots__ = ("source", "name", "type", "spec", "raw", "override", "peer_conflicted")
 
     def __init__(self, source: Node, name: str, type: EdgeType, spec: Spec, raw: str, override: str | None) -> None:
         self.source = source
@@ -54,6 +86,9 @@ class Edge:
         self.spec = spec
         self.raw = raw
         self.override = override
+        # arborist's peerConflicted: a conflict here was overridden with a warning, so the
+        # loop never tries this edge again (what makes a peer fight end).
+        self.peer_conflicted = False
 
     @property
     def peer(self) -> bool:
@@ -88,7 +123,7 @@ class Node:
     __slots__ = (
         "name", "package_name", "version", "resolved", "integrity", "manifest", "package",
         "parent", "fs_parent", "children", "edges_out", "is_root", "is_workspace", "link_target",
-        "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "in_bundle", "realpath",
+        "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "extraneous", "in_bundle", "realpath",
         "top_location", "lock_raw",
     )
 
@@ -120,7 +155,7 @@ class Node:
         self.link_target: Node | None = None
         self.overrides = overrides
         self.peer_set: dict[str, Node] = {}  # candidates only: the peers chosen with it
-        self.dev = self.optional = self.dev_optional = self.peer = True
+        self.dev = self.optional = self.dev_optional = self.peer = self.extraneous = True
         self.in_bundle = False
         self.realpath: str | None = None  # the folder a root/workspace/file: node stands for, or its file: tarball
         self.top_location = ""
@@ -197,6 +232,9 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
         return node.package_name == sub.name and _spec_valid(node, sub, sub.name or name)
     if spec.is_tarball:
         return not node.is_link and node.realpath == spec.fetch_spec
+    cycle_target = node.link_target
+    if cycle_target is not None and not cycle_target.is_top and kind not in ("file", "workspace"):
+        return _spec_valid(cycle_target, spec, name)  # a link that closes a dependency cycle
     if kind in ("file", "workspace") or node.is_link:
         target = node.link_target
         if kind == "file":
@@ -221,11 +259,29 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
 
 @dataclass(slots=True)
 class Check:
-    """One CanPlace answer for one target, with the copy that blocked it."""
+    """One CanPlace answer for one target, with the copy that blocked it.
+
+    ``self_verdict`` is arborist's canPlaceSelf: the answer for the node alone, before
+    its peers were checked (a node that fits while a peer of it does not)."""
 
     target: Node
     verdict: Verdict
     blocker: Node | None = None
+    self_verdict: Verdict | None = None
+
+    def __post_init__(self) -> None:
+        if self.self_verdict is None:
+            self.self_verdict = self.verdict
+
+
+class Targets(NamedTuple):
+    """find_target's answer: where the node goes with its peers (``chosen``), the first
+    target that refused (``conflict``), and the last target where the node alone fits
+    (``self_only``), used when the peers cannot all be placed and the conflict is overridden."""
+
+    chosen: Check | None
+    conflict: Check | None
+    self_only: Check | None
 
 
 class Tree:
@@ -238,6 +294,9 @@ class Tree:
         root.is_root = True
         self.root = root
         self._edges_by_name: dict[str, list[Edge]] = {}
+        self._nodes_by_name: dict[str, set[Node]] = {}
+        self.need_evaluation: list[Node] = []  # dependents a placement took peers from
+        self.overridden: list[Edge] = []  # peer edges a placement overrode
         self.nodes: set[Node] = set()
         self.tops: list[Node] = [root]
         self._index(root)
@@ -249,6 +308,7 @@ class Tree:
         while stack:
             n = stack.pop()
             self.nodes.add(n)
+            self._nodes_by_name.setdefault(n.name, set()).add(n)
             for edge in n.edges_out.values():
                 self._edges_by_name.setdefault(edge.name, []).append(edge)
             stack.extend(n.children.values())
@@ -258,6 +318,7 @@ class Tree:
         while stack:
             n = stack.pop()
             self.nodes.discard(n)
+            self._nodes_by_name.get(n.name, set()).discard(n)
             for edge in n.edges_out.values():
                 edges = self._edges_by_name.get(edge.name)
                 if edges is not None:
@@ -335,8 +396,11 @@ class Tree:
         self, dep: Node, edge: Edge, target: Node, current: Node, prefer_dedupe: bool,
         peer_entry: Edge, parent_check: bool, peer_path: tuple[Node, ...],
     ) -> Check:
-        if dep.matches(current) and dep_valid(current, edge):
+        # a peer already overridden while its set was chosen (it never satisfied the edge)
+        # keeps a matching copy: arborist's edgeOverride
+        if dep.matches(current) and (dep_valid(current, edge) or not dep_valid(dep, edge)):
             return Check(target, Verdict.KEEP)
+        fits_alone = Verdict.CONFLICT  # arborist's canPlaceSelf: the last state its peers were checked for
         try_replace = (
             current.version is not None
             and dep.version is not None
@@ -346,18 +410,90 @@ class Tree:
             check = self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
             if check.verdict is not Verdict.CONFLICT:
                 return check
+            fits_alone = Verdict.REPLACE
         if dep_valid(current, edge):
             return Check(target, Verdict.KEEP)
         if prefer_dedupe and not try_replace and self.can_replace(current, dep):
             check = self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
             if check.verdict is not Verdict.CONFLICT:
                 return check
+            fits_alone = Verdict.REPLACE
         deepest = self.deepest_nesting_target(peer_entry.source if parent_check else edge.source, edge.name)
         if target is not deepest:
-            return Check(target, Verdict.CONFLICT, current)
+            return Check(target, Verdict.CONFLICT, current, fits_alone)
         if not edge.peer and target is edge.source:
             return self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
-        return Check(target, Verdict.CONFLICT, current)
+        if edge.peer and self._can_displace(dep, edge, target, current, peer_entry):
+            return self._check_peers(dep, target, Verdict.REPLACE, peer_entry, peer_path)
+        return Check(target, Verdict.CONFLICT, current, fits_alone)
+
+    def _can_displace(self, dep: Node, edge: Edge, target: Node, current: Node, peer_entry: Edge) -> bool:
+        """At a peer's deepest target, may it take ``current``'s place? Yes when every peer
+        group ``current`` belongs to (by its entry edge) can either be replaced by ``dep``'s own
+        group or nest deeper than ``target``; the displaced dependents are visited again."""
+        group = {dep.name: dep, **dep.peer_set}
+        for entry_edge, members in self.peer_entry_sets(current).items():
+            if entry_edge is edge or entry_edge is peer_entry:
+                continue
+            entry_node = entry_edge.to
+            assert entry_node is not None
+            rep = group.get(entry_node.name)
+            if rep is not None and self.can_replace(entry_node, rep, ignore_peers=frozenset(group)):
+                continue
+            if rep is None and self._group_satisfies(entry_node, group):
+                continue
+            for member in members:
+                deepest = self.deepest_nesting_target(entry_edge.source, member.name)
+                if deepest is target or target.is_descendant_of(deepest):
+                    return False
+        return True
+
+    def _group_satisfies(self, entry_node: Node, group: dict[str, Node]) -> bool:
+        """Would ``group``'s copies satisfy every valid peer edge of the set ``entry_node`` brings in?"""
+        walk = [entry_node]
+        seen = {entry_node}
+        while walk:
+            for e in walk.pop().edges_out.values():
+                if not e.peer or not e.valid:
+                    continue
+                rep = group.get(e.name)
+                if rep is not None:
+                    if not dep_valid(rep, e):
+                        return False
+                elif (to := e.to) is not None and to not in seen:
+                    seen.add(to)
+                    walk.append(to)
+        return True
+
+    def peer_entry_sets(self, node: Node) -> dict[Edge, set[Node]]:
+        """arborist's peerEntrySets: each edge that brings ``node``'s peer group into the tree
+        (a non-peer edge, or any edge from a top) with the members it brings, ``node`` among them."""
+        union = {node}
+        walk = [node]
+        while walk:
+            n = walk.pop()
+            linked = [e.to for e in n.edges_out.values() if e.peer and e.valid and e.to is not None]
+            linked += [e.source for e in self.edges_in(n) if e.peer and e.valid]
+            for other in linked:
+                if other is not None and other not in union:
+                    union.add(other)
+                    walk.append(other)
+        sets: dict[Edge, set[Node]] = {}
+        for peer in sorted(union, key=lambda n: n.location):
+            for e in self.edges_in(peer):
+                if not e.valid or (e.peer and not e.source.is_top):
+                    continue
+                sub = {peer}
+                walk = [peer]
+                while walk:
+                    for out in walk.pop().edges_out.values():
+                        to = out.to
+                        if out.peer and out.valid and to is not None and to not in sub:
+                            sub.add(to)
+                            walk.append(to)
+                if node in sub:
+                    sets[e] = sub
+        return sets
 
     def _check_peers(self, dep: Node, target: Node, verdict: Verdict, peer_entry: Edge, peer_path: tuple[Node, ...]) -> Check:
         path = (*peer_path, dep)
@@ -370,17 +506,22 @@ class Tree:
             peer_target = self.deepest_nesting_target(target, peer.name)
             check = self.can_place(peer, peer_edge, peer_target, peer_entry=peer_entry, parent_check=True, peer_path=path)
             if check.verdict is Verdict.CONFLICT:
-                return Check(target, Verdict.CONFLICT, check.blocker)
+                return Check(target, Verdict.CONFLICT, check.blocker, verdict)
         return Check(target, verdict)
 
-    def can_replace(self, current: Node, dep: Node) -> bool:
-        """Every edge into ``current`` from outside its own exclusive deps accepts ``dep``."""
+    def can_replace(self, current: Node, dep: Node, *, ignore_peers: frozenset[str] = frozenset()) -> bool:
+        """Every edge into ``current`` from outside its own exclusive deps accepts ``dep``.
+
+        ``ignore_peers``: names of a peer group replaced whole, whose peer edges beside
+        ``current`` do not count (they are replaced along with it)."""
         if current.name != dep.name or current.package_name != dep.package_name or current.is_link:
             return False
         if current.overrides is not dep.overrides:
             return False
         own = self._dep_set(current)
         for e in self.edges_in(current):
+            if e.peer and not current.is_top and e.source.parent is current.parent and e.source.name in ignore_peers:
+                continue
             if e.source not in own and not dep_valid(dep, e):
                 return False
         return True
@@ -407,8 +548,8 @@ class Tree:
                     changed = True
         return members
 
-    def find_target(self, dep: Node, edge: Edge, *, entry: Edge | None = None) -> tuple[Check | None, Check | None]:
-        """Walk up from the deepest allowed target; return (chosen, first conflict).
+    def find_target(self, dep: Node, edge: Edge, *, entry: Edge | None = None) -> Targets:
+        """Walk up from the deepest allowed target; stop at the first CONFLICT.
 
         ``entry`` is the edge that brought a peer's dependent in: a peer starts
         where its dependent started, so it lands beside it."""
@@ -416,19 +557,29 @@ class Tree:
         start = self.deepest_nesting_target(top.source, edge.name)
         chosen: Check | None = None
         conflict: Check | None = None
+        self_only: Check | None = None
         for target in start.ancestry():
             target_edge = target.edges_out.get(edge.name)
             if not target.is_top and target_edge is not None and target_edge.peer:
                 continue
             check = self.can_place(dep, edge, target, peer_entry=top, parent_check=entry is not None)
+            if check.self_verdict is not Verdict.CONFLICT:
+                self_only = check
             if check.verdict is Verdict.CONFLICT:
                 conflict = check
                 break
             chosen = check
-        return chosen, conflict
+        return Targets(chosen, conflict, self_only)
 
     def place(self, dep: Node, target: Node, verdict: Verdict) -> Node:
-        """Put a copy of ``dep`` into ``target``'s node_modules (replacing a current copy)."""
+        """Put a copy of ``dep`` into ``target``'s node_modules (replacing a current copy).
+
+        When ``target`` or one of its ancestors is that very package (a1 > b1 > a2 > b2 > a1...),
+        a link to that ancestor goes there instead, as arborist does, so a dependency cycle
+        whose versions never meet ends instead of nesting forever."""
+        for ancestor in target.ancestry():
+            if not ancestor.is_top and ancestor.link_target is None and ancestor.matches(dep):
+                return self._link_cycle(dep, target, ancestor)
         placed = Node(
             dep.name, package_name=dep.package_name, version=dep.version, resolved=dep.resolved,
             integrity=dep.integrity, manifest=dep.manifest, package=dep.package, overrides=dep.overrides,
@@ -440,6 +591,8 @@ class Tree:
             placed.edges_out[e.name] = Edge(placed, e.name, e.type, e.spec, e.raw, e.override)
         old = target.children.get(dep.name)
         if old is not None:
+            old_deps = self._dropped_deps(old, placed)
+            self._settle_peer_sets_of(old, placed, target)
             kids = list(old.children.values())
             self.detach(old)
             self.attach(placed, target)
@@ -447,9 +600,126 @@ class Tree:
                 kid.parent = placed
                 placed.children[kid.name] = kid
                 self._index(kid)
+            self._prune_for_replacement(placed, old_deps)
         else:
             self.attach(placed, target)
+        self._prune_dedupable_below(placed, target)
         return placed
+
+    def _link_cycle(self, dep: Node, target: Node, ancestor: Node) -> Node:
+        link = Node(dep.name, package_name=dep.package_name, version=dep.version, overrides=dep.overrides)
+        link.link_target = ancestor
+        old = target.children.get(dep.name)
+        if old is not None:
+            self.detach(old)
+        self.attach(link, target)
+        return link
+
+    def _settle_peer_sets_of(self, old: Node, placed: Node, target: Node) -> None:
+        """arborist's replaceOldDep: a sibling peer-depending on ``old`` that ``placed`` will not
+        satisfy loses its peer group when the group can go deeper (its dependents are visited
+        again, in ``need_evaluation``); when the project itself brought the group in, the
+        sibling's edge is overridden instead (in ``overridden``, marked, never retried)."""
+        prune: set[Node] = set()
+        for e in self.edges_in(old):
+            if dep_valid(placed, e) or not e.peer or e.source.parent is not target or e.peer_conflicted:
+                continue
+            for entry_edge in self.peer_entry_sets(e.source):
+                entry_node = entry_edge.to
+                assert entry_node is not None
+                if not entry_node.is_top and not entry_edge.source.is_top:
+                    prune |= self.gather_dep_set({entry_node}, _not_into_unless_conflicted(entry_node))
+                elif not e.peer_conflicted:
+                    e.peer_conflicted = True
+                    self.overridden.append(e)
+        for node in prune:
+            for e in self.edges_in(node):
+                if e.source not in prune:
+                    self.need_evaluation.append(e.source)
+        for node in sorted(prune, key=lambda n: -n.depth):
+            if self.contains(node):
+                self.detach(node)
+
+    def _dropped_deps(self, old: Node, placed: Node) -> set[Node]:
+        """What ``old`` depends on through names its replacement does not depend on."""
+        dropped: set[Node] = set()
+        for name, e in old.edges_out.items():
+            to = e.to
+            if name not in placed.edges_out and to is not None:
+                dropped |= self.gather_dep_set({to}, _not_into(to))
+        return dropped
+
+    def _prune_for_replacement(self, placed: Node, old_deps: set[Node]) -> None:
+        """arborist's pruneForReplacement: after a replace, the copies only the old node (or
+        what it alone needed) used, and the ones the new node's edges no longer accept, go."""
+        invalid = {e.to for e in placed.edges_out.values() if e.to is not None and not e.valid}
+        for dep in old_deps:
+            into_dep = _not_into(dep)
+            invalid |= self.gather_dep_set({dep}, lambda x: into_dep(x) and x.valid)
+        junk = self.gather_dep_set(invalid, lambda x: x.source is not placed and x.to is not placed and x.valid)
+        for node in sorted(junk, key=lambda n: -n.depth):
+            if self.contains(node) and not node.is_top:
+                self.detach(node)
+
+    def gather_dep_set(self, start: set[Node], follow: Callable[[Edge], bool]) -> set[Node]:
+        """arborist's gatherDepSet: ``start`` and everything reached from it along edges
+        ``follow`` accepts, less every member with a ``follow``-accepted edge from outside."""
+        members = set(start)
+        queue = list(start)
+        while queue:
+            for e in queue.pop().edges_out.values():
+                to = e.to
+                if to is not None and to not in members and follow(e):
+                    members.add(to)
+                    queue.append(to)
+        changed = True
+        while changed and members:
+            changed = False
+            for n in sorted(members, key=lambda n: n.location):
+                if any(e.source not in members and follow(e) for e in self.edges_in(n)):
+                    members.discard(n)
+                    changed = True
+        return members
+
+    def _prune_dedupable_below(self, placed: Node, target: Node) -> None:
+        """arborist after a placement: a copy of the same name deeper under ``target`` that
+        the copies above it now serve (same version, or an older one every dependent of it
+        accepts the newer for) goes, with what only it needed; so do such children of the
+        copies that stay."""
+        copies = [n for n in self._nodes_by_name.get(placed.name, ()) if n is not placed and not n.is_top and n.is_descendant_of(target)]
+        for node in sorted(copies, key=lambda n: n.location):
+            if not self.contains(node):
+                continue
+            if self._prune_if_dedupable(node):
+                continue
+            for kid in sorted(node.children.values(), key=lambda n: n.location):
+                self._prune_if_dedupable(kid)
+
+    def _prune_if_dedupable(self, node: Node) -> bool:
+        if not self._can_dedupe(node):
+            return False
+        for gone in sorted(self._dep_set(node), key=lambda n: -n.depth):
+            if self.contains(gone):
+                self.detach(gone)
+        return True
+
+    def _can_dedupe(self, node: Node) -> bool:
+        """arborist's canDedupe: does the copy two levels up serve everyone ``node`` serves?"""
+        if node.in_bundle or node.is_link:
+            return False
+        parent = node.resolve_parent
+        if parent is None or parent.resolve_parent is None:
+            return False
+        if not self.edges_in(node):
+            return True
+        other = parent.resolve_parent.resolve(node.name)
+        if other is None:
+            return False
+        if other.matches(node):
+            return True
+        if not self.can_replace(node, other) or other.version is None or node.version is None:
+            return False
+        return (compare(other.version, node.version, loose=True) or 0) >= 0
 
     # -- finishing --------------------------------------------------------------------
 
@@ -475,19 +745,28 @@ class Tree:
         return gone
 
     def calc_dep_flags(self) -> None:
-        """arborist's calcDepFlags: start everything flagged, unset along edges."""
+        """arborist's calcDepFlags: start everything flagged, unset along edges.
+
+        ``extraneous`` stays set on a node reached only through optional peer edges (and on
+        what only it reaches): npm 11 records it as ``"extraneous": true`` with no other flag."""
         for n in self.nodes:
-            n.dev = n.optional = n.dev_optional = n.peer = True
+            n.dev = n.optional = n.dev_optional = n.peer = n.extraneous = True
         for top in self.tops:
             if top.is_root:
-                top.dev = top.optional = top.dev_optional = top.peer = False
+                top.dev = top.optional = top.dev_optional = top.peer = top.extraneous = False
         work = [self.root]
         while work:
             node = work.pop()
+            if not node.extraneous:  # a needed node keeps the folders it lives in
+                parent = node.resolve_parent
+                while parent is not None and parent.extraneous:
+                    parent.extraneous = False
+                    parent = parent.resolve_parent
             if node.link_target is not None:
                 t = node.link_target
-                if (t.dev, t.optional, t.dev_optional, t.peer) != (node.dev, node.optional, node.dev_optional, node.peer):
-                    t.dev, t.optional, t.dev_optional, t.peer = node.dev, node.optional, node.dev_optional, node.peer
+                flags = (node.dev, node.optional, node.dev_optional, node.peer, t.extraneous and node.extraneous)
+                if (t.dev, t.optional, t.dev_optional, t.peer, t.extraneous) != flags:
+                    t.dev, t.optional, t.dev_optional, t.peer, t.extraneous = flags
                     work.append(t)
                 continue
             for e in node.edges_out.values():
@@ -499,6 +778,8 @@ class Tree:
                 unset_opt = unset_dev_opt or (not node.optional and not e.optional)
                 unset_peer = not node.peer and not e.peer
                 changed = False
+                if to.extraneous and not node.extraneous and not (e.peer and e.optional):
+                    to.extraneous, changed = False, True
                 if unset_peer and to.peer:
                     to.peer, changed = False, True
                 if unset_dev_opt and to.dev_optional:
@@ -513,6 +794,15 @@ class Tree:
     def walk(self) -> list[Node]:
         """Every node except the root, in location order."""
         return [n for n in self.nodes if not n.is_root]
+
+
+def _not_into_unless_conflicted(node: Node) -> Callable[[Edge], bool]:
+    return lambda e: e.to is not node and not e.peer_conflicted
+
+
+def _not_into(node: Node) -> Callable[[Edge], bool]:
+    """An edge filter: edges that do not resolve to ``node``."""
+    return lambda e: e.to is not node
 
 
 def _gte(a: str, b: str) -> bool:

@@ -19,6 +19,10 @@ Rules this module holds (DESIGN rules 1-3, 7):
 6. A version document must name the package it was asked for: metadata for
    ``foo`` that calls itself ``bar`` (or ``../x``) is refused (EINTEGRITY),
    never recorded as an alias nor used for a path.
+7. Resolution ends on every graph: a peer conflict the project did not cause is
+   overridden once with a warning and its edge never tried again; a dependent
+   broken by a placement is visited again, but one edge at one location is
+   placed at most ``MAX_PLACEMENTS`` times (placement rules: core/placement.py).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from weir.core.workspaces import workspace_folders
 __all__ = ["Resolution", "resolve", "manifest_fields", "MAX_IN_FLIGHT"]
 
 MAX_IN_FLIGHT = 64
+MAX_PLACEMENTS = 8  # placements for one dependent's edge at one location before it is given up
 
 
 OnPin = Callable[[str, str, "VersionManifest"], None]
@@ -164,6 +169,7 @@ class _Loop:
         self.why: dict[int, _Why] = {}  # id(node) -> why (nodes are placed copies of candidates)
         self.failed: set[tuple[int, str]] = set()
         self.seen: set[Node] = set()
+        self.seeded = False  # started from a package-lock.json
         self.heap: list[tuple[int, Any, int, Node]] = []
         self.seq = itertools.count()
         self.folder_pkgs: dict[int, PackageJson] = {}
@@ -256,6 +262,7 @@ class _Loop:
 
     def _seed(self, lock: Lockfile) -> None:
         """Start from the lockfile's tree: each entry becomes a node with its recorded edges."""
+        self.seeded = True
         entries = sorted(
             ((p, e) for p, e in lock.packages.items() if p.startswith("node_modules/") or "/node_modules/" in p),
             key=lambda pe: (pe[0].count("node_modules/"), collation_key(pe[0])),
@@ -323,7 +330,10 @@ class _Loop:
             if node in self.seen or not self.tree.contains(node):
                 continue
             self.seen.add(node)
-            edges = self.problem_edges(node)
+            problems = {id(e) for e in self.problem_edges(node) if not e.peer_conflicted}
+            # picked in the order the package lists them (a pick may reuse one an earlier pick's
+            # peer set made, see node_from_edge), placed in name order
+            edges = [e for e in node.edges_out.values() if id(e) in problems]
             for edge in edges:
                 real = _registry_name(edge)
                 if real is not None:
@@ -334,7 +344,10 @@ class _Loop:
                     picked.append((edge, await self.node_from_edge(edge)))
                 except _Skip:
                     self.failed.add((id(node), edge.name))
+            picked.sort(key=lambda ed: collation_key(ed[0].name))
             for edge, dep in picked:
+                if not self.tree.contains(node):
+                    break  # a placement pruned the node itself (its replacement is visited instead)
                 self.place_dep(dep, edge, entry=None)
 
     def _push_broken_by_new_links(self) -> None:
@@ -361,14 +374,24 @@ class _Loop:
     # -- choosing -------------------------------------------------------------------------
 
     async def node_from_edge(self, edge: Edge, spec: Spec | None = None) -> Node:
-        """The node ``edge`` asks for (by ``spec`` if given), with its peer set chosen."""
+        """The node ``edge`` asks for (by ``spec`` if given), with its peer set chosen.
+
+        arborist's virtual root: the last peer set chosen for ``edge.source`` is kept, and a
+        member of it that satisfies this edge is taken instead of a fresh pick (the root's
+        ``e@*`` takes the e@1 an earlier dependency's optional peer ``e@~1.0.0`` brought)."""
+        last = self.virtual_roots.get(edge.source)
+        if spec is None and last is not None:
+            reuse = last.get(edge.name)
+            if reuse is not None and dep_valid(reuse, edge):
+                return reuse
         dep = await self._pick_node(edge, spec)
+        members = {edge.name: dep}
         if not self.legacy_peer_deps:
-            members = {edge.name: dep}
             await self._load_peer_set(dep, edge.source, members, {id(dep)} if edge.type != "peerOptional" else set())
-            del members[edge.name]
-            for member in (dep, *members.values()):
-                member.peer_set = members
+            peers = {name: m for name, m in members.items() if name != edge.name}
+            for member in (dep, *peers.values()):
+                member.peer_set = peers
+        self.virtual_roots[edge.source] = members
         return dep
 
     async def _pick_node(self, edge: Edge, spec: Spec | None = None, *, quiet: bool = False) -> Node:
@@ -526,8 +549,6 @@ class _Loop:
                 continue
             optional = peer_edge.type == "peerOptional"
             parent_edge = source.edges_out.get(peer_edge.name)
-            if current is None and optional and parent_edge is None:
-                continue  # a missing optional peer nobody else asks for is a valid edge (arborist's rule)
             if current is None:
                 try:
                     if parent_edge is None:
@@ -600,10 +621,19 @@ class _Loop:
     def place_dep(self, dep: Node, edge: Edge, *, entry: Edge | None) -> None:
         if dep.link_target is not None and dep in self.tree.nodes:
             return  # a file: folder already linked at the root
-        chosen, conflict = self.tree.find_target(dep, edge, entry=entry)
+        if not self.tree.contains(edge.source) or (entry is not None and not self.tree.contains(entry.source)):
+            return  # an earlier placement pruned the dependent: nothing to place for it
+        key = (edge.source.location, edge.name)
+        self.placements[key] = self.placements.get(key, 0) + 1
+        if self.placements[key] > MAX_PLACEMENTS:
+            # a backstop the rules above should never reach: dependents that keep displacing
+            # each other's copies end as an overridden conflict, not a loop
+            self._override_peer_conflict(edge, dep)
+            return
+        chosen, conflict, self_only = self.tree.find_target(dep, edge, entry=entry)
         if chosen is None:
             top = entry or edge
-            if top.source.is_top:
+            if self._is_mine(top):
                 blocker = conflict.blocker if conflict is not None else None
                 raise ResolveError(
                     f"cannot place {dep.package_name}@{dep.version}: "
@@ -614,15 +644,25 @@ class _Loop:
                     hint="align the conflicting ranges, or retry with --legacy-peer-deps",
                     code="ERESOLVE",
                 )
-            self._warn("peer-conflict", f"placing {dep.package_name}@{dep.version} for {edge.source.location} despite a peer conflict", edge.name)
-            start = self.tree.deepest_nesting_target((entry or edge).source, edge.name)
-            chosen = Check(start, Verdict.REPLACE if edge.name in start.children else Verdict.OK)
-        if chosen.verdict is Verdict.KEEP:
+            if self_only is None:
+                self._override_peer_conflict(edge, dep)
+                return
+            chosen = self_only  # the node fits there alone; a peer that does not is overridden when its turn comes
+        verdict = chosen.self_verdict if chosen.verdict is Verdict.CONFLICT else chosen.verdict
+        assert verdict is not None and verdict is not Verdict.CONFLICT
+        if verdict is Verdict.KEEP:
+            if edge.peer and not edge.valid:
+                self._override_peer_conflict(edge, dep)
             if self.update:  # arborist: a kept copy may make a deeper one of an updated name redundant
                 self._prune_dedupable(chosen.target)
             return
         before = edge.to
-        placed = self.tree.place(dep, chosen.target, chosen.verdict)
+        placed = self.tree.place(dep, chosen.target, verdict)
+        self._after_place()
+        if not self.tree.contains(placed):
+            return  # pruned with what it replaced (a dependency cycle through the old copy)
+        if edge.peer and not dep_valid(placed, edge):
+            self._override_peer_conflict(edge, dep)
         if self.update:
             self._prune_duplicates(placed, before, edge)
         why = self.why.get(id(dep))
@@ -630,13 +670,15 @@ class _Loop:
             self.why[id(placed)] = why
         self.placement[id(placed)] = _placement(placed, conflict)
         self.requirements_for_pin(placed, edge)
-        # A dependent this placement broke is visited again: always after a replace, and
-        # for a peer edge even if already visited (npm re-evaluates @angular-devkit/core when
-        # chokidar@4 lands beside its optional peer on chokidar@3; measured, Angular CLI app).
+        # A dependent this placement broke is visited again, even if already visited (npm
+        # when it saves a lockfile, npm/cli#8726: @angular-devkit/core is re-evaluated when
+        # chokidar@4 lands beside its optional peer on chokidar@3), unless its edge was
+        # overridden as a peer conflict.
         for edge_in in self.tree.edges_in(placed):
-            if edge_in is not edge and not dep_valid(placed, edge_in) and (chosen.verdict is Verdict.REPLACE or edge_in.peer or edge_in.source not in self.seen):
-                self.seen.discard(edge_in.source)
-                self.push(edge_in.source)
+            if edge_in is edge or edge_in.peer_conflicted or dep_valid(placed, edge_in):
+                continue
+            self.seen.discard(edge_in.source)
+            self.push(edge_in.source)
         self.push(placed)
         self._prefetch_deps(placed)
         if (
@@ -645,7 +687,7 @@ class _Loop:
         ):
             self.on_pin(placed.package_name, placed.version, placed.manifest)
         for peer_edge in list(placed.edges_out.values()):
-            if not peer_edge.peer or peer_edge.valid:
+            if not peer_edge.peer or peer_edge.peer_conflicted or peer_edge.valid:
                 continue
             peer = dep.peer_set.get(peer_edge.name)
             if peer is None or not dep_valid(peer, peer_edge):
@@ -653,6 +695,8 @@ class _Loop:
             self.place_dep(peer, peer_edge, entry=entry or edge)
 
     placement: dict[int, Placement]
+    placements: dict[tuple[str, str], int]  # (dependent's location, name) -> times placed
+    virtual_roots: dict[Node, dict[str, Node]]  # dependent -> the last peer set chosen for it
     on_pin: OnPin | None = None
 
     # -- pruning duplicates (update and dedupe only; arborist's pruneDedupable) ---------------
@@ -699,6 +743,60 @@ class _Loop:
             return True
         return other.version is not None and node.version is not None and (compare(other.version, node.version, loose=True) or 0) > 0
 
+    def _after_place(self) -> None:
+        """Warn about the peer edges a replace overrode; visit again what lost its peers."""
+        tree = self.tree
+        for e in tree.overridden:
+            current = e.to
+            kept = f"{current.package_name}@{current.version}" if current is not None else "nothing"
+            self._warn(
+                "peer-conflict",
+                f"overriding peer dependency: {' > '.join(self._path(e.source))} wants {e.name}@{e.raw}; "
+                f"{e.name} was replaced by {kept} for another dependent",
+                e.name,
+            )
+        for node in tree.need_evaluation:
+            if tree.contains(node):
+                self.seen.discard(node)
+                self.push(node)
+        tree.overridden.clear()
+        tree.need_evaluation.clear()
+
+    def _is_mine(self, top: Edge) -> bool:
+        """arborist's isMine: a conflict the project brought on itself is ERESOLVE. It is when the
+        edge that started the placement comes from the root or a workspace, or is a peer edge of
+        a node that one of them asks for directly or through a chain of peers; any other conflict
+        is overridden with a warning."""
+        if top.source.is_top:
+            return True
+        if not top.peer:
+            return False
+        seen = {top.source}
+        queue = [top.source]
+        while queue:
+            for e in self.tree.edges_in(queue.pop()):
+                if not e.peer:
+                    if e.source.is_top:
+                        return True
+                elif e.source not in seen:
+                    seen.add(e.source)
+                    queue.append(e.source)
+        return False
+
+    def _override_peer_conflict(self, edge: Edge, dep: Node) -> None:
+        """npm's "ERESOLVE overriding peer dependency": say so once and mark the edge, which the
+        loop then never tries again. Without the mark two dependents that want different copies
+        at the same spot replace each other forever."""
+        edge.peer_conflicted = True
+        current = edge.to
+        kept = f"{current.package_name}@{current.version} at {current.location or '<root>'}" if current is not None else "it unmet"
+        self._warn(
+            "peer-conflict",
+            f"overriding peer dependency: {' > '.join(self._path(edge.source))} wants {edge.name}@{edge.raw}, "
+            f"{dep.package_name}@{dep.version} cannot be placed beside it; keeping {kept}",
+            edge.name,
+        )
+
     def requirements_for_pin(self, placed: Node, edge: Edge) -> None:
         why = self.why.get(id(placed))
         self.reporter.event(
@@ -738,8 +836,16 @@ class _Loop:
 
     def finish(self) -> Resolution:
         tree = self.tree
-        tree.prune_unreachable()
+        # npm prunes extraneous nodes only when it started from a lockfile; a fresh tree keeps
+        # a copy that a later, closer placement left without dependents, and what only optional
+        # peers reach, written "extraneous" (they held their place while the tree was built)
+        if self.seeded:
+            tree.prune_unreachable()
         tree.calc_dep_flags()
+        if self.seeded:
+            for node in sorted((n for n in tree.nodes if n.extraneous and not n.is_top), key=lambda n: -n.depth):
+                if tree.contains(node):
+                    tree.detach(node)
         packages: dict[str, LockEntry] = {"": entry_from_json("", _root_raw(self.root_pkg))}
         decisions: dict[str, Decision] = {}
         nodes = sorted((n for n in tree.nodes if not n.is_root), key=lambda n: collation_key(n.location))
@@ -860,6 +966,9 @@ def _root_raw(pkg: PackageJson) -> dict[str, Any]:
 
 
 def _flags(node: Node, raw: dict[str, Any]) -> None:
+    if node.extraneous:  # reached by nobody, or only through optional peers: npm 11 writes this flag alone
+        raw["extraneous"] = True
+        return
     if node.dev:
         raw["dev"] = True
     if node.optional:
@@ -895,7 +1004,7 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         _flags(node, raw)
         return raw
     if node.lock_raw is not None:
-        raw = {k: v for k, v in node.lock_raw.items() if k not in ("dev", "optional", "devOptional", "peer")}
+        raw = {k: v for k, v in node.lock_raw.items() if k not in ("dev", "optional", "devOptional", "peer", "extraneous")}
         _flags(node, raw)
         return raw
     m = node.manifest
@@ -981,6 +1090,8 @@ async def resolve(
     loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update), edited or {})
     loop.on_pin = on_pin
     loop.placement = {}
+    loop.placements = {}
+    loop.virtual_roots = {}
     loop.build_root(lockfile)
     loop.tree.prefer_dedupe = prefer_dedupe
     failure: WeirError | None = None

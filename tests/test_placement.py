@@ -25,7 +25,7 @@ def test_existing_satisfying_copy_is_kept() -> None:
     a = node("a", "1.0.0", {"c": "^1.1"})
     tree.attach(a, tree.root)
     assert a.edges_out["c"].valid
-    chosen, _ = tree.find_target(node("c", "1.2.0"), a.edges_out["c"])
+    chosen, _, _ = tree.find_target(node("c", "1.2.0"), a.edges_out["c"])
     assert chosen is not None and chosen.verdict is Verdict.KEEP
 
 
@@ -34,7 +34,7 @@ def test_newer_copy_replaces_when_every_dependent_accepts_it() -> None:
     tree.attach(node("c", "1.0.0"), tree.root)
     a = node("a", "1.0.0", {"c": "^1.1"})
     tree.attach(a, tree.root)
-    chosen, _ = tree.find_target(node("c", "1.1.0"), a.edges_out["c"])
+    chosen, _, _ = tree.find_target(node("c", "1.1.0"), a.edges_out["c"])
     assert chosen is not None and chosen.target is tree.root and chosen.verdict is Verdict.REPLACE
 
 
@@ -43,7 +43,7 @@ def test_conflict_nests_under_the_dependent() -> None:
     tree.attach(node("a", "1.0.0"), tree.root)
     b = node("b", "1.0.0", {"a": "^2"})
     tree.attach(b, tree.root)
-    chosen, conflict = tree.find_target(node("a", "2.0.0"), b.edges_out["a"])
+    chosen, conflict, _ = tree.find_target(node("a", "2.0.0"), b.edges_out["a"])
     assert chosen is not None and chosen.target is b
     assert conflict is not None and conflict.blocker is not None and conflict.blocker.location == "node_modules/a"
 
@@ -59,7 +59,7 @@ def test_placement_never_shadows_a_copy_someone_below_relies_on() -> None:
     tree.attach(y, x)
     w = node("w", "1.0.0", {"z": "2"})
     tree.attach(w, x)
-    chosen, conflict = tree.find_target(node("z", "2.0.0"), w.edges_out["z"])
+    chosen, conflict, _ = tree.find_target(node("z", "2.0.0"), w.edges_out["z"])
     assert chosen is not None and chosen.target is w
     assert conflict is not None and conflict.target is x
 
