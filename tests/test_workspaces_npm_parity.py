@@ -58,7 +58,10 @@ def layout(root: Path, files: dict[str, dict[str, Any]]) -> Path:
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")} | {"CI": "true"}
+    """No npm_config_* from the caller, and an empty user config for both tools: this machine's
+    ~/.npmrc (omit-lockfile-registry-resolved, read by weir and npm alike) must not decide."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+    return env | {"CI": "true", "npm_config_userconfig": os.devnull}
 
 
 def npm(cwd: Path, cache: Path, *args: str) -> subprocess.Popen[str]:
