@@ -45,9 +45,13 @@ from urllib.parse import urlsplit
 import orjson
 
 from weir.core.errors import InputError, NetworkError, ResolveError
+from weir.core.local_tarball import tarball_package_json
+from weir.core.packument import PackumentError, VersionManifest, decode_version
 from weir.core.semver import max_satisfying, valid
 
-__all__ = ["GitSource", "Hosted", "is_git_resolved", "pack_folder", "packed_commit", "parse_git", "resolve_commit"]
+__all__ = [
+    "GitPackage", "GitSource", "Hosted", "fetch_git", "fetch_resolved", "pack_folder", "packed_commit", "parse_git", "resolve_commit",
+]
 
 _HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org", "gist": "gist.github.com"}
 _BY_DOMAIN = {d: t for t, d in _HOSTS.items()} | {"www.github.com": "github"}
@@ -117,12 +121,6 @@ class GitSource:
         return f"git+{h.ssh_url()}{tail}"
 
 
-def is_git_resolved(resolved: str | None) -> bool:
-    """A lockfile ``resolved`` that names a git commit (rule 2's forms)."""
-    text = resolved or ""
-    return text.lower().startswith(("git+", "git://")) or (bool(_SCP.match(text)) and "@" in text.split(":", 1)[0])
-
-
 def parse_git(raw: str) -> GitSource:
     """The repository and committish a git spec names (rule 1)."""
     text = raw.strip()
@@ -185,6 +183,58 @@ def _hosted_path(kind: str, path: str, default: str) -> Hosted | None:
     if len(segments) < 2 or (kind != "gitlab" and len(segments) != 2):
         return None
     return Hosted(kind, "/".join(segments[:-1]), segments[-1].removesuffix(".git"), default)
+
+
+@dataclass(frozen=True, slots=True)
+class GitPackage:
+    """A git dependency ready to install: its lockfile ``resolved``, the packed tarball, its
+    manifest (``dist.tarball`` is ``resolved``), and whether a ``prepare`` script went unrun."""
+
+    resolved: str
+    tarball: Path
+    manifest: VersionManifest
+    unprepared: bool
+
+
+def fetch_git(spec: str, cache: Path, who: str) -> GitPackage:
+    """Resolve ``spec`` to a commit and pack it (cached by sha): the resolver's whole git step."""
+    source = parse_git(spec)
+    sha, url, ref = resolve_commit(source, who=who)
+    return _package(source.resolved(sha), packed_commit(source, url, sha, ref, cache, who=who), who)
+
+
+def fetch_resolved(resolved: str, cache: Path, who: str) -> Path:
+    """The packed tarball of a lockfile's ``resolved`` (``…#<sha>``): ``weir ci`` clones the recorded commit."""
+    source = parse_git(resolved)
+    sha = (source.committish or "").lower()
+    if not _SHA.match(sha):
+        raise InputError(
+            f"{who}: package-lock.json records {resolved!r}, which names no commit sha",
+            code="ELOCKFILE",
+            hint="delete the entry from package-lock.json and run `weir install` to record the commit",
+        )
+    target = cache / "git" / f"{sha}.tgz"
+    if target.is_file():
+        return target
+    errors: list[str] = []
+    for url in source.urls:
+        try:
+            return packed_commit(source, url, sha, None, cache, who=who)
+        except NetworkError as exc:
+            errors.append(exc.message)
+    raise NetworkError("; ".join(errors), code="EGITREMOTE", hint="check that this machine can reach the repository")
+
+
+def _package(resolved: str, tarball: Path, who: str) -> GitPackage:
+    doc = tarball_package_json(tarball.read_bytes(), who)
+    scripts = doc.get("scripts")
+    unprepared = isinstance(scripts, dict) and bool(scripts.get("prepare"))
+    doc["dist"] = {"tarball": resolved}
+    try:
+        manifest = decode_version(orjson.dumps(doc))
+    except PackumentError as exc:
+        raise InputError(f"{who}: the repository's package.json is not usable: {exc}", code="EJSONPARSE") from None
+    return GitPackage(resolved, tarball, manifest, unprepared)
 
 
 # -- resolving ------------------------------------------------------------------------

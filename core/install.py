@@ -423,6 +423,7 @@ async def _fetch_all(
     it was checked against the same integrity the lockfile records.
     """
     by_key: dict[tuple[str, str], list[str]] = {}
+    packed = await _pack_git_entries(config, install_set, paths)
     for path in paths:
         entry = install_set[path]
         if not entry.resolved or not entry.version:
@@ -432,12 +433,15 @@ async def _fetch_all(
                 hint="delete package-lock.json and run `weir install` to rebuild it",
                 code="ELOCKFILE",
             )
-        by_key.setdefault((tarball_url(entry.resolved, entry.name, config), entry.integrity or ""), []).append(path)
+        integrity = packed[entry.resolved][1] if entry.resolved in packed else entry.integrity or ""
+        by_key.setdefault((tarball_url(entry.resolved, entry.name, config), integrity), []).append(path)
     results: dict[str, StoreEntry] = {}
     jobs = sorted(by_key.items())
     wanted: list[Wanted] = []
     for n, (key, group) in enumerate(jobs):
         entry = install_set[group[0]]
+        if key[0] in packed:  # a git commit: the packed tarball is read in ``one``
+            continue
         if prefetch is None or not prefetch.started(key[0]):
             integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
             wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], integrity))
@@ -448,6 +452,13 @@ async def _fetch_all(
         if job_id in reused:
             for p in paths_for_key:
                 results[p] = reused[job_id]
+            return
+        if key[0] in packed:
+            tarball, digest = packed[key[0]]
+            reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
+            stored = await fetcher.fetch(entry.name, entry.version or "", key[0], Integrity.parse(digest), job_id=job_id, packed=tarball)
+            for p in paths_for_key:
+                results[p] = stored
             return
         integrity = pick(entry.integrity, None, None, package=entry.name, version=entry.version or "")
         stored = await prefetch.wait(key[0], _strongest(integrity)) if prefetch is not None else None
@@ -461,6 +472,35 @@ async def _fetch_all(
         for n, (key, group) in enumerate(jobs):
             tg.start_soon(one, _FETCH_JOB_IDS + n, key, group)
     return results
+
+
+async def _pack_git_entries(config: Config, install_set: Mapping[str, LockEntry], paths: list[str]) -> dict[str, tuple[Path, str]]:
+    """resolved → (packed tarball, its sha512) for each git entry: the recorded commit, cloned
+    and packed into the cache (or found there), one at a time in a worker thread."""
+    wanted = sorted({e.resolved for p in paths if (e := install_set[p]).resolved and _is_git(e.resolved)})
+    if not wanted:
+        return {}
+    from weir.core.git import fetch_resolved
+
+    out: dict[str, tuple[Path, str]] = {}
+    for resolved in wanted:
+        names = sorted({install_set[p].name for p in paths if install_set[p].resolved == resolved})
+        tarball = await anyio.to_thread.run_sync(fetch_resolved, resolved, config.cache, f"{names[0]}@{resolved}")
+        out[resolved] = (tarball, await anyio.to_thread.run_sync(_sha512_sri, tarball))
+    return out
+
+
+def _is_git(resolved: str) -> bool:
+    """npm's ``resolved`` for a git commit (``weir.core.git`` rule 2), told without importing it."""
+    head = resolved.split("#", 1)[0]
+    return head.lower().startswith(("git+", "git://")) or ("://" not in head and "@" in head.split(":", 1)[0] and ":" in head)
+
+
+def _sha512_sri(path: Path) -> str:
+    import base64
+    import hashlib
+
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
 
 
 NPMJS = "https://registry.npmjs.org/"

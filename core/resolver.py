@@ -47,7 +47,7 @@ from weir.core.packument import Packument, VersionManifest
 from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
 from weir.core.registry import Full, ManifestDone
-from weir.core.spec import Spec, parse_spec, unsupported_git_error
+from weir.core.spec import Spec, parse_spec
 from weir.core.workspaces import workspace_folders
 
 __all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
@@ -157,6 +157,7 @@ class _Loop:
         self.project_dir = project_dir
         self.registry = registry
         self.legacy_peer_deps = bool(getattr(config, "legacy_peer_deps", False))
+        self.cache: Path = Path(getattr(config, "cache", project_dir / ".weir-cache"))
         self.reporter = reporter
         self.update = update
         self.warnings: list[str] = []
@@ -376,7 +377,7 @@ class _Loop:
         spec = spec or edge.spec
         path = self._path(edge.source)
         if spec.kind == "git":
-            raise unsupported_git_error(spec, path)
+            return await self._git_dep(edge, spec)
         if spec.kind == "remote":
             dep = Node(edge.name, resolved=spec.fetch_spec, overrides=self._child_overrides(edge))
             self.why[id(dep)] = _Why("remote", (), None)
@@ -468,6 +469,34 @@ class _Loop:
         for name, (kind, raw) in _edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
             dep.edges_out[name] = self._edge(dep, name, kind, raw, Path(spec.fetch_spec).parent)
         self.why[id(dep)] = _Why("remote", (), None)
+        return dep
+
+    async def _git_dep(self, edge: Edge, spec: Spec) -> Node:
+        """A git dependency: its committish resolved to a commit, the checkout packed into
+        the cache by sha (``weir.core.git``), then read like a tarball from a registry."""
+        from weir.core.git import GitPackage, fetch_git  # git specs are rare: keep subprocess et al. off the common path
+
+        path = self._path(edge.source)
+        try:
+            got: GitPackage = await anyio.to_thread.run_sync(fetch_git, spec.fetch_spec, self.cache, f"{edge.name}@{spec.raw}")
+        except WeirError as exc:
+            exc.package, exc.spec, exc.path = edge.name, spec.raw, path
+            if edge.optional and isinstance(exc, (ResolveError, NetworkError)):
+                self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
+                raise _Skip from exc
+            raise
+        m = got.manifest
+        if got.unprepared:
+            self._warn(
+                "git-prepare-skipped",
+                f"{edge.name}@{spec.raw} has a prepare script; weir installs git dependencies as committed, without running it "
+                "(build it in the repository, or depend on a published version)",
+                edge.name,
+            )
+        dep = Node(edge.name, package_name=m.name or edge.name, version=m.version, resolved=got.resolved, manifest=m, overrides=self._child_overrides(edge))
+        for name, (kind, raw) in _edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
+            dep.edges_out[name] = self._edge(dep, name, kind, raw, None)
+        self.why[id(dep)] = _Why("git", (), None)
         return dep
 
     def _child_overrides(self, edge: Edge) -> OverrideSet | None:
