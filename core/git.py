@@ -24,8 +24,15 @@ this module holds:
    else ``.gitignore`` per folder, the always-included and always-excluded
    files), as ``package/<path>`` entries with npm pack's fixed mtime, sorted,
    so the same commit always gives the same bytes.
-6. A ``prepare`` script is not run here: the caller decides (script policy)
-   and says so by name.
+6. A ``prepare`` script runs only when the caller's script policy says so
+   (``Prepare``): then, as npm does, the checkout gets its own install
+   (dependencies, dev ones included, and its root lifecycle scripts, among
+   them ``prepare``) before it is packed, and the tarball is cached apart
+   (``<sha>.prepared.tgz``). Otherwise the commit is packed as committed and
+   the caller says so, naming the package. A chain of git dependencies
+   prepares each commit once (``WEIR_GIT_PREPARING``, like npm's
+   ``_PACOTE_NO_PREPARE_``), so two repositories that need each other cannot
+   start installs without end.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -59,6 +67,7 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SCP = re.compile(r"^(?P<user>[^@/:]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
 _NPM_PACK_MTIME = 499162500  # 1985-10-26T08:15:00Z, the date npm pack writes on every entry
 _GIT_TIMEOUT = 120
+_PREPARE_TIMEOUT = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +195,15 @@ def _hosted_path(kind: str, path: str, default: str) -> Hosted | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepare:
+    """Rule 6: how to run a trusted git dependency's install in its checkout (the
+    registry and cache of the install that asked for it)."""
+
+    registry: str
+    cache: Path
+
+
+@dataclass(frozen=True, slots=True)
 class GitPackage:
     """A git dependency ready to install: its lockfile ``resolved``, the packed tarball, its
     manifest (``dist.tarball`` is ``resolved``), and whether a ``prepare`` script went unrun."""
@@ -196,14 +214,14 @@ class GitPackage:
     unprepared: bool
 
 
-def fetch_git(spec: str, cache: Path, who: str) -> GitPackage:
+def fetch_git(spec: str, cache: Path, who: str, prepare: Prepare | None) -> GitPackage:
     """Resolve ``spec`` to a commit and pack it (cached by sha): the resolver's whole git step."""
     source = parse_git(spec)
     sha, url, ref = resolve_commit(source, who=who)
-    return _package(source.resolved(sha), packed_commit(source, url, sha, ref, cache, who=who), who)
+    return _package(source.resolved(sha), packed_commit(source, url, sha, ref, cache, who=who, prepare=prepare), who, prepare)
 
 
-def fetch_resolved(resolved: str, cache: Path, who: str) -> Path:
+def fetch_resolved(resolved: str, cache: Path, who: str, prepare: Prepare | None) -> Path:
     """The packed tarball of a lockfile's ``resolved`` (``…#<sha>``): ``weir ci`` clones the recorded commit."""
     source = parse_git(resolved)
     sha = (source.committish or "").lower()
@@ -213,22 +231,21 @@ def fetch_resolved(resolved: str, cache: Path, who: str) -> Path:
             code="ELOCKFILE",
             hint="delete the entry from package-lock.json and run `weir install` to record the commit",
         )
-    target = cache / "git" / f"{sha}.tgz"
+    target = _cached(cache, sha, prepare)
     if target.is_file():
         return target
     errors: list[str] = []
     for url in source.urls:
         try:
-            return packed_commit(source, url, sha, None, cache, who=who)
+            return packed_commit(source, url, sha, None, cache, who=who, prepare=prepare)
         except NetworkError as exc:
             errors.append(exc.message)
     raise NetworkError("; ".join(errors), code="EGITREMOTE", hint="check that this machine can reach the repository")
 
 
-def _package(resolved: str, tarball: Path, who: str) -> GitPackage:
+def _package(resolved: str, tarball: Path, who: str, prepare: Prepare | None) -> GitPackage:
     doc = tarball_package_json(tarball.read_bytes(), who)
-    scripts = doc.get("scripts")
-    unprepared = isinstance(scripts, dict) and bool(scripts.get("prepare"))
+    unprepared = prepare is None and _has_prepare(doc)
     doc["dist"] = {"tarball": resolved}
     try:
         manifest = decode_version(orjson.dumps(doc))
@@ -320,20 +337,64 @@ def _rev_parse(url: str, committish: str, who: str) -> str:
 # -- fetching and packing -------------------------------------------------------------
 
 
-def packed_commit(source: GitSource, url: str, sha: str, ref: str | None, cache: Path, *, who: str) -> Path:
-    """``<cache>/git/<sha>.tgz``, cloning and packing it if the cache lacks it (rule 4)."""
-    target = cache / "git" / f"{sha}.tgz"
+def packed_commit(
+    source: GitSource, url: str, sha: str, ref: str | None, cache: Path, *, who: str, prepare: Prepare | None
+) -> Path:
+    """``<cache>/git/<sha>.tgz``, cloning and packing it if the cache lacks it (rules 4 and 6)."""
+    target = _cached(cache, sha, prepare)
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="weir-git-", dir=target.parent) as tmp:
         work = Path(tmp) / "checkout"
         _checkout(url, sha, ref, work, who)
+        if prepare is not None:
+            _prepare(work, source.resolved(sha), prepare, who)
         data = pack_folder(work, who=who)
         part = Path(tmp) / "package.tgz"
         part.write_bytes(data)
         os.replace(part, target)
     return target
+
+
+def _cached(cache: Path, sha: str, prepare: Prepare | None) -> Path:
+    return cache / "git" / (f"{sha}.prepared.tgz" if prepare is not None else f"{sha}.tgz")
+
+
+def _has_prepare(manifest: dict[str, object]) -> bool:
+    scripts = manifest.get("scripts")
+    return isinstance(scripts, dict) and bool(scripts.get("prepare"))
+
+
+def _prepare(work: Path, resolved: str, prepare: Prepare, who: str) -> None:
+    """Rule 6: ``weir install`` in the checkout, as npm runs ``npm install`` there.
+
+    A child process, as npm spawns npm: the install owns its own event loop,
+    store workers and signal handling, which must not mix with the running one.
+    """
+    try:
+        manifest = orjson.loads((work / "package.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return  # pack_folder reports it
+    seen = [line for line in os.environ.get("WEIR_GIT_PREPARING", "").split("\n") if line]
+    if not isinstance(manifest, dict) or not _has_prepare(manifest) or resolved in seen:
+        return
+    env = {**os.environ, "WEIR_GIT_PREPARING": "\n".join([*seen, resolved]), "CI": "true"}
+    cmd = [sys.executable, "-m", "weir.tui.cli", "install", "--reporter", "plain",
+           "--registry", prepare.registry, "--cache", str(prepare.cache), "-C", str(work)]
+    try:
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=_PREPARE_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        result = subprocess.CompletedProcess(cmd, 1, "", f"took longer than {_PREPARE_TIMEOUT} s")
+    if result.returncode != 0:
+        from weir.core.errors import ScriptError
+
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-12:])
+        raise ScriptError(
+            f"{who}: preparing the git dependency failed (its install and prepare script in a checkout):\n{tail}",
+            code="EGITPREPARE",
+            hint="fix the repository's prepare script, or remove the package from trustedDependencies to install it as committed",
+        )
 
 
 def _checkout(url: str, sha: str, ref: str | None, work: Path, who: str) -> None:

@@ -423,7 +423,7 @@ async def _fetch_all(
     it was checked against the same integrity the lockfile records.
     """
     by_key: dict[tuple[str, str], list[str]] = {}
-    packed = await _pack_git_entries(config, install_set, paths)
+    packed = await _pack_git_entries(config, fetcher.project, install_set, paths)
     for path in paths:
         entry = install_set[path]
         if not entry.resolved or not entry.version:
@@ -474,18 +474,24 @@ async def _fetch_all(
     return results
 
 
-async def _pack_git_entries(config: Config, install_set: Mapping[str, LockEntry], paths: list[str]) -> dict[str, tuple[Path, str]]:
-    """resolved → (packed tarball, its sha512) for each git entry: the recorded commit, cloned
-    and packed into the cache (or found there), one at a time in a worker thread."""
+async def _pack_git_entries(
+    config: Config, project: Path | None, install_set: Mapping[str, LockEntry], paths: list[str]
+) -> dict[str, tuple[Path, str]]:
+    """resolved → (packed tarball, its sha512) for each git entry: the recorded commit, cloned,
+    prepared if the script policy allows it, and packed into the cache (or found there), one
+    at a time in a worker thread."""
     wanted = sorted({e.resolved for p in paths if (e := install_set[p]).resolved and _is_git(e.resolved)})
-    if not wanted:
+    if not wanted or project is None:
         return {}
     from weir.core.git import fetch_resolved
+    from weir.core.resolver import git_prepare
 
+    trusted = read_package_json(project / "package.json").trusted_dependencies
     out: dict[str, tuple[Path, str]] = {}
     for resolved in wanted:
-        names = sorted({install_set[p].name for p in paths if install_set[p].resolved == resolved})
-        tarball = await anyio.to_thread.run_sync(fetch_resolved, resolved, config.cache, f"{names[0]}@{resolved}")
+        name = sorted({install_set[p].name for p in paths if install_set[p].resolved == resolved})[0]
+        prepare = git_prepare(config, trusted, name)
+        tarball = await anyio.to_thread.run_sync(fetch_resolved, resolved, config.cache, f"{name}@{resolved}", prepare)
         out[resolved] = (tarball, await anyio.to_thread.run_sync(_sha512_sri, tarball))
     return out
 

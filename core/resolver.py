@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -50,7 +50,10 @@ from weir.core.registry import Full, ManifestDone
 from weir.core.spec import Spec, parse_spec
 from weir.core.workspaces import workspace_folders
 
-__all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT"]
+if TYPE_CHECKING:
+    from weir.core.git import Prepare
+
+__all__ = ["Resolution", "resolve", "MAX_IN_FLIGHT", "git_prepare"]
 
 MAX_IN_FLIGHT = 64
 
@@ -157,6 +160,7 @@ class _Loop:
         self.project_dir = project_dir
         self.registry = registry
         self.legacy_peer_deps = bool(getattr(config, "legacy_peer_deps", False))
+        self.config = config
         self.cache: Path = Path(getattr(config, "cache", project_dir / ".weir-cache"))
         self.reporter = reporter
         self.update = update
@@ -477,8 +481,9 @@ class _Loop:
         from weir.core.git import GitPackage, fetch_git  # git specs are rare: keep subprocess et al. off the common path
 
         path = self._path(edge.source)
+        prepare = git_prepare(self.config, self.root_pkg.trusted_dependencies, edge.name)
         try:
-            got: GitPackage = await anyio.to_thread.run_sync(fetch_git, spec.fetch_spec, self.cache, f"{edge.name}@{spec.raw}")
+            got: GitPackage = await anyio.to_thread.run_sync(fetch_git, spec.fetch_spec, self.cache, f"{edge.name}@{spec.raw}", prepare)
         except WeirError as exc:
             exc.package, exc.spec, exc.path = edge.name, spec.raw, path
             if edge.optional and isinstance(exc, (ResolveError, NetworkError)):
@@ -489,8 +494,8 @@ class _Loop:
         if got.unprepared:
             self._warn(
                 "git-prepare-skipped",
-                f"{edge.name}@{spec.raw} has a prepare script; weir installs git dependencies as committed, without running it "
-                "(build it in the repository, or depend on a published version)",
+                f"{edge.name}@{spec.raw} has a prepare script, which weir did not run: the package is installed as committed "
+                f'(add "{edge.name}" to trustedDependencies in package.json to have weir prepare it as npm does)',
                 edge.name,
             )
         dep = Node(edge.name, package_name=m.name or edge.name, version=m.version, resolved=got.resolved, manifest=m, overrides=self._child_overrides(edge))
@@ -757,6 +762,16 @@ def _placement(node: Node, conflict: Check | None) -> Placement:
         reason=f"nested: {b.location} is {b.package_name}@{b.version}",
         blocker=b.location,
     )
+
+
+def git_prepare(config: Any, trusted: Iterable[str], name: str) -> Prepare | None:
+    """The script policy for a git dependency's prepare (``weir.core.git`` rule 6): run it only
+    for a name in trustedDependencies, and never under --ignore-scripts."""
+    if getattr(config, "ignore_scripts", False) or name not in trusted:
+        return None
+    from weir.core.git import Prepare
+
+    return Prepare(registry=str(getattr(config, "registry", "")), cache=Path(getattr(config, "cache", "")))
 
 
 def _registry_name(edge: Edge) -> str | None:

@@ -297,3 +297,20 @@ def test_packed_files_are_those_npm_pack_lists(tmp_path: Path, case: str) -> Non
     with tarfile.open(fileobj=io.BytesIO(pack_folder(folder, who="p")), mode="r:gz") as tf:
         got = sorted(m.name.removeprefix("package/") for m in tf.getmembers())
     assert got == want
+
+
+def test_a_trusted_git_dependency_is_prepared_before_it_is_packed(tmp_path: Path) -> None:
+    _work, bare, _ = make_repo(
+        tmp_path / "repos", "built", ["1.0.0"], extra={"files": ["dist"], "scripts": {"prepare": "mkdir -p dist && cp index.js dist/built.js"}}
+    )
+    proj = project(tmp_path, {"built": f"git+file://{bare}"})
+    manifest = json.loads((proj / "package.json").read_text())
+    (proj / "package.json").write_text(json.dumps({**manifest, "trustedDependencies": ["built"]}, indent=2) + "\n")
+    run = weir(proj, tmp_path / "cache", "install")
+    assert run.returncode == 0, run.stderr
+    assert "trustedDependencies" not in run.stdout + run.stderr
+    assert (proj / "node_modules/built/dist/built.js").read_text() == "module.exports = '1.0.0';\n"
+    shutil.rmtree(proj / "node_modules")
+    run = weir(proj, tmp_path / "cache", "ci", "--ignore-scripts")  # the policy says no: the commit as committed
+    assert run.returncode == 0, run.stderr
+    assert not (proj / "node_modules/built/dist").exists()
