@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from weir.core.http import Http, Response, Sink
     from weir.core.packument import VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
+    from weir.core.spec import Spec
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
@@ -730,12 +731,29 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
     target = _target_field(options)
     for arg in options.add:
         spec = parse_arg(arg)
+        name, saved = _git_added(spec, config) if spec.kind == "git" else (spec.name, spec.raw or "latest")
         for f in ("dependencies", "devDependencies", "optionalDependencies"):
             if f != target and isinstance(new.get(f), dict):
-                new[f].pop(spec.name, None)
+                new[f].pop(name, None)
         new.setdefault(target, {})
-        new[target][spec.name] = spec.raw if spec.raw else "latest"
+        new[target][name] = saved
     return tidy_dependency_fields(new)
+
+
+def _git_added(spec: Spec, config: Config) -> tuple[str, str]:
+    """``weir add <git spec>``: the name (from the repository's package.json when the argument
+    has none, as npm reads it) and the spec as npm saves it (``user/repo`` → ``github:user/repo``)."""
+    from weir.core.git import fetch_git, parse_git
+
+    source = parse_git(spec.fetch_spec)
+    name = spec.name
+    if name is None:
+        who = spec.raw
+        name = fetch_git(spec.fetch_spec, config.cache, who, None).manifest.name
+        if not name:
+            raise InputError(f"{who}: the repository's package.json has no name", spec=who, code="EINVALIDPACKAGENAME",
+                             hint="add it as NAME@<git spec>")
+    return name, source.save_spec()
 
 
 def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile, location: str = "") -> dict[str, Any]:
@@ -752,6 +770,8 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     prefix = "" if options.save_exact or config.save_exact else config.save_prefix
     for arg in options.add:
         spec = parse_arg(arg)
+        if spec.name is None:  # a git spec added without a name is saved as _git_added saved it
+            continue
         found = lookup(lock.packages, location, spec.name)
         entry = lock.packages.get(found) if found is not None else None
         if entry is None or entry.version is None:

@@ -314,3 +314,17 @@ def test_a_trusted_git_dependency_is_prepared_before_it_is_packed(tmp_path: Path
     run = weir(proj, tmp_path / "cache", "ci", "--ignore-scripts")  # the policy says no: the commit as committed
     assert run.returncode == 0, run.stderr
     assert not (proj / "node_modules/built/dist").exists()
+
+
+def test_adding_a_git_url_without_a_name_saves_it_as_npm_does(tmp_path: Path) -> None:
+    _work, bare, _ = make_repo(tmp_path / "repos", "gdep", ["1.0.0"])
+    ours, theirs = project(tmp_path / "weir", {}), project(tmp_path / "npm", {})
+    run = weir(ours, tmp_path / "cache", "add", f"git+file://{bare}")
+    assert run.returncode == 0, run.stderr
+    npm = subprocess.run(
+        ["npm", "install", "--package-lock-only", "--offline", "--no-audit", "--no-fund", "--cache", str(tmp_path / "npm-cache"), f"git+file://{bare}"],
+        cwd=theirs, check=False, capture_output=True, text=True, timeout=120,
+    )
+    assert npm.returncode == 0, npm.stderr
+    assert json.loads((ours / "package.json").read_text()) == json.loads((theirs / "package.json").read_text())
+    assert (ours / "package-lock.json").read_text() == (theirs / "package-lock.json").read_text()
