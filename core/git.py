@@ -134,6 +134,9 @@ def parse_git(raw: str) -> GitSource:
     """The repository and committish a git spec names (rule 1)."""
     text = raw.strip()
     head, _, frag = text.partition("#")
+    page = re.match(r"^(https?://(?:www\.)?github\.com/[^/]+/[^/]+)/tree/(.+)$", head, re.IGNORECASE)
+    if page and not frag:  # a repository page at a branch: https://github.com/u/r/tree/<committish>
+        head, frag = page.group(1), page.group(2)
     committish, rng = _fragment(frag, raw)
     hosted = _hosted(head)
     if hosted is not None:

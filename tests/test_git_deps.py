@@ -102,6 +102,8 @@ SPECS = [
     "git+file:///tmp/r.git",
     "git+https://example.com/u/r.git#semver:1.x",
     "git://example.com/r.git#main",
+    "git+http://example.com/r.git",
+    "https://github.com/u/r/tree/feature",
 ]
 
 ORACLE = """
@@ -328,3 +330,12 @@ def test_adding_a_git_url_without_a_name_saves_it_as_npm_does(tmp_path: Path) ->
     assert npm.returncode == 0, npm.stderr
     assert json.loads((ours / "package.json").read_text()) == json.loads((theirs / "package.json").read_text())
     assert (ours / "package-lock.json").read_text() == (theirs / "package-lock.json").read_text()
+
+
+@pytest.mark.parametrize("length", [40, 10])
+def test_a_commit_sha_committish_locks_that_commit(tmp_path: Path, length: int) -> None:
+    _work, bare, shas = make_repo(tmp_path / "repos", "gdep", ["1.0.0", "2.0.0"])
+    proj = project(tmp_path, {"gdep": f"git+file://{bare}#{shas['1.0.0'][:length]}"})
+    run = weir(proj, tmp_path / "cache", "install")
+    assert run.returncode == 0, run.stderr
+    assert lock_entry(proj, "gdep") == {"version": "1.0.0", "resolved": f"git+file://{bare}#{shas['1.0.0']}", "license": "MIT"}
