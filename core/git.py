@@ -138,6 +138,9 @@ def parse_git(raw: str) -> GitSource:
     if page and not frag:  # a repository page at a branch: https://github.com/u/r/tree/<committish>
         head, frag = page.group(1), page.group(2)
     committish, rng = _fragment(frag, raw)
+    if head.lower().removeprefix("git+").startswith("-") or (committish or "").startswith("-"):
+        raise InputError(f"{raw!r}: a repository or committish may not start with '-' (git would read it as an option)",
+                         spec=raw, code="EINVALIDSPEC", hint="check the spec")
     hosted = _hosted(head)
     if hosted is not None:
         urls = (hosted.https_url(), hosted.ssh_url())
@@ -423,7 +426,7 @@ def _checkout(url: str, sha: str, ref: str | None, work: Path, who: str) -> None
 def _git(args: list[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "echo", "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -oBatchMode=yes")}
     try:
-        return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=_GIT_TIMEOUT, check=False)
+        return subprocess.run(["git", "-c", "protocol.ext.allow=never", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=_GIT_TIMEOUT, check=False)
     except FileNotFoundError:
         raise InputError("git is not installed, and a dependency comes from a git repository", code="ENOGIT", hint="install git") from None
     except subprocess.TimeoutExpired:

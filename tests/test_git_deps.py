@@ -339,3 +339,11 @@ def test_a_commit_sha_committish_locks_that_commit(tmp_path: Path, length: int) 
     run = weir(proj, tmp_path / "cache", "install")
     assert run.returncode == 0, run.stderr
     assert lock_entry(proj, "gdep") == {"version": "1.0.0", "resolved": f"git+file://{bare}#{shas['1.0.0']}", "license": "MIT"}
+
+
+@pytest.mark.parametrize("spec", ["-oProxyCommand=touch@pwned.x:r", "git+file:///tmp/r.git#--upload-pack=touch"])
+def test_a_spec_git_would_read_as_an_option_is_refused_before_git_runs(tmp_path: Path, spec: str) -> None:
+    proj = project(tmp_path, {"evil": spec})
+    run = weir(proj, tmp_path / "cache", "install")
+    assert run.returncode == 3, run.stderr
+    assert "EINVALIDSPEC" in run.stderr and f"evil@{spec}" in run.stderr
