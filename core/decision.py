@@ -29,6 +29,7 @@ Rule = Literal[
     "workspace",  # a workspace folder of this project
     "link",  # a file: folder
     "remote",  # a tarball URL
+    "git",  # a git repository at a commit
 ]
 
 # Why a candidate version lost.

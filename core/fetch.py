@@ -32,7 +32,9 @@ Rules this module holds:
    npm reuses its cache. Any other scheme (``ftp:``, ``javascript:``), and
    ``file:`` for a fetcher without a project, is refused before the store is
    consulted, so a lockfile cannot point weir at a file elsewhere even when
-   the store already holds the bytes.
+   the store already holds the bytes. A git dependency's ``resolved``
+   (``git+…#<sha>``) is not fetched here: the installer hands over the
+   tarball ``weir.core.git`` packed from that commit, with its digest.
 """
 
 from __future__ import annotations
@@ -117,11 +119,14 @@ class TarballFetcher:
         return reused
 
     async def fetch(
-        self, name: str, version: str, resolved_url: str, integrity: Integrity, *, job_id: int
+        self, name: str, version: str, resolved_url: str, integrity: Integrity, *, job_id: int, packed: Path | None = None
     ) -> StoreEntry:
-        """The store entry for ``name@version``, downloading and extracting it if the store lacks it."""
+        """The store entry for ``name@version``, downloading and extracting it if the store lacks it.
+
+        ``packed``: the tarball weir packed from a git dependency's commit (rule 4), read in place of ``resolved_url``.
+        """
         package = f"{name}@{version}"
-        local = self._local_path(name, version, resolved_url)
+        local = packed or self._local_path(name, version, resolved_url)
         if local is None and not resolved_url.startswith(_HTTP):
             raise InputError(
                 f"{package} resolves to {resolved_url!r}, which is neither an http(s) URL nor a tarball in the project; "

@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from weir.core.http import Http, Response, Sink
     from weir.core.packument import Packument, VersionManifest
     from weir.core.registry import Full, ManifestDone, Registry
+    from weir.core.spec import Spec
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
@@ -476,9 +477,14 @@ async def _fetch_all(
     already started (pipelined) is awaited instead of started again, provided
     it was checked against the same integrity the lockfile records.
     """
-    sources = await _tarball_sources(network, config, install_set, paths)
+    packed = await _pack_git_entries(config, fetcher.project, install_set, paths)
+    sources = await _tarball_sources(network, config, install_set, [p for p in paths if install_set[p].resolved not in packed])
     by_key: dict[tuple[str, str], list[str]] = {}
     for path in paths:
+        resolved = install_set[path].resolved
+        if resolved in packed:  # a git commit, packed from its clone
+            by_key.setdefault((resolved, packed[resolved][1]), []).append(path)
+            continue
         url, integrity = sources[path]
         by_key.setdefault((url, _strongest(integrity)), []).append(path)
     results: dict[str, StoreEntry] = {}
@@ -486,6 +492,8 @@ async def _fetch_all(
     wanted: list[Wanted] = []
     for n, (key, group) in enumerate(jobs):
         entry = install_set[group[0]]
+        if key[0] in packed:  # a git commit: the packed tarball is read in ``one``
+            continue
         if prefetch is None or not prefetch.started(key[0]):
             wanted.append((_FETCH_JOB_IDS + n, entry.name, entry.version or "", key[0], sources[group[0]][1]))
     reused = await fetcher.reuse_many(wanted)
@@ -495,6 +503,13 @@ async def _fetch_all(
         if job_id in reused:
             for p in paths_for_key:
                 results[p] = reused[job_id]
+            return
+        if key[0] in packed:
+            tarball, digest = packed[key[0]]
+            reporter.event(ev.JobQueued(job_id=job_id, kind="tarball", package=f"{entry.name}@{entry.version}"))
+            stored = await fetcher.fetch(entry.name, entry.version or "", key[0], Integrity.parse(digest), job_id=job_id, packed=tarball)
+            for p in paths_for_key:
+                results[p] = stored
             return
         integrity = sources[paths_for_key[0]][1]
         stored = await prefetch.wait(key[0], key[1]) if prefetch is not None else None
@@ -554,19 +569,9 @@ async def _tarball_sources(
 
 
 def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, LockEntry]) -> None:
-    """A git dependency, or an entry with neither a version nor a tarball: say which and what to do."""
-    from weir.core.lockfile_legacy import is_git, is_tarball_path, required_by
+    """A folder entry that is no link, or an entry with neither a version nor a tarball: say which and what to do."""
+    from weir.core.lockfile_legacy import is_tarball_path
 
-    if entry.resolved and is_git(entry.resolved):
-        specs = required_by({p: e.raw for p, e in entries.items()}).get(path) or (entry.resolved,)
-        raise InputError(
-            f"{entry.name} ({path}) is a git dependency, which weir does not install yet",
-            package=entry.name,
-            spec=specs[0],
-            hint=f"install this project with npm, or make {entry.name} a published version (or a tarball "
-            "from `npm pack`, as file:./vendor/x.tgz) in package.json and run `weir install`",
-            code="EUNSUPPORTEDPROTOCOL",
-        )
     if entry.resolved and entry.resolved.startswith("file:") and not is_tarball_path(entry.resolved) and _in_project(entry.resolved):
         raise InputError(
             f"package-lock.json entry {path} ({entry.name}) points at the folder {entry.resolved} but is not "
@@ -628,6 +633,38 @@ async def _packuments(network: _Network, names: list[str], *, skip_failures: boo
         for name in names:
             tg.start_soon(one, name)
     return found
+
+
+async def _pack_git_entries(
+    config: Config, project: Path | None, install_set: Mapping[str, LockEntry], paths: list[str]
+) -> dict[str, tuple[Path, str]]:
+    """resolved → (packed tarball, its sha512) for each git entry: the recorded commit, cloned,
+    prepared if the script policy allows it, and packed into the cache (or found there), one
+    at a time in a worker thread."""
+    from weir.core.lockfile_legacy import is_git
+
+    wanted = sorted({e.resolved for p in paths if (e := install_set[p]).resolved and is_git(e.resolved)})
+    if not wanted or project is None:
+        return {}
+    from weir.core.git import fetch_resolved
+    from weir.core.resolver import git_prepare
+
+    trusted = read_package_json(project / "package.json").trusted_dependencies
+    out: dict[str, tuple[Path, str]] = {}
+    for resolved in wanted:
+        name = sorted({install_set[p].name for p in paths if install_set[p].resolved == resolved})[0]
+        prepare = git_prepare(config, trusted, name)
+        tarball = await anyio.to_thread.run_sync(fetch_resolved, resolved, config.cache, f"{name}@{resolved}", prepare)
+        out[resolved] = (tarball, await anyio.to_thread.run_sync(_sha512_sri, tarball))
+    return out
+
+
+
+def _sha512_sri(path: Path) -> str:
+    import base64
+    import hashlib
+
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
 
 
 NPMJS = "https://registry.npmjs.org/"
@@ -903,12 +940,29 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
     target = _target_field(options)
     for arg in options.add:
         spec = parse_arg(arg)
+        name, saved = _git_added(spec, config) if spec.kind == "git" else (spec.name, spec.raw or "latest")
         for f in ("dependencies", "devDependencies", "optionalDependencies"):
             if f != target and isinstance(new.get(f), dict):
-                new[f].pop(spec.name, None)
+                new[f].pop(name, None)
         new.setdefault(target, {})
-        new[target][spec.name] = spec.raw if spec.raw else "latest"
+        new[target][name] = saved
     return tidy_dependency_fields(new)
+
+
+def _git_added(spec: Spec, config: Config) -> tuple[str, str]:
+    """``weir add <git spec>``: the name (from the repository's package.json when the argument
+    has none, as npm reads it) and the spec as npm saves it (``user/repo`` → ``github:user/repo``)."""
+    from weir.core.git import fetch_git, parse_git
+
+    source = parse_git(spec.fetch_spec)
+    name = spec.name
+    if name is None:
+        who = spec.raw
+        name = fetch_git(spec.fetch_spec, config.cache, who, None).manifest.name
+        if not name:
+            raise InputError(f"{who}: the repository's package.json has no name", spec=who, code="EINVALIDPACKAGENAME",
+                             hint="add it as NAME@<git spec>")
+    return name, source.save_spec()
 
 
 def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: Config, lock: Lockfile, location: str = "") -> dict[str, Any]:
@@ -925,6 +979,8 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     prefix = "" if options.save_exact or config.save_exact else config.save_prefix
     for arg in options.add:
         spec = parse_arg(arg)
+        if spec.name is None:  # a git spec added without a name is saved as _git_added saved it
+            continue
         found = lookup(lock.packages, location, spec.name)
         entry = lock.packages.get(found) if found is not None else None
         if entry is None or entry.version is None:

@@ -32,7 +32,7 @@ import orjson
 from weir.core.errors import InputError
 from weir.core.packument import PackumentError, VersionManifest, decode_version
 
-__all__ = ["local_tarball_path", "read_local_tarball", "resolved_file_url"]
+__all__ = ["local_tarball_path", "read_local_tarball", "resolved_file_url", "tarball_package_json"]
 
 _MANIFEST_MAX = 4 * 1024 * 1024
 
@@ -78,7 +78,7 @@ def read_local_tarball(tarball: Path, project_dir: Path, *, spec: str) -> Versio
         data = tarball.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the tarball {spec}: {exc.strerror}", spec=spec, code="ENOENT") from None
-    doc = _package_json(data, spec)
+    doc = tarball_package_json(data, spec)
     doc["dist"] = {
         "tarball": resolved_file_url(tarball, project_dir),
         "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode(),
@@ -89,7 +89,8 @@ def read_local_tarball(tarball: Path, project_dir: Path, *, spec: str) -> Versio
         raise InputError(f"the package.json in {spec} is not usable: {exc}", spec=spec, code="EJSONPARSE") from None
 
 
-def _package_json(data: bytes, spec: str) -> dict[str, object]:
+def tarball_package_json(data: bytes, spec: str) -> dict[str, object]:
+    """The package.json one folder deep in a package tarball (rule 1), as a dict."""
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
             for member in tf:

@@ -248,6 +248,8 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
         return False
     if kind == "remote":
         return node.resolved == spec.fetch_spec
+    if kind == "git":
+        return _git_valid(node, spec)
     if kind == "tag":
         return True
     if kind in ("range", "version"):
@@ -255,6 +257,21 @@ def _spec_valid(node: Node, spec: Spec, name: str) -> bool:
             return node.version is not None
         return node.version is not None and satisfies(node.version, spec.fetch_spec, loose=True)
     return False
+
+
+def _git_valid(node: Node, spec: Spec) -> bool:
+    """npm's depValid for git: the same repository; a full sha or a semver: range must
+    also fit, while a branch or tag keeps the commit already locked (``weir update`` moves it)."""
+    from weir.core.git import parse_git
+
+    source = parse_git(spec.fetch_spec)
+    repo, _, sha = (node.resolved or "").partition("#")
+    if repo != source.repo:
+        return False
+    if source.range is not None:
+        return node.version is not None and satisfies(node.version, source.range, loose=True)
+    committish = (source.committish or "").lower()
+    return len(committish) != 40 or committish == sha
 
 
 @dataclass(slots=True)

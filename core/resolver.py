@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -52,10 +52,13 @@ from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
 from weir.core.semver import compare
 from weir.core.registry import Full, ManifestDone
-from weir.core.spec import Spec, parse_spec, unsupported_git_error
+from weir.core.spec import Spec, parse_spec
 from weir.core.workspaces import workspace_folders
 
-__all__ = ["Resolution", "resolve", "manifest_fields", "MAX_IN_FLIGHT"]
+if TYPE_CHECKING:
+    from weir.core.git import Prepare
+
+__all__ = ["Resolution", "resolve", "manifest_fields", "MAX_IN_FLIGHT", "git_prepare"]
 
 MAX_IN_FLIGHT = 64
 MAX_PLACEMENTS = 8  # placements for one dependent's edge at one location before it is given up
@@ -163,6 +166,8 @@ class _Loop:
         self.project_dir = project_dir
         self.registry = registry
         self.legacy_peer_deps = bool(getattr(config, "legacy_peer_deps", False))
+        self.config = config
+        self.cache: Path = Path(getattr(config, "cache", project_dir / ".weir-cache"))
         self.reporter = reporter
         self.update = update
         self.warnings: list[str] = []
@@ -400,7 +405,7 @@ class _Loop:
         spec = spec or edge.spec
         path = self._path(edge.source)
         if spec.kind == "git":
-            raise unsupported_git_error(spec, path)
+            return await self._git_dep(edge, spec)
         if spec.kind == "remote":
             dep = Node(edge.name, resolved=spec.fetch_spec, overrides=self._child_overrides(edge))
             self.why[id(dep)] = _Why("remote", (), None)
@@ -492,6 +497,35 @@ class _Loop:
         for name, (kind, raw) in _edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
             dep.edges_out[name] = self._edge(dep, name, kind, raw, Path(spec.fetch_spec).parent)
         self.why[id(dep)] = _Why("remote", (), None)
+        return dep
+
+    async def _git_dep(self, edge: Edge, spec: Spec) -> Node:
+        """A git dependency: its committish resolved to a commit, the checkout packed into
+        the cache by sha (``weir.core.git``), then read like a tarball from a registry."""
+        from weir.core.git import GitPackage, fetch_git  # git specs are rare: keep subprocess et al. off the common path
+
+        path = self._path(edge.source)
+        prepare = git_prepare(self.config, self.root_pkg.trusted_dependencies, edge.name)
+        try:
+            got: GitPackage = await anyio.to_thread.run_sync(fetch_git, spec.fetch_spec, self.cache, f"{edge.name}@{spec.raw}", prepare)
+        except WeirError as exc:
+            exc.package, exc.spec, exc.path = edge.name, spec.raw, path
+            if edge.optional and isinstance(exc, (ResolveError, NetworkError)):
+                self._warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
+                raise _Skip from exc
+            raise
+        m = got.manifest
+        if got.unprepared:
+            self._warn(
+                "git-prepare-skipped",
+                f"{edge.name}@{spec.raw} has a prepare script, which weir did not run: the package is installed as committed "
+                f'(add "{edge.name}" to trustedDependencies in package.json to have weir prepare it as npm does)',
+                edge.name,
+            )
+        dep = Node(edge.name, package_name=m.name or edge.name, version=m.version, resolved=got.resolved, manifest=m, overrides=self._child_overrides(edge))
+        for name, (kind, raw) in _edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
+            dep.edges_out[name] = self._edge(dep, name, kind, raw, None)
+        self.why[id(dep)] = _Why("git", (), None)
         return dep
 
     def _child_overrides(self, edge: Edge) -> OverrideSet | None:
@@ -884,6 +918,16 @@ def _placement(node: Node, conflict: Check | None) -> Placement:
         reason=f"nested: {b.location} is {b.package_name}@{b.version}",
         blocker=b.location,
     )
+
+
+def git_prepare(config: Any, trusted: Iterable[str], name: str) -> Prepare | None:
+    """The script policy for a git dependency's prepare (``weir.core.git`` rule 6): run it only
+    for a name in trustedDependencies, and never under --ignore-scripts."""
+    if getattr(config, "ignore_scripts", False) or name not in trusted:
+        return None
+    from weir.core.git import Prepare
+
+    return Prepare(registry=str(getattr(config, "registry", "")), cache=Path(getattr(config, "cache", "")))
 
 
 def _registry_name(edge: Edge) -> str | None:

@@ -15,8 +15,7 @@ users copy specs between npm and weir. Rules this module holds:
    alias, a URL or a path.
 4. ``file:`` and path specs are resolved against ``where`` (the directory of
    the package.json that holds them), and ``~/`` against the home directory.
-5. Git specs parse without error so a whole package.json can be read;
-   whoever is about to fetch one raises ``unsupported_git_error``.
+5. Git specs are recognised here and taken apart by ``weir.core.git``.
 """
 
 from __future__ import annotations
@@ -104,18 +103,6 @@ def parse_arg(arg: str) -> Spec:
         return _resolve(name_part, arg[name_end + 1 :], None)
     validate_name(arg)
     return Spec("tag", arg, "", "latest")
-
-
-def unsupported_git_error(spec: Spec, path: tuple[str, ...]) -> InputError:
-    """The error for a git dependency, naming who depends on it."""
-    return InvalidSpecError(
-        "git dependencies are not supported yet",
-        package=spec.name,
-        spec=spec.raw,
-        path=path,
-        hint="depend on a published version or a tarball URL instead",
-        code="EUNSUPPORTEDPROTOCOL",
-    )
 
 
 def _resolve(name: str | None, raw: str, where: Path | None) -> Spec:

@@ -100,6 +100,7 @@ RULE_WORDS: dict[str, str] = {
     "workspace": "a workspace folder of this project",
     "link": "a file: folder",
     "remote": "a tarball URL",
+    "git": "a git repository",
 }
 
 VERDICT_WORDS: dict[str, str] = {

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from weir.core.errors import EXIT_INPUT, InputError
-from weir.core.spec import Spec, parse_arg, parse_spec, unsupported_git_error
+from weir.core.spec import Spec, parse_arg, parse_spec
 
 
 @pytest.mark.parametrize(
@@ -123,17 +123,6 @@ def test_git_specs_parse_without_error(raw: str) -> None:
     assert spec.kind == "git"
     assert spec.name == "dep"
     assert spec.fetch_spec == raw
-
-
-def test_unsupported_git_error_names_the_dependent() -> None:
-    spec = parse_spec("dep", "github:u/r")
-    error = unsupported_git_error(spec, ("my-app", "parent@1.0.0"))
-    assert isinstance(error, InputError)
-    assert error.exit_code == EXIT_INPUT
-    assert error.message == "git dependencies are not supported yet"
-    text = str(error)
-    assert "dep@github:u/r" in text
-    assert "my-app > parent@1.0.0" in text
 
 
 @pytest.mark.parametrize(
