@@ -174,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.add_argument("--package", metavar="NAME", help="probe with this package (default: is-number)")
     _add_common(doctor)
+
+    from weir.tui.scripts_args import add_parsers as add_script_policy_parsers
+
+    add_script_policy_parsers(sub, _add_common)
     return parser
 
 
@@ -317,6 +321,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from weir.tui.commands import run_doctor
 
         return run_doctor(args, _project(args))
+    if command in ("approve-scripts", "deny-scripts", "install-scripts"):
+        from weir.tui.scripts_cli import run as run_script_policy
+
+        return run_script_policy(args, _project(args))
     return EXIT_INTERNAL
 
 
