@@ -67,3 +67,15 @@ def cache_dir(tmp_path: Path) -> Path:
     path = tmp_path / "cache"
     path.mkdir()
     return path
+
+
+# --- a real private registry (Verdaccio; tests marked network) ------------------------
+
+
+@pytest.fixture(scope="session")
+def verdaccio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running Verdaccio 6 on 127.0.0.1 (installed into tests/.node-cache once), stopped at the end."""
+    from verdaccio import Verdaccio, install_verdaccio
+
+    with Verdaccio(install_verdaccio(), tmp_path_factory.mktemp("verdaccio")) as server:
+        yield server
