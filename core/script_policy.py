@@ -182,14 +182,10 @@ def identity_from_url(url: str) -> Identity | None:
     return Identity(name, version) if semver.valid(version) else None
 
 
-def is_registry(entry: LockEntry) -> bool:
-    return registry_identity(entry) is not None
-
-
 def rule_matches(rule: Rule, entry: LockEntry, *, fail_closed: bool = False) -> bool:
     """Whether ``rule`` speaks about ``entry`` (rules 2-3); an unknown version matches only a deny."""
     if rule.name is None:
-        return bool(entry.resolved) and entry.resolved in (rule.key, f"file:{rule.key}")
+        return bool(entry.resolved) and rule.key in (entry.resolved, f"file:{entry.resolved}")
     identity = registry_identity(entry)
     if identity is None or identity.name != rule.name:
         return False

@@ -191,6 +191,8 @@ def test_install_scripts_ls_deny_approve_all_and_prune(
         f"  native@1.0.0 (postinstall: {MARK})",
         f"  other@2.0.0 (install: {MARK})",
     ]
+    pending = weir(root, cache_dir, scripted, "approve-scripts", "--allow-scripts-pending")
+    assert pending.stdout == ls.stdout and allow_scripts(root) == {"gone": True, "plain": True}
     assert weir(root, cache_dir, scripted, "install-scripts", "deny", "other").returncode == 0
     out = weir(root, cache_dir, scripted, "approve-scripts", "--all")
     assert out.stdout == "Approved native:\n  added native@1.0.0\n"

@@ -33,7 +33,7 @@ EXIT_CODES_HELP = """exit codes:
   5    network: registry unreachable after retries, refused auth, unusable answers
   6    integrity: checksum mismatch, corrupt or hostile tarball
   7    weir ci: package-lock.json does not match package.json
-  8    a lifecycle script failed
+  8    a lifecycle script failed, or strict-allow-scripts found unreviewed install scripts
   9    filesystem: disk full, permission denied, refusing to write through a symlink
   130  interrupted (Ctrl-C): package-lock.json unchanged; the next install completes node_modules
 """
