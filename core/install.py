@@ -354,6 +354,7 @@ async def _materialize(
     from weir.core.bundled import add_bundles
     from weir.core.linker import LinkSource, execute_link, plan_link
     from weir.core.linker.plan import is_managed
+    from weir.core.script_policy import read_policy
     from weir.core.scripts import run_scripts, script_paths
 
     project = options.project
@@ -388,8 +389,10 @@ async def _materialize(
             _remove_node_modules(project)
         plan = plan_link(project, install_set, current)
         reporter.event(ev.LinkPlanned(packages=len(plan.changes)))
-        trusted = tuple(new_raw.get("trustedDependencies") or ())
-        copies = script_paths(install_set, plan.changes, trusted) if not config.ignore_scripts else set()
+        policy = read_policy(new_raw, config.extra)
+        for warning in policy.warnings:
+            reporter.event(ev.Warned(code="allow-scripts", message=warning))
+        copies = script_paths(install_set, plan.changes, policy) if not config.ignore_scripts else set()
         sources = {p: LinkSource(dir=entries[p].path, files=tuple((f.path, f.executable) for f in entries[p].files)) for p in entries}
         result = await anyio.to_thread.run_sync(
             lambda: execute_link(plan, sources, mode=options.link_mode, reporter=reporter, copy_paths=copies)  # type: ignore[arg-type]
@@ -399,7 +402,9 @@ async def _materialize(
     with _Phase(reporter, "scripts"):
         everything = dict(install_set)
         everything[""] = desired.packages[""]
-        scripts = run_scripts(project, everything, plan.changes, reporter=reporter, ignore_scripts=config.ignore_scripts)
+        scripts = run_scripts(
+            project, everything, plan.changes, reporter=reporter, ignore_scripts=config.ignore_scripts, policy=policy
+        )
 
     # Scripts run synchronously, so a Ctrl-C during them is only a pending cancellation: take it
     # here, before the writes, or the lockfile is written and the run still reports "interrupted".

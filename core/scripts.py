@@ -7,11 +7,12 @@ Rules this module holds:
 2. A dependency's ``preinstall``, ``install`` and ``postinstall`` (and the
    implicit ``node-gyp rebuild`` when it has a ``binding.gyp``, no
    ``install``/``preinstall`` script and not ``"gypfile": false``) run only if
-   the package was (re)linked in this install and is trusted: its name is in
-   the root package.json's ``trustedDependencies`` (bun's field) and it came
-   from a registry (a tarball URL of the form ``…/<name>/-/<bare>-<version>.tgz``).
-   A git, ``file:`` or other-URL package of the same name is not trusted.
-   Untrusted ones are reported with ``ScriptsBlocked`` and returned.
+   the package was (re)linked in this install and the install-script policy
+   (``weir.core.script_policy``: npm's ``allowScripts``, then bun's
+   ``trustedDependencies``) allows it. Unreviewed ones are reported with
+   ``ScriptsBlocked`` and returned; denied ones are skipped silently, as npm
+   12 does. With ``strict-allow-scripts`` an unreviewed one fails the install
+   (``ESTRICTALLOWSCRIPTS``) before any script runs.
 3. Dependencies run before their dependents: a topological order over the
    dependency edges (resolved as Node resolves them: nearest ``node_modules``
    upward), ties and cycles broken deepest first, then by path. One package
@@ -43,15 +44,14 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from weir.core import __version__
 from weir.core.errors import InputError, ScriptError
 from weir.core.events import LogLine, Reporter, ScriptRan, ScriptsBlocked, Warned
 from weir.core.linker.plan import is_managed
 from weir.core.lockfile import LockEntry, collation_key
-from weir.core.names import split_scope
 from weir.core.package_json import read_package_json
+from weir.core.script_policy import Policy, display, read_policy
 
 DEPENDENCY_EVENTS = ("preinstall", "install", "postinstall")
 ROOT_EVENTS = ("preinstall", "install", "postinstall", "prepare")
@@ -98,30 +98,14 @@ def lifecycle(
     return tuple((event, scripts[event]) for event in events if scripts.get(event))
 
 
-def is_trusted(entry: LockEntry, trusted: Collection[str]) -> bool:
-    """Rule 2: listed by name and fetched from a registry."""
-    if (
-        entry.name not in trusted
-        or entry.link
-        or not entry.resolved
-        or not entry.version
-    ):
-        return False
-    url = urlsplit(entry.resolved)
-    bare = split_scope(entry.name)[1]
-    return url.scheme in ("http", "https") and unquote(url.path).endswith(
-        f"/{entry.name}/-/{bare}-{entry.version}.tgz"
-    )
-
-
 def script_paths(
-    desired: Mapping[str, LockEntry], changed: Collection[str], trusted: Collection[str]
+    desired: Mapping[str, LockEntry], changed: Collection[str], policy: Policy
 ) -> set[str]:
     """Changed packages whose scripts will run: the linker gives them private copies."""
     return {
         p
         for p in changed
-        if desired[p].has_install_script and is_trusted(desired[p], trusted)
+        if desired[p].has_install_script and policy.verdict(desired[p]) is True
     }
 
 
@@ -178,13 +162,14 @@ def run_scripts(
     *,
     reporter: Reporter | None = None,
     ignore_scripts: bool = False,
+    policy: Policy | None = None,
 ) -> ScriptsResult:
     """Run the install scripts this install owes (rules 1-2); returns what ran and what was blocked."""
     reporter = reporter or Reporter()
     if ignore_scripts:
         return ScriptsResult(ran=(), blocked=(), failed_optional=())
     root = read_package_json(project / "package.json")
-    trusted = set(root.trusted_dependencies)
+    policy = policy if policy is not None else read_policy(root.raw, {})
     runnable: list[PackageScripts] = []
     blocked: list[PackageScripts] = []
     for path in build_order(desired):
@@ -201,13 +186,17 @@ def run_scripts(
             scripts,
             entry.optional or entry.dev_optional,
         )
-        if is_trusted(entry, trusted):
+        verdict = policy.verdict(entry)
+        if verdict is True:
             runnable.append(pkg)
-        else:
+        elif verdict is None:
             blocked.append(pkg)
-            reporter.event(
-                ScriptsBlocked(package=entry.name, events=tuple(e for e, _ in scripts))
-            )
+    if blocked and policy.strict:
+        raise _strict_error(blocked, desired)
+    for pkg in blocked:
+        reporter.event(
+            ScriptsBlocked(package=display(desired[pkg.path]), events=tuple(e for e, _ in pkg.scripts))
+        )
     root_scripts = lifecycle(project, "", ROOT_EVENTS)
     if root_scripts:
         runnable.append(
@@ -243,6 +232,21 @@ def run_scripts(
             )
     return ScriptsResult(
         ran=tuple(ran), blocked=tuple(blocked), failed_optional=tuple(failed)
+    )
+
+
+def _strict_error(blocked: list[PackageScripts], desired: Mapping[str, LockEntry]) -> ScriptError:
+    lines = [
+        f"  {display(desired[p.path])} ({'; '.join(f'{e}: {c}' for e, c in p.scripts)})" for p in blocked
+    ]
+    names = " ".join(sorted({p.name for p in blocked}))
+    return ScriptError(
+        f"strict-allow-scripts: {len(blocked)} package(s) have install scripts not covered by allowScripts:\n"
+        + "\n".join(lines),
+        package=blocked[0].name,
+        spec=blocked[0].version or None,
+        hint=f"review them, then `weir approve-scripts {names}` (or `weir install-scripts deny NAME`)",
+        code="ESTRICTALLOWSCRIPTS",
     )
 
 

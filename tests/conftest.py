@@ -88,3 +88,15 @@ def no_user_npmrc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("npm_config_userconfig", None)
     else:
         os.environ["npm_config_userconfig"] = before
+
+
+# --- a real private registry (Verdaccio; tests marked network) ------------------------
+
+
+@pytest.fixture(scope="session")
+def verdaccio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running Verdaccio 6 on 127.0.0.1 (installed into tests/.node-cache once), stopped at the end."""
+    from verdaccio import Verdaccio, install_verdaccio
+
+    with Verdaccio(install_verdaccio(), tmp_path_factory.mktemp("verdaccio")) as server:
+        yield server

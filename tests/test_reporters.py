@@ -51,10 +51,12 @@ def test_plain_prints_phases_warnings_and_slow_requests_only(events: list[ev.Eve
     assert any("iconv-lite-0.4.24.tgz" in line and "body 5400 ms" in line for line in slow)
     assert "warn deprecated inflight@1.0.6: This module is not supported, and leaks memory. Use lru-cache instead." in lines
     assert any(line.startswith("warn optional-skipped fsevents@2.3.3") for line in lines)
-    assert (
-        'blocked install scripts of esbuild@0.23.1: postinstall (to run them, add "esbuild" to "trustedDependencies" in package.json)'
-        in lines
-    )
+    at = lines.index("1 package has install scripts that did not run (not in allowScripts):")
+    assert lines[at + 1 : at + 3] == [
+        "  esbuild@0.23.1 (postinstall)",
+        "review them, then run `weir approve-scripts esbuild` to allow (or `weir install-scripts deny NAME`)",
+    ]
+    assert lines[at + 3].startswith("resolved ")  # the list ends the install, right before the summary
     assert any(line.startswith("retry https://registry.npmjs.org/mime-db: 503") for line in lines)
     assert len(lines) < 25  # no per-package chatter
 

@@ -9,6 +9,7 @@ from weir.core.bins import link_bins
 from weir.core.errors import ScriptError
 from weir.core.events import LogLine, Recorder, ScriptRan, ScriptsBlocked, Warned
 from weir.core.linker import execute_link, plan_link
+from weir.core.script_policy import read_policy
 from weir.core.scripts import NODE_GYP_REBUILD, build_order, run_scripts, script_paths
 
 LOG = 'echo "$npm_package_name $npm_lifecycle_event" >> "$INIT_CWD/log"'
@@ -30,11 +31,9 @@ def make_project(tmp_path: Path, manifest: dict) -> Path:
 
 def install(project: Path, desired, sources, **kw):
     rec = Recorder()
-    trusted = json.loads((project / "package.json").read_text()).get(
-        "trustedDependencies", []
-    )
+    policy = read_policy(json.loads((project / "package.json").read_text()), {})
     plan = plan_link(project, desired, None)
-    copies = script_paths(desired, plan.changes, trusted)
+    copies = script_paths(desired, plan.changes, policy)
     result = execute_link(
         plan, sources, mode="hardlink", reporter=rec, copy_paths=copies
     )
@@ -99,7 +98,7 @@ def test_untrusted_dependency_is_blocked(store: Store, tmp_path: Path) -> None:
     )
     assert log_of(project) == []
     assert [(b.package, b.events) for b in rec.of(ScriptsBlocked)] == [
-        ("dep", ("postinstall",))
+        ("dep@1.0.0", ("postinstall",))
     ]
     assert [b.path for b in result.blocked] == ["node_modules/dep"]
 

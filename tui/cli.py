@@ -33,7 +33,7 @@ EXIT_CODES_HELP = """exit codes:
   5    network: registry unreachable after retries, refused auth, unusable answers
   6    integrity: checksum mismatch, corrupt or hostile tarball
   7    weir ci: package-lock.json does not match package.json
-  8    a lifecycle script failed
+  8    a lifecycle script failed, or strict-allow-scripts found unreviewed install scripts
   9    filesystem: disk full, permission denied, refusing to write through a symlink
   130  interrupted (Ctrl-C): package-lock.json unchanged; the next install completes node_modules
 """
@@ -261,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.add_argument("--package", metavar="NAME", help="probe with this package (default: is-number)")
     _add_common(doctor)
+
+    from weir.tui.scripts_args import add_parsers as add_script_policy_parsers
+
+    add_script_policy_parsers(sub, _add_common)
     return parser
 
 
@@ -416,6 +420,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from weir.tui.commands import run_doctor
 
         return run_doctor(args, _project(args))
+    if command in ("approve-scripts", "deny-scripts", "install-scripts"):
+        from weir.tui.scripts_cli import run as run_script_policy
+
+        return run_script_policy(args, _project(args))
     return EXIT_INTERNAL
 
 

@@ -58,12 +58,30 @@ def summary(stats: Statistics, elapsed: float) -> str:
     return " · ".join(parts) + f" in {elapsed:.1f} s"
 
 
+def approve_command(blocked: list[ev.ScriptsBlocked]) -> str:
+    """The command that allows every blocked package (their names, without versions)."""
+    names = dict.fromkeys(b.package.rpartition("@")[0] if b.package.rfind("@") > 0 else b.package for b in blocked)
+    return "weir approve-scripts " + " ".join(names)
+
+
+def blocked_lines(blocked: list[ev.ScriptsBlocked]) -> list[str]:
+    """The end-of-install list of packages whose install scripts did not run, and how to allow them."""
+    if not blocked:
+        return []
+    count = len(blocked)
+    lines = [f"{count} {'package has' if count == 1 else 'packages have'} install scripts that did not run (not in allowScripts):"]
+    lines += [f"  {b.package} ({', '.join(b.events)})" for b in blocked]
+    lines.append(f"review them, then run `{approve_command(blocked)}` to allow (or `weir install-scripts deny NAME`)")
+    return lines
+
+
 class PlainReporter(ev.Reporter):
     """Writes plain lines to ``stream``; ends with the summary line when the run finishes."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tally = Tally()
+        self.blocked: list[ev.ScriptsBlocked] = []
 
     def _line(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -84,13 +102,11 @@ class PlainReporter(ev.Reporter):
         elif isinstance(e, ev.RequestRetried):
             self._line(f"retry {e.url}: {e.reason} (attempt {e.attempt}, next in {e.delay:.2f} s)")
         elif isinstance(e, ev.ScriptsBlocked):
-            name = e.package.rpartition("@")[0] if e.package.rfind("@") > 0 else e.package
-            self._line(
-                f"blocked install scripts of {e.package}: {', '.join(e.events)} "
-                f'(to run them, add "{name}" to "trustedDependencies" in package.json)'
-            )
+            self.blocked.append(e)
         # ev.Failed is not printed: the CLI prints every error once, whatever the reporter.
         elif isinstance(e, ev.LogLine) and e.level == "error":
             self._line(f"error: {e.message}")
         elif isinstance(e, ev.RunFinished):
+            for line in blocked_lines(self.blocked):
+                self._line(line)
             self._line(summary(self.tally.statistics(), e.elapsed))

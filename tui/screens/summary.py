@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from weir.core.events import PHASES
 from weir.tui.model import RunModel
-from weir.tui.plain import summary
+from weir.tui.plain import approve_command, summary
 from weir.tui.screens.base import ModelScreen
 from weir.tui.widgets.keybar import KeyBar
 
@@ -26,7 +26,7 @@ def next_steps(model: RunModel) -> list[str]:
         steps.append(f"n  Network: the slowest request was {slow[0].package} on {e.host} ({slow[0].seconds:.1f} s)")
     if model.blocked:
         names = ", ".join(b.package for b in model.blocked)
-        steps.append(f"   install scripts were blocked for {names}; approve them if you trust them")
+        steps.append(f"   install scripts were blocked for {names}; if you trust them: {approve_command(model.blocked)}")
     if any(w.code == "deprecated" for w in model.warnings):
         steps.append("w  Why: see which dependent pulls in each deprecated package")
     steps.append("w  Why: pick any package to see the rule, the requirements and the rejected versions")
