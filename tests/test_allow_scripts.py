@@ -28,7 +28,7 @@ MARK = 'touch "$INIT_CWD/ran-$npm_package_name"'
 
 def weir(project: Path, cache: Path, registry: LoopbackRegistry, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
-    env["CI"] = "true"
+    env.update(CI="true", npm_config_userconfig=os.devnull)  # not this machine's ~/.npmrc
     cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 

@@ -55,6 +55,7 @@ def clean_env() -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")
     }
     env["CI"] = "true"
+    env["npm_config_userconfig"] = os.devnull  # nor this machine's ~/.npmrc (omit-lockfile-registry-resolved)
     return env
 
 

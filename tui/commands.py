@@ -94,7 +94,11 @@ def _report(args: argparse.Namespace, job: Callable[[Reporter], Awaitable[int]],
         from weir.core.events import Fanout
         from weir.tui.plain import PlainReporter
 
-        return anyio.run(job, Fanout(PlainReporter(sys.stderr), *extra))
+        plain = PlainReporter(sys.stderr)
+        try:
+            return anyio.run(job, Fanout(plain, *extra))
+        finally:
+            plain.close()
 
 
 def run_install(args: argparse.Namespace, project: Path) -> int:

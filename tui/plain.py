@@ -87,6 +87,13 @@ class PlainReporter(ev.Reporter):
         self.stream.write(text + "\n")
         self.stream.flush()
 
+    def close(self) -> None:
+        """Print the blocked-scripts list once: at RunFinished for an install, or when a command
+        with no RunFinished (``weir rebuild``) is done."""
+        for line in blocked_lines(self.blocked):
+            self._line(line)
+        self.blocked.clear()
+
     def event(self, e: ev.Event) -> None:
         self.tally.event(e)
         if isinstance(e, ev.PhaseStarted):
@@ -107,6 +114,5 @@ class PlainReporter(ev.Reporter):
         elif isinstance(e, ev.LogLine) and e.level == "error":
             self._line(f"error: {e.message}")
         elif isinstance(e, ev.RunFinished):
-            for line in blocked_lines(self.blocked):
-                self._line(line)
+            self.close()
             self._line(summary(self.tally.statistics(), e.elapsed))
