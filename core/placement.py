@@ -713,16 +713,18 @@ class Tree:
                 self._prune_if_dedupable(kid)
 
     def _prune_if_dedupable(self, node: Node) -> bool:
-        if not self._can_dedupe(node):
+        if not self.can_dedupe(node):
             return False
         for gone in sorted(self._dep_set(node), key=lambda n: -n.depth):
             if self.contains(gone):
                 self.detach(gone)
         return True
 
-    def _can_dedupe(self, node: Node) -> bool:
-        """arborist's canDedupe: does the copy two levels up serve everyone ``node`` serves?"""
-        if node.in_bundle or node.is_link:
+    def can_dedupe(self, node: Node) -> bool:
+        """arborist's canDedupe: does the copy two levels up serve everyone ``node`` serves? It
+        does when it is the same package, or one that can replace it and is as new (any version
+        under ``prefer_dedupe``, npm's dedupe)."""
+        if node.in_bundle or node.is_link or node.is_top:
             return False
         parent = node.resolve_parent
         if parent is None or parent.resolve_parent is None:
@@ -734,9 +736,11 @@ class Tree:
             return False
         if other.matches(node):
             return True
-        if not self.can_replace(node, other) or other.version is None or node.version is None:
+        if not self.can_replace(node, other):
             return False
-        return (compare(other.version, node.version, loose=True) or 0) >= 0
+        if self.prefer_dedupe:
+            return True
+        return other.version is not None and node.version is not None and (compare(other.version, node.version, loose=True) or 0) >= 0
 
     # -- finishing --------------------------------------------------------------------
 

@@ -50,7 +50,6 @@ from weir.core.package_json import PackageJson, normalize_bin, read_package_json
 from weir.core.packument import Packument, VersionManifest
 from weir.core.pick import Pick, pick_version
 from weir.core.placement import Check, Edge, Node, Tree, Verdict, dep_valid
-from weir.core.semver import compare
 from weir.core.registry import Full, ManifestDone
 from weir.core.spec import Spec, parse_spec
 from weir.core.workspaces import workspace_folders
@@ -751,31 +750,13 @@ class _Loop:
                     self._prune_dedupable(kid, descend=False)
 
     def _prune_dedupable(self, node: Node, *, descend: bool = True) -> None:
-        if self._can_dedupe(node):
+        if self.tree.can_dedupe(node):
             self.tree.detach(node)
             return
         if descend:
             for child in sorted(node.children.values(), key=lambda n: collation_key(n.location)):
                 if self.tree.contains(child):
                     self._prune_dedupable(child)
-
-    def _can_dedupe(self, node: Node) -> bool:
-        """The copy can go: whoever needs it is as well served by the copy one level up."""
-        parent = node.resolve_parent
-        if node.in_bundle or node.is_top or parent is None or parent.resolve_parent is None:
-            return False
-        if not self.tree.edges_in(node):
-            return True
-        other = parent.resolve_parent.resolve(node.name)
-        if other is None:
-            return False
-        if other.matches(node):
-            return True
-        if not self.tree.can_replace(node, other):
-            return False
-        if self.tree.prefer_dedupe or other.version == node.version:
-            return True
-        return other.version is not None and node.version is not None and (compare(other.version, node.version, loose=True) or 0) > 0
 
     def _after_place(self) -> None:
         """Warn about the peer edges a replace overrode; visit again what lost its peers."""

@@ -257,30 +257,6 @@ def test_duplicates_last_wins(box: Box) -> None:
     assert mode_of(box.dest / "a") == 0o755 & ~UMASK
 
 
-def test_gitignore_is_extracted_as_npmignore_as_npm_does(box: Box) -> None:
-    # pacote stores a package's .gitignore as .npmignore unless that folder's .npmignore came
-    # first (npm/cli's promise-all-reject-late ships a .gitignore; npm ci leaves a .npmignore).
-    result = box.run(
-        build_tgz(
-            [
-                TarEntry("package/.gitignore", data="root rules"),
-                TarEntry("package/kept/.npmignore", data="npm rules"),
-                TarEntry("package/kept/.gitignore", data="dropped"),
-                TarEntry("package/late/.gitignore", data="replaced"),
-                TarEntry("package/late/.npmignore", data="npm rules later"),
-                TarEntry("package/x.gitignore", data="not an ignore file"),
-            ]
-        )
-    )
-    assert box.files() == {
-        ".npmignore": b"root rules",
-        "kept/.npmignore": b"npm rules",
-        "late/.npmignore": b"npm rules later",
-        "x.gitignore": b"not an ignore file",
-    }
-    assert [f.path for f in result.files] == [".npmignore", "kept/.npmignore", "late/.npmignore", "x.gitignore"]
-
-
 def test_duplicate_result_lists_each_path_once(box: Box) -> None:
     result = box.run(build_tgz([TarEntry("package/a", data="1"), TarEntry("package/a", data="22")]))
     assert [(f.path, f.size) for f in result.files] == [("a", 2)]
