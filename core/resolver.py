@@ -689,7 +689,7 @@ class _Loop:
     def finish(self) -> Resolution:
         tree = self.tree
         tree.prune_unreachable()
-        tree.calc_dep_flags()
+        tree.calc_dep_flags(_bundled)  # a bundler's edges to what it ships end in its own bundle
         packages: dict[str, LockEntry] = {"": entry_from_json("", _root_raw(self.root_pkg))}
         decisions: dict[str, Decision] = {}
         nodes = sorted((n for n in tree.nodes if not n.is_root), key=lambda n: collation_key(n.location))
