@@ -12,10 +12,11 @@ Rules this module holds:
    object, scalars and arrays come before objects; within each group the
    preferred keys (name, version, lockfileVersion, resolved, integrity,
    requires, packages, dependencies) come first in that order, the rest in
-   ICU ``localeCompare(…, 'en')`` order; a trailing newline. The indent and
-   line break are the root package.json's (``JsonStyle``: 4 spaces, tabs, CRLF
-   survive), whatever the previous lockfile used; a one-line package.json gets
-   two spaces and ``\n``. Both package-lock.json and the hidden lockfile. ``dumps_lockfile(loads_lockfile(b)) == b`` for npm's own files.
+   ICU ``localeCompare(…, 'en')`` order; a trailing newline.
+   ``dumps_lockfile(loads_lockfile(b)) == b`` for npm's own files. The indent
+   and line break of package-lock.json and the hidden lockfile are the root
+   package.json's (``JsonStyle``: 4 spaces, tabs, CRLF survive), whatever the
+   previous lockfile used; a one-line package.json gets two spaces and ``\n``.
 2. ``LockEntry.raw`` is the entry exactly as npm wrote it (or as the resolver
    built it with npm's key names); the typed fields are views of it for the
    stages that read them. Writing uses ``raw``, so fields weir does not model

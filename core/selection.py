@@ -9,11 +9,12 @@ what a complete node_modules holds. npm's rules:
 2. An optional entry whose os/cpu/libc excludes this machine, or whose
    ``engines.node`` excludes the ``node`` on PATH (npm checks the node running
    it, whatever engine-strict says; node is asked only when some optional
-   entry has ``engines.node``), is never installed, and neither is its optional set (arborist's ``optionalSet``):
-   the dependents that need it through a non-optional edge, and every
-   package only those reach. A package also needed from outside the set
-   stays. npm keeps all of them in package-lock.json (resolution is the same
-   on every platform) but not in node_modules or its hidden lockfile.
+   entry has ``engines.node``), is never installed, and neither is its
+   optional set (arborist's ``optionalSet``): the dependents that need it
+   through a non-optional edge, and every package only those reach. A package
+   also needed from outside the set stays. npm keeps all of them in
+   package-lock.json (resolution is the same on every platform) but not in
+   node_modules or its hidden lockfile.
 3. A package nested in one that is left out is left out (its folder would
    live inside the omitted one).
 4. An ``inBundle`` entry nested in a package that is not itself bundled
