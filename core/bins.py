@@ -27,6 +27,10 @@ Rules this module holds:
    never chmod-ed in place: it is replaced by a private executable copy
    (temp + rename). Extraction keeps the tarball's modes and leaves this to
    the linker, so in hardlink mode a non-executable bin costs one copy.
+6. A target whose ``#!`` line ends in CRLF (a package built on Windows:
+   human-id@4's ``dist/cli.js``) gets that one line ending turned into LF, as
+   npm's bin-links does, or ``env`` would look for ``node\r``; it too becomes a
+   private copy (temp + rename).
 """
 
 from __future__ import annotations
@@ -162,7 +166,14 @@ def _target_ok(
         )
         return False
     want = st.st_mode | ((st.st_mode & 0o444) >> 2)
-    if want != st.st_mode:
+    fixed = _unix_hashbang(full)
+    if fixed is not None:  # a new file, never the content store's inode
+        tmp = f"{full.parent}/{TEMP_PREFIX}{os.urandom(6).hex()}"
+        with open(tmp, "xb") as out:
+            out.write(fixed)
+        os.chmod(tmp, stat.S_IMODE(want))
+        os.rename(tmp, full)
+    elif want != st.st_mode:
         if st.st_nlink > 1:  # shared with the content store: never chmod in place
             tmp = f"{full.parent}/{TEMP_PREFIX}{os.urandom(6).hex()}"
             copy_file(str(full), tmp, True)
@@ -171,6 +182,20 @@ def _target_ok(
         else:
             os.chmod(full, stat.S_IMODE(want))
     return True
+
+
+def _unix_hashbang(path: Path) -> bytes | None:
+    """The file's bytes with a ``#!`` first line ending in CRLF ended in LF (rule 6), or None
+    when it has no such line. npm's bin-links looks at the first 2048 bytes only."""
+    with open(path, "rb") as f:
+        head = f.read(2048)
+        if not head.startswith(b"#!"):
+            return None
+        end = head.find(b"\n")
+        if end < 4 or head[end - 1 : end] != b"\r":  # "#!", at least one byte, then CRLF
+            return None
+        data = head + f.read()
+    return data[: end - 1] + data[end:]
 
 
 def _reconcile(

@@ -35,6 +35,7 @@ from weir.core.lockfile import (
     dumps_lockfile,
     loads_lockfile,
 )
+from weir.core.package_json import JsonStyle
 from weir.core.selection import shipped_in_tarballs
 
 HIDDEN_LOCKFILE = "node_modules/.package-lock.json"
@@ -65,16 +66,18 @@ def write_hidden_lockfile(
     name: str | None = None,
     version: str | None = None,
     omit_resolved: Collection[str] | None = None,
+    style: JsonStyle = JsonStyle(),
 ) -> None:
     """Record ``packages`` as the complete tree under package-lock.json's header (rule 1);
     call after everything else succeeded. The installer passes the header (and, under
-    omit-lockfile-registry-resolved, the entries npm records without ``resolved``); tools
+    omit-lockfile-registry-resolved, the entries npm records without ``resolved``, and the
+    root package.json's ``style``, which npm lays this file out in too); tools
     that only link (tests, bench/link_stages.py) may leave them out."""
     lock = Lockfile(name=name, version=version, packages={p: e for p, e in packages.items() if p})
     if not lock.packages and not os.path.isdir(project / "node_modules"):
         return  # an empty tree and no folder: npm creates none to hold the record
     path = project / HIDDEN_LOCKFILE
-    write_atomic(path, dumps_lockfile(lock, include_root=False, omit_resolved=omit_resolved))
+    write_atomic(path, dumps_lockfile(lock, include_root=False, omit_resolved=omit_resolved, style=style))
     folder = os.lstat(project / "node_modules").st_mtime_ns
     when = max(time.time_ns(), folder, os.lstat(path).st_mtime_ns)
     os.utime(path, ns=(when, when), follow_symlinks=False)

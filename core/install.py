@@ -317,7 +317,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                     for e in edits:
                         _write_manifest(e.path, e.old, e.new, e.style)
                     omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None
-                    _write_lockfile(project, desired, lock, omit)
+                    _write_lockfile(project, desired, lock, omit, style)
                 from weir.core.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
@@ -417,12 +417,13 @@ async def _materialize(
         _write_manifest(pkg_path, raw_pkg, new_raw, style)
         for e in edits:
             _write_manifest(e.path, e.old, e.new, e.style)
-        _write_lockfile(project, desired, previous, omit)
+        _write_lockfile(project, desired, previous, omit, style)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
         save_decisions(project, desired, decisions)
-    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=omit)
+    write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=omit,
+                          style=style)
     blocked = tuple(s.path for s in scripts.blocked)
     return _finish(reporter, started, desired, decisions, result.mode, len(result.linked), len(result.removed), blocked)
 
@@ -1116,11 +1117,14 @@ def _inside(path: str, chosen: set[str]) -> bool:
     return True
 
 
-def _write_lockfile(project: Path, lock: Lockfile, previous: Lockfile | None, omit: frozenset[str] | None) -> None:
+def _write_lockfile(
+    project: Path, lock: Lockfile, previous: Lockfile | None, omit: frozenset[str] | None, style: JsonStyle
+) -> None:
     """package-lock.json in the version npm 11 keeps: a v2 lockfile stays v2, v1 becomes v3;
-    ``omit``: the entries written without ``resolved`` (omit-lockfile-registry-resolved)."""
+    ``omit``: the entries written without ``resolved`` (omit-lockfile-registry-resolved);
+    ``style``: package.json's indent and line break, which npm lays the lockfile out in."""
     version = 2 if previous is not None and previous.lockfile_version == 2 else 3
-    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=omit)
+    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=omit, style=style)
 
 
 def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], style: JsonStyle) -> None:

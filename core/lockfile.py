@@ -12,8 +12,11 @@ Rules this module holds:
    object, scalars and arrays come before objects; within each group the
    preferred keys (name, version, lockfileVersion, resolved, integrity,
    requires, packages, dependencies) come first in that order, the rest in
-   ICU ``localeCompare(…, 'en')`` order; two-space indent; a trailing
-   newline. ``dumps_lockfile(loads_lockfile(b)) == b`` for npm's own files.
+   ICU ``localeCompare(…, 'en')`` order; a trailing newline.
+   ``dumps_lockfile(loads_lockfile(b)) == b`` for npm's own files. The indent
+   and line break of package-lock.json and the hidden lockfile are the root
+   package.json's (``JsonStyle``: 4 spaces, tabs, CRLF survive), whatever the
+   previous lockfile used; a one-line package.json gets two spaces and ``\n``.
 2. ``LockEntry.raw`` is the entry exactly as npm wrote it (or as the resolver
    built it with npm's key names); the typed fields are views of it for the
    stages that read them. Writing uses ``raw``, so fields weir does not model
@@ -50,6 +53,7 @@ import orjson
 from weir.core.atomic import write_atomic
 from weir.core.errors import InputError
 from weir.core.names import is_valid_name
+from weir.core.package_json import JsonStyle
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,10 +229,29 @@ def lockfile_to_json(
     return doc
 
 
-def dumps_lockfile(lock: Lockfile, *, include_root: bool = True, omit_resolved: Collection[str] | None = None) -> bytes:
-    """The lockfile exactly as npm would write it."""
+def dumps_lockfile(
+    lock: Lockfile,
+    *,
+    include_root: bool = True,
+    omit_resolved: Collection[str] | None = None,
+    style: JsonStyle = JsonStyle(),
+) -> bytes:
+    """The lockfile exactly as npm would write it, laid out in the root package.json's ``style``."""
     doc = nice_order(lockfile_to_json(lock, include_root=include_root, omit_resolved=omit_resolved))
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    return restyle(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n", style)
+
+
+def restyle(text: bytes, style: JsonStyle) -> bytes:
+    """Two-space JSON re-laid out with ``style``'s indent and line break (rule 1): npm takes
+    them from package.json, and an empty indent or line break (a one-line package.json)
+    means its defaults. A JSON string never holds a raw line break, so each line's leading
+    spaces are indentation only."""
+    indent, newline = style.indent or "  ", style.newline or "\n"
+    if indent == "  " and newline == "\n":
+        return text
+    unit, lines = indent.encode(), text.split(b"\n")
+    out = [unit * ((len(line) - len(line.lstrip(b" "))) // 2) + line.lstrip(b" ") for line in lines]
+    return newline.encode().join(out)
 
 
 def registry_resolved(lock: Lockfile) -> frozenset[str]:
@@ -331,6 +354,9 @@ def read_lockfile(project: Path) -> Lockfile | None:
     return loads_lockfile(data, source=str(path))
 
 
-def write_lockfile(project: Path, lock: Lockfile, *, omit_resolved: Collection[str] | None = None) -> bool:
-    """Write package-lock.json atomically; returns False when the bytes were already there."""
-    return write_atomic(project / "package-lock.json", dumps_lockfile(lock, omit_resolved=omit_resolved))
+def write_lockfile(
+    project: Path, lock: Lockfile, *, omit_resolved: Collection[str] | None = None, style: JsonStyle = JsonStyle()
+) -> bool:
+    """Write package-lock.json atomically in the root package.json's ``style``; returns False
+    when the bytes were already there."""
+    return write_atomic(project / "package-lock.json", dumps_lockfile(lock, omit_resolved=omit_resolved, style=style))

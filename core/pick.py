@@ -21,13 +21,12 @@ Rules this module holds (npm users expect the same version npm would take):
 
 from __future__ import annotations
 
-import functools
-import subprocess
 from dataclasses import dataclass
 
 from weir.core.decision import Candidate, Rule
 from weir.core.errors import ResolveError
 from weir.core.packument import Packument, VersionManifest
+from weir.core.platform import running_node
 from weir.core.semver import Range, Version, parse, parse_range, satisfies, sort_parsed
 
 __all__ = ["Pick", "node_version", "pick_version", "engine_ok"]
@@ -45,16 +44,10 @@ class Pick:
     candidates: tuple[Candidate, ...]
 
 
-@functools.cache
 def node_version() -> str:
     """The running node's version (asked once per process), for engines checks."""
-    try:
-        out = subprocess.run(
-            ["node", "--version"], capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return FALLBACK_NODE_VERSION
-    return out.lstrip("v") if parse(out.lstrip("v")) is not None else FALLBACK_NODE_VERSION
+    found = running_node()
+    return found if found is not None and parse(found) is not None else FALLBACK_NODE_VERSION
 
 
 def engine_ok(manifest: VersionManifest, node: str) -> bool:

@@ -52,7 +52,7 @@ Rules this module holds (npm 11 arborist's placement, so lockfiles agree):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
@@ -765,8 +765,11 @@ class Tree:
                 self.detach(n)
         return gone
 
-    def calc_dep_flags(self) -> None:
-        """arborist's calcDepFlags: start everything flagged, unset along edges.
+    def calc_dep_flags(self, ships: Callable[[Node], Collection[str]] = lambda node: ()) -> None:
+        """arborist's calcDepFlags: start everything flagged, unset along edges. ``ships(node)``
+        names the dependencies a package brings in its own tarball (its bundleDependencies) when
+        they are not in this tree yet: npm's edges end at those bundled copies, never at a
+        same-named package higher up, so they carry no flags here.
 
         ``extraneous`` stays set on a node reached only through optional peer edges (and on
         what only it reaches): npm 11 records it as ``"extraneous": true`` with no other flag."""
@@ -790,9 +793,10 @@ class Tree:
                     t.dev, t.optional, t.dev_optional, t.peer, t.extraneous = flags
                     work.append(t)
                 continue
+            shipped = ships(node)
             for e in node.edges_out.values():
                 to = e.to
-                if to is None:
+                if to is None or (e.name in shipped and to.parent is not node):
                     continue
                 unset_dev_opt = not node.dev_optional and not node.dev and not node.optional and not e.dev and not e.optional
                 unset_dev = unset_dev_opt or (not node.dev and not e.dev)

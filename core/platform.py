@@ -1,4 +1,5 @@
 """Does a package's `os` / `cpu` / `libc` field admit this machine? (npm's rules.)
+And which node runs here, for `engines.node` (``running_node``).
 
 npm reads each list as: an entry `!x` excludes x; plain entries, when any
 exist, are the only ones allowed. Node's names are used (`linux`, `darwin`,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -63,3 +65,16 @@ def supported(os_field: Sequence[str] | str | None, cpu_field: Sequence[str] | s
         return False
     # npm only checks libc on linux
     return os_name != "linux" or allowed(libc_field, libc)
+
+
+@functools.cache
+def running_node() -> str | None:
+    """The version of the ``node`` on PATH (``20.19.0``), asked once per process and only when
+    an engines check needs it; None when there is no node to ask. npm checks engines against
+    the node running npm; weir's packages will run on this one."""
+    try:
+        out = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    version = out.stdout.strip().lstrip("v")
+    return version or None

@@ -856,7 +856,7 @@ class _Loop:
         # peers reach, written "extraneous" (they held their place while the tree was built)
         if self.seeded:
             tree.prune_unreachable()
-        tree.calc_dep_flags()
+        tree.calc_dep_flags(_bundled)  # a bundler's edges to what it ships end in its own bundle
         if self.seeded:
             for node in sorted((n for n in tree.nodes if n.extraneous and not n.is_top), key=lambda n: -n.depth):
                 if tree.contains(node):
@@ -983,7 +983,7 @@ def _root_raw(pkg: PackageJson) -> dict[str, Any]:
             continue
         if key == "bin":
             value = pkg.bin
-        raw[key] = value
+        raw[key] = _funding(value) if key == "funding" else value
     bundle = bundle_names(pkg.raw)  # npm spells it so, `true` expanded to the dependencies' names
     if bundle:
         raw["bundleDependencies"] = bundle
@@ -1005,8 +1005,9 @@ def _flags(node: Node, raw: dict[str, Any]) -> None:
 
 
 def _funding(value: Any) -> Any:
-    """npm writes a bare funding URL as ``{"url": ...}``; a list it writes as published,
-    bare URLs included (uuid@10: ``["https://github.com/sponsors/broofa", ...]``)."""
+    """npm writes a bare funding URL as ``{"url": ...}`` (a package's, the root's and a
+    workspace's alike); a list it writes as published, bare URLs included
+    (uuid@10: ``["https://github.com/sponsors/broofa", ...]``)."""
     if isinstance(value, str):
         return {"url": value}
     return value
@@ -1025,7 +1026,7 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         for key in _ROOT_KEYS[1:]:
             value = pkg.get(key)
             if value not in (None, {}, []):
-                raw[key] = value
+                raw[key] = _funding(value) if key == "funding" else value
         _flags(node, raw)
         return raw
     if node.lock_raw is not None:

@@ -6,12 +6,15 @@ what a complete node_modules holds. npm's rules:
 1. An entry flagged `dev` is left out with `--omit dev`, `optional` with
    `--omit optional`, `devOptional` only when both are omitted, `peer` with
    `--omit peer`.
-2. An optional entry whose os/cpu/libc excludes this machine is never
-   installed, and neither is its optional set (arborist's ``optionalSet``):
-   the dependents that need it through a non-optional edge, and every
-   package only those reach. A package also needed from outside the set
-   stays. npm keeps all of them in package-lock.json (resolution is the same
-   on every platform) but not in node_modules or its hidden lockfile.
+2. An optional entry whose os/cpu/libc excludes this machine, or whose
+   ``engines.node`` excludes the ``node`` on PATH (npm checks the node running
+   it, whatever engine-strict says; node is asked only when some optional
+   entry has ``engines.node``), is never installed, and neither is its
+   optional set (arborist's ``optionalSet``): the dependents that need it
+   through a non-optional edge, and every package only those reach. A package
+   also needed from outside the set stays. npm keeps all of them in
+   package-lock.json (resolution is the same on every platform) but not in
+   node_modules or its hidden lockfile.
 3. A package nested in one that is left out is left out (its folder would
    live inside the omitted one).
 4. An ``inBundle`` entry nested in a package that is not itself bundled
@@ -25,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from weir.core.platform import supported
+from weir.core.platform import running_node, supported
+from weir.core.semver import satisfies
 
 # package.json fields whose names are edges, in the order arborist reads them (a later one wins)
 _EDGE_FIELDS = ("peerDependencies", "devDependencies", "dependencies", "optionalDependencies")
@@ -33,7 +37,7 @@ _EDGE_FIELDS = ("peerDependencies", "devDependencies", "dependencies", "optional
 
 def is_installed(raw: Mapping[str, Any], omit: Collection[str]) -> bool:
     """Should this ``packages`` entry (npm's JSON shape) be in node_modules, on its own flags (rules 1-2)?"""
-    return not _omitted(raw, omit) and not _wrong_platform(raw)
+    return not _omitted(raw, omit) and not _cannot_run(raw)
 
 
 def installed_paths(packages: Mapping[str, Mapping[str, Any]], omit: Collection[str]) -> list[str]:
@@ -54,13 +58,13 @@ def installed_paths(packages: Mapping[str, Mapping[str, Any]], omit: Collection[
 
 
 def platform_skipped(packages: Mapping[str, Mapping[str, Any]]) -> set[str]:
-    """Rule 2: the optional packages this machine cannot run, with their optional sets.
+    """Rule 2: the optional packages this machine (or its node) cannot run, with their optional sets.
 
     Sets are taken in path order, and an edge from a package already skipped
     keeps nothing alive, so two platform packages sharing a dependency take
     it with them whichever comes first.
     """
-    failing = [p for p in sorted(packages) if p and _wrong_platform(packages[p])]
+    failing = [p for p in sorted(packages) if p and _cannot_run(packages[p])]
     if not failing:
         return set()
     graph = _Graph(packages)
@@ -96,9 +100,19 @@ def _omitted(raw: Mapping[str, Any], omit: Collection[str]) -> bool:
     return bool(raw.get("peer")) and "peer" in omit
 
 
-def _wrong_platform(raw: Mapping[str, Any]) -> bool:
-    optional = raw.get("optional") or raw.get("devOptional")
-    return bool(optional) and not supported(raw.get("os"), raw.get("cpu"), raw.get("libc"))
+def _cannot_run(raw: Mapping[str, Any]) -> bool:
+    """Rule 2's test of one optional entry: its platform fields, then its ``engines.node``."""
+    if not (raw.get("optional") or raw.get("devOptional")):
+        return False
+    if not supported(raw.get("os"), raw.get("cpu"), raw.get("libc")):
+        return True
+    engines = raw.get("engines")
+    wanted = engines.get("node") if isinstance(engines, dict) else None
+    if not wanted:
+        return False
+    node = running_node()  # only now: most lockfiles never need it
+    # npm's checkEngine: prerelease versions included, and a range semver cannot read fails
+    return node is not None and not satisfies(node, wanted, include_prerelease=True)
 
 
 class _Graph:

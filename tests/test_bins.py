@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from linkkit import Store, tree
+from loopback import LoopbackRegistry
+from test_bundled import run_npm, run_weir
 from weir.core.bins import link_bins
 from weir.core.events import Recorder, Warned
 from weir.core.linker import execute_link, plan_link
@@ -163,3 +166,42 @@ def test_workspace_link_gets_bins(store: Store, project: Path) -> None:
     materialize(project, desired, sources)
     assert os.readlink(project / "node_modules/.bin/mycli") == "../cli/main.js"
     assert os.access(project / "node_modules/.bin/mycli", os.X_OK)
+
+
+CRLF_FILES = {
+    "crlf.js": "#!/usr/bin/env node\r\n'use strict';\r\nconsole.log(1);\r\n",
+    "lf.js": "#!/usr/bin/env node\nconsole.log(2);\r\n",
+    "plain.js": "'use strict';\r\nconsole.log(3);\r\n",
+    "bare.js": "#!\r\nx\r\n",
+}
+
+
+def test_a_crlf_hashbang_line_ends_in_lf_in_a_private_copy(store: Store, project: Path) -> None:
+    # human-id@4's dist/cli.js: `env` would look for "node\r". npm's bin-links fixes that one line.
+    bins = {name.removesuffix(".js"): name for name in CRLF_FILES}
+    entry = store.package("node_modules/t", "t", "1.0.0", CRLF_FILES, executable=tuple(CRLF_FILES), lock={"bin": bins})
+    desired, sources = tree(entry)
+    materialize(project, desired, sources, "hardlink")
+    folder, cached = project / "node_modules/t", sources["node_modules/t"].dir
+    assert (folder / "crlf.js").read_bytes() == b"#!/usr/bin/env node\n'use strict';\r\nconsole.log(1);\r\n"
+    assert os.access(folder / "crlf.js", os.X_OK)
+    assert (cached / "crlf.js").read_bytes() == CRLF_FILES["crlf.js"].encode()  # the content store is unchanged
+    for name in ("lf.js", "plain.js", "bare.js"):
+        assert (folder / name).read_bytes() == CRLF_FILES[name].encode()
+        assert (folder / name).stat().st_ino == (cached / name).stat().st_ino
+    assert link_bins(project, desired).linked == ()  # a second run finds nothing to do
+
+
+def test_crlf_hashbang_fix_matches_npm(tmp_path: Path, registry: LoopbackRegistry) -> None:
+    bins = {name.removesuffix(".js"): name for name in CRLF_FILES}
+    registry.add("tool", "1.0.0", bin=bins, files=dict(CRLF_FILES))
+    apps = []
+    for who in ("npm", "weir"):
+        app = tmp_path / who / "app"
+        app.mkdir(parents=True)
+        (app / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0", "dependencies": {"tool": "1.0.0"}}))
+        apps.append(app)
+    run_npm(apps[0], tmp_path / "npm-cache", registry.url, "install")
+    run_weir(apps[1], tmp_path / "weir-cache", registry.url, "install")
+    for name in CRLF_FILES:
+        assert (apps[1] / "node_modules/tool" / name).read_bytes() == (apps[0] / "node_modules/tool" / name).read_bytes(), name

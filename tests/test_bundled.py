@@ -428,3 +428,28 @@ def test_real_projects_own_bundle_as_npm(project: Callable[..., Path], tmp_path:
                             capture_output=True, text=True, check=False, timeout=60)
     assert loaded.stdout == "1.2.3", loaded.stderr
     assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+
+
+def test_a_package_a_prod_bundler_also_ships_is_dev_at_the_top_when_only_dev_needs_it(
+        project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry) -> None:
+    """semantic-release's case: the production ``npm`` bundles @gar/promise-retry, iconv-lite, …;
+    a dev tool needs its own top-level copies. npm's edges from the bundler end in its bundle,
+    so the top-level copies are dev (and not devOptional through an optional bundler)."""
+    pkg = json.dumps
+    registry.add("shipper", "1.0.0", dependencies={"retry": "^1.0.0", "iconv": "^1.0.0"}, bundle_dependencies=["retry", "iconv"],
+                 files={"index.js": "",
+                        "node_modules/retry/package.json": pkg({"name": "retry", "version": "1.0.0"}),
+                        "node_modules/iconv/package.json": pkg({"name": "iconv", "version": "1.0.0"})})
+    registry.add("retry", "1.1.0")
+    registry.add("iconv", "1.1.0")
+    registry.add("devtool", "1.0.0", dependencies={"retry": "^1.0.0", "iconv": "^1.0.0"})
+    registry.add("optional-user", "1.0.0", dependencies={"shipper": "^1.0.0"})
+    app_json = {"name": "app", "version": "1.0.0", "dependencies": {"shipper": "^1.0.0"},
+                "optionalDependencies": {"optional-user": "^1.0.0"}, "devDependencies": {"devtool": "^1.0.0"}}
+    npm_app, app = project(app_json), project(app_json)
+    run_npm(npm_app, tmp_path / "npm-cache", registry.url, "install", "--package-lock-only")
+    run_weir(app, tmp_path / "weir-cache", registry.url, "install", "--package-lock-only")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    packages = lock_packages(app)
+    assert packages["node_modules/retry"].get("dev") and packages["node_modules/iconv"].get("dev")
+    assert packages["node_modules/shipper/node_modules/retry"].get("inBundle")

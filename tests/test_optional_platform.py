@@ -143,3 +143,48 @@ def test_oxc_parser_wasm_binding_subtree_is_not_installed_as_npm(project: Callab
     run_weir(app, tmp_path / "weir-cache", registry, "ci")
     assert installed(app) == installed(npm_app)
     assert lock_packages(app, HIDDEN) == lock_packages(npm_app, HIDDEN)
+
+
+ENGINES_APP = {"name": "app", "version": "1.0.0", "dependencies": {"host": "^1.0.0", "user": "^1.0.0"}}
+
+
+def publish_engines(registry: LoopbackRegistry) -> None:
+    """host optionally needs future (engines.node >=99: no node here runs it), which needs
+    runtime and shared, old (engines.node <1) and now (>=1, any node); user needs shared too."""
+    registry.add("host", "1.0.0", optional_dependencies={"future": "1.0.0", "old": "1.0.0", "now": "1.0.0"})
+    registry.add("future", "1.0.0", engines={"node": ">=99"}, dependencies={"runtime": "^1.0.0", "shared": "^1.0.0"})
+    registry.add("old", "1.0.0", engines={"node": "<1"})
+    registry.add("now", "1.0.0", engines={"node": ">=1"})
+    registry.add("runtime", "1.0.0")
+    registry.add("shared", "1.0.0")
+    registry.add("user", "1.0.0", dependencies={"shared": "^1.0.0"})
+
+
+def test_optional_packages_whose_engines_exclude_this_node_are_skipped_as_npm_does(
+        project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry) -> None:
+    publish_engines(registry)
+    npm_app, app = project(ENGINES_APP), project(ENGINES_APP)
+    run_npm(npm_app, tmp_path / "npm-cache", registry.url, "install")
+    run_weir(app, tmp_path / "weir-cache", registry.url, "install")
+    assert_same_file(app / "package-lock.json", npm_app / "package-lock.json")
+    assert {"node_modules/future", "node_modules/old", "node_modules/runtime"} <= set(lock_packages(app))
+    assert installed(app) == installed(npm_app) == ["host", "now", "shared", "user"]
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+    cache = tmp_path / "weir-cache"
+    assert "up to date" in run_weir(app, cache, registry.url, "install").stderr
+    shutil.rmtree(app / "node_modules")
+    run_weir(app, cache, registry.url, "ci")
+    assert installed(app) == ["host", "now", "shared", "user"]
+    assert_same_file(app / HIDDEN, npm_app / HIDDEN)
+
+
+def test_node_is_asked_only_when_an_optional_entry_names_engines_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The no-op check runs this on every install: no `node --version` for a lockfile that does not need it.
+    asked: list[bool] = []
+    monkeypatch.setattr("weir.core.selection.running_node", lambda: asked.append(True) or "20.0.0")
+    packages = _packages(a={"engines": {"node": ">=99"}}, b={"optional": True, "engines": {"npm": ">=99"}})
+    assert installed_paths(packages, set()) == ["node_modules/a", "node_modules/b"]
+    assert not asked
+    packages["node_modules/b"]["engines"] = {"node": ">=99"}
+    assert installed_paths(packages, set()) == ["node_modules/a"]
+    assert asked == [True]

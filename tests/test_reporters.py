@@ -157,3 +157,18 @@ def test_summary_says_only_what_happened() -> None:
     assert from_lockfile == "downloaded 0 B · linked 5 (hardlink) · removed 1 in 0.3 s"
     lockfile_only = summary(Statistics(resolved=4, miss=4, bytes_downloaded=2048), 1.0)
     assert lockfile_only == "resolved 4 (4 miss) · downloaded 2.0 kB in 1.0 s"
+
+
+def test_a_full_install_that_changes_nothing_says_up_to_date_as_npm_does() -> None:
+    """npm says "up to date" when its reify changed nothing, even after a full resolve (a
+    committed lockfile with stale flags skips weir's quick no-op check): weir's summary too."""
+    out = io.StringIO()
+    plain = PlainReporter(out)
+    plain.event(ev.LinkPlanned(packages=0))
+    plain.event(ev.RunFinished(ok=True, exit_code=0, elapsed=0.2))
+    assert out.getvalue().splitlines()[-1].startswith("up to date · ")
+    changed = io.StringIO()
+    plain = PlainReporter(changed)
+    plain.event(ev.LinkPlanned(packages=2))
+    plain.event(ev.RunFinished(ok=True, exit_code=0, elapsed=0.2))
+    assert "up to date" not in changed.getvalue()

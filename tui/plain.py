@@ -34,8 +34,9 @@ def request_seconds(e: ev.RequestFinished) -> float:
     return (e.queued_ms + e.connect_ms + e.tls_ms + e.first_byte_ms + e.body_ms) / 1000
 
 
-def summary(stats: Statistics, elapsed: float) -> str:
-    """The final line: ``resolved 812 (700 hit, 90 revalidated, 22 miss) · downloaded 44 MB · ...``."""
+def summary(stats: Statistics, elapsed: float, *, up_to_date: bool = False) -> str:
+    """The final line: ``resolved 812 (700 hit, 90 revalidated, 22 miss) · downloaded 44 MB · ...``;
+    ``up_to_date`` (node_modules needed no change) leads it with npm's words for that."""
     cache = ", ".join(
         f"{getattr(stats, word)} {word}"
         for word in ("hit", "stale", "revalidated", "updated", "miss")
@@ -55,7 +56,7 @@ def summary(stats: Statistics, elapsed: float) -> str:
         parts.append(f"{stats.warnings} {'warning' if stats.warnings == 1 else 'warnings'}")
     if stats.errors:
         parts.append(f"{stats.errors} {'error' if stats.errors == 1 else 'errors'}")
-    return " · ".join(parts) + f" in {elapsed:.1f} s"
+    return ("up to date · " if up_to_date else "") + " · ".join(parts) + f" in {elapsed:.1f} s"
 
 
 def approve_command(blocked: list[ev.ScriptsBlocked]) -> str:
@@ -82,6 +83,7 @@ class PlainReporter(ev.Reporter):
         self.stream = stream
         self.tally = Tally()
         self.blocked: list[ev.ScriptsBlocked] = []
+        self.link_changes: int | None = None  # from LinkPlanned; None when nothing was linked
 
     def _line(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -110,9 +112,13 @@ class PlainReporter(ev.Reporter):
             self._line(f"retry {e.url}: {e.reason} (attempt {e.attempt}, next in {e.delay:.2f} s)")
         elif isinstance(e, ev.ScriptsBlocked):
             self.blocked.append(e)
+        elif isinstance(e, ev.LinkPlanned):
+            self.link_changes = e.packages
         # ev.Failed is not printed: the CLI prints every error once, whatever the reporter.
         elif isinstance(e, ev.LogLine) and e.level == "error":
             self._line(f"error: {e.message}")
         elif isinstance(e, ev.RunFinished):
             self.close()
-            self._line(summary(self.tally.statistics(), e.elapsed))
+            # a full install that changed nothing in node_modules says so, as npm's "up to date"
+            stats = self.tally.statistics()
+            self._line(summary(stats, e.elapsed, up_to_date=self.link_changes == 0 and not stats.removed))
