@@ -21,7 +21,7 @@ import pytest
 from loopback import LoopbackRegistry
 from test_bundled import HIDDEN, assert_same_file, lock_packages, run_npm, run_weir
 
-from weir.core.selection import installed_paths
+from weir.core.tree.selection import installed_paths
 
 APP = {"name": "app", "version": "1.0.0", "dependencies": {"host": "^1.0.0", "user": "^1.0.0"}}
 SKIPPED = ["node_modules/helper", "node_modules/host-wasm", "node_modules/runtime"]
