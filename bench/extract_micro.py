@@ -1,4 +1,4 @@
-"""Micro-benchmark of weir.core.extract on real npm tarballs.
+"""Micro-benchmark of weir.core.store.extract on real npm tarballs.
 
     cd bench/.work && npm pack typescript @babel/core lodash ms semver react debug
     python bench/extract_micro.py [bench/.work/*.tgz]
@@ -6,7 +6,7 @@
 For each tarball: files/s and MB/s of ``extract`` (best of N runs into fresh
 directories), next to tarfile.extractall(filter="data") as a yardstick, and
 the share of weir's time spent on the per-file CRC-32 the store keeps. Then the
-question core/fetch.py asks: would extracting while downloading (streaming)
+question core/store/fetch.py asks: would extracting while downloading (streaming)
 save time? It can save at most the extraction time, so that is printed next
 to the time the download itself takes at 50 Mbit/s with a 20 ms round trip.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 from isal import isal_zlib
-from weir.core.extract import extract
+from weir.core.store.extract import extract
 
 HERE = Path(__file__).parent
 RUNS = 7

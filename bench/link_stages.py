@@ -22,16 +22,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from weir.core.bins import link_bins
+from weir.core.linker.bins import link_bins
 from weir.core.config import load_config
-from weir.core.content_store import ContentStore
-from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
+from weir.core.store.content_store import ContentStore
+from weir.core.tree.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 from weir.core.install import tarball_url
-from weir.core.integrity import pick
+from weir.core.npm.integrity import pick
 from weir.core.linker import LinkSource, execute_link, plan_link
 from weir.core.linker.plan import is_managed
-from weir.core.lockfile import read_lockfile
-from weir.core.selection import installed_paths, shipped_in_tarballs
+from weir.core.tree.lockfile import read_lockfile
+from weir.core.tree.selection import installed_paths, shipped_in_tarballs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _T = TypeVar("_T")

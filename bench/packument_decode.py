@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 import orjson
-from weir.core import packument as pk
+from weir.core.npm import packument as pk
 
 ROOT = Path(__file__).resolve().parent
 FIXTURES = Path("/work/shared/bench/fixtures")

@@ -22,15 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from weir.core import pick as pick_module
-from weir.core import resolver, semver
-from weir.core.manifest_store import ManifestStore
-from weir.core.packument import Packument, decode_packument
+from weir.core.resolve import pick as pick_module
+from weir.core.npm import semver
+from weir.core.resolve import resolver
+from weir.core.registry.manifest_store import ManifestStore
+from weir.core.npm.packument import Packument, decode_packument
 
 
 def record(project: Path, registry: str, cache: str) -> list[tuple[str, str, str]]:
     """The (name, kind, wanted) of every pick one lockfile-only install makes."""
-    from weir.tui.cli import main
+    from weir.tui.cli.main import main
 
     calls: list[tuple[str, str, str]] = []
     original = resolver.pick_version

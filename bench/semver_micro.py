@@ -1,4 +1,4 @@
-"""Microseconds per call of weir.core.semver next to npm's semver, and their ratio.
+"""Microseconds per call of weir.core.npm.semver next to npm's semver, and their ratio.
 
     python bench/semver_micro.py
 
@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from semver_oracle import NodeSemver, ensure_installed
-from weir.core import semver
+from weir.core.npm import semver
 
 VERSION = "1.2.3-beta.4+build.5"
 RANGE = ">=1.2.0 <1.3.0 || ^2.3.0-rc.1"
@@ -69,7 +69,7 @@ def main() -> None:
             "maxSatisfying", versions=VERSIONS, range=MAX_RANGE
         )
         print(
-            f"npm semver {node.ask('version')} on node vs weir.core.semver, µs per call"
+            f"npm semver {node.ask('version')} on node vs weir.core.npm.semver, µs per call"
         )
         print(f"{'operation':<32}{'weir':>10}{'npm':>10}{'weir/npm':>10}")
         for name, question, number, fn in cases:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from weir.core.names import split_scope
+from weir.core.npm.names import split_scope
 from weir.core.settings import (
     AUTH_FIELDS,
     BOOLEAN_DEFAULTS,

@@ -49,12 +49,12 @@ import anyio
 from weir.core import events as ev
 from weir.core.atomic import write_atomic
 from weir.core.config import Config, load_config
-from weir.core.content_store import ContentStore, StoreEntry, stop_workers
+from weir.core.store.content_store import ContentStore, StoreEntry, stop_workers
 from weir.core.errors import FilesystemError, InputError, LockfileOutOfSync, WeirError, first_weir_error
-from weir.core.fetch import TarballFetcher, Wanted, registry_tarball_url
-from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
-from weir.core.integrity import Integrity, pick
-from weir.core.lockfile import (
+from weir.core.store.fetch import TarballFetcher, Wanted, registry_tarball_url
+from weir.core.tree.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
+from weir.core.npm.integrity import Integrity, pick
+from weir.core.tree.lockfile import (
     LockEntry,
     Lockfile,
     entry_from_json,
@@ -62,7 +62,7 @@ from weir.core.lockfile import (
     registry_resolved,
     write_lockfile,
 )
-from weir.core.package_json import (
+from weir.core.npm.package_json import (
     JsonStyle,
     PackageJson,
     package_json_from_dict,
@@ -70,17 +70,17 @@ from weir.core.package_json import (
     saved_spec,
     tidy_dependency_fields,
 )
-from weir.core.selection import installed_paths, shipped_in_tarballs
-from weir.core.workspaces import Workspace, reachable, select_workspaces, workspace_folders
+from weir.core.tree.selection import installed_paths, shipped_in_tarballs
+from weir.core.resolve.workspaces import Workspace, reachable, select_workspaces, workspace_folders
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from weir.core.decision import Decision
-    from weir.core.http import Http, Response, Sink
-    from weir.core.packument import Packument, VersionManifest
-    from weir.core.registry import Full, ManifestDone, Registry
-    from weir.core.spec import Spec
+    from weir.core.resolve.decision import Decision
+    from weir.core.registry.http import Http, Response, Sink
+    from weir.core.npm.packument import Packument, VersionManifest
+    from weir.core.registry.registry import Full, ManifestDone, Registry
+    from weir.core.npm.spec import Spec
 
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
@@ -147,7 +147,7 @@ class _Network:
     @property
     def http(self) -> Http:
         if self._http is None:
-            from weir.core.http import Http
+            from weir.core.registry.http import Http
 
             self._http = Http(self.config, self.reporter)
         return self._http
@@ -155,8 +155,8 @@ class _Network:
     async def execute(self, job: Full, *, job_id: int) -> ManifestDone:
         """The registry's job interface (the resolver's only way to the network)."""
         if self._registry is None:
-            from weir.core.manifest_store import ManifestStore
-            from weir.core.registry import Registry
+            from weir.core.registry.manifest_store import ManifestStore
+            from weir.core.registry.registry import Registry
 
             # The registry gets this object as its HTTP client, so a run where every packument
             # is fresh in the store (a warm resolve) never starts one.
@@ -165,7 +165,7 @@ class _Network:
 
     async def packument(self, name: str) -> Packument:
         """The packument of ``name``, for what the installer itself reads (not the resolver's jobs)."""
-        from weir.core.registry import Full
+        from weir.core.registry.registry import Full
 
         job_id = next(self._packument_job_ids)
         self.reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane="demand"))
@@ -275,7 +275,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
             ):
                 desired, decisions, new_raw = lock, {}, raw_pkg
             else:
-                from weir.core.resolver import resolve
+                from weir.core.resolve.resolver import resolve
 
                 new_raw = _edit_manifest(raw_pkg, options, config) if selected is None or options.include_workspace_root else raw_pkg
                 root = package_json_from_dict(new_raw, source=str(pkg_path), pkg_dir=project, path=pkg_path)
@@ -318,7 +318,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         _write_manifest(e.path, e.old, e.new, e.style)
                     omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None
                     _write_lockfile(project, desired, lock, omit, style)
-                from weir.core.decisions_store import save_decisions
+                from weir.core.tree.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
@@ -350,12 +350,12 @@ async def _materialize(
     selected: tuple[Workspace, ...] | None,
     edits: list[_WorkspaceEdit],
 ) -> InstallResult:
-    from weir.core.bins import link_bins
-    from weir.core.bundled import add_bundles
+    from weir.core.linker.bins import link_bins
+    from weir.core.tree.bundled import add_bundles
     from weir.core.linker import LinkSource, execute_link, plan_link
     from weir.core.linker.plan import is_managed
-    from weir.core.script_policy import read_policy
-    from weir.core.scripts import run_scripts, script_paths
+    from weir.core.linker.script_policy import read_policy
+    from weir.core.linker.scripts import run_scripts, script_paths
 
     project = options.project
     raw_packages = {path: entry.raw for path, entry in desired.packages.items()}
@@ -419,7 +419,7 @@ async def _materialize(
             _write_manifest(e.path, e.old, e.new, e.style)
         _write_lockfile(project, desired, previous, omit, style)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
-        from weir.core.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
+        from weir.core.tree.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
         save_decisions(project, desired, decisions)
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=omit,
@@ -438,8 +438,8 @@ async def _bundles_in_the_way(
     previous: Lockfile | None,
 ) -> Lockfile | None:
     """The lockfile to resolve again from when a bundler ships a package where the resolver
-    placed another (``weir.core.bundled`` rule 7); None, fetching nothing, without new bundlers."""
-    from weir.core.bundled import bundlers_to_read, bundles_in_the_way
+    placed another (``weir.core.tree.bundled`` rule 7); None, fetching nothing, without new bundlers."""
+    from weir.core.tree.bundled import bundlers_to_read, bundles_in_the_way
 
     paths = [p for p in bundlers_to_read(resolved, previous) if resolved.packages[p].resolved]
     if not paths:
@@ -458,7 +458,7 @@ async def _bundles_for_lockfile_only(
 ) -> Lockfile:
     """npm's --package-lock-only downloads the tarball of each bundler whose bundled entries
     it lacks (one with a ``resolved``: npm leaves one without it as it is) to record what it ships."""
-    from weir.core.bundled import add_bundles, bundlers_to_read
+    from weir.core.tree.bundled import add_bundles, bundlers_to_read
 
     paths = [p for p in bundlers_to_read(desired, previous) if desired.packages[p].resolved]
     if not paths:
@@ -576,7 +576,7 @@ async def _tarball_sources(
 
 def _refuse_uninstallable(path: str, entry: LockEntry, entries: Mapping[str, LockEntry]) -> None:
     """A folder entry that is no link, or an entry with neither a version nor a tarball: say which and what to do."""
-    from weir.core.lockfile_legacy import is_tarball_path
+    from weir.core.tree.lockfile_legacy import is_tarball_path
 
     if entry.resolved and entry.resolved.startswith("file:") and not is_tarball_path(entry.resolved) and _in_project(entry.resolved):
         raise InputError(
@@ -647,13 +647,13 @@ async def _pack_git_entries(
     """resolved → (packed tarball, its sha512) for each git entry: the recorded commit, cloned,
     prepared if the script policy allows it, and packed into the cache (or found there), one
     at a time in a worker thread."""
-    from weir.core.lockfile_legacy import is_git
+    from weir.core.tree.lockfile_legacy import is_git
 
     wanted = sorted({e.resolved for p in paths if (e := install_set[p]).resolved and is_git(e.resolved)})
     if not wanted or project is None:
         return {}
-    from weir.core.git import fetch_resolved
-    from weir.core.resolver import git_prepare
+    from weir.core.resolve.git import fetch_resolved
+    from weir.core.resolve.resolver import git_prepare
 
     trusted = read_package_json(project / "package.json").trusted_dependencies
     out: dict[str, tuple[Path, str]] = {}
@@ -853,7 +853,7 @@ async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Netw
     gives what v1 never recorded (dependencies by kind, bins, engines, install scripts, license),
     the lockfile keeps its resolved, integrity and flags. A version the registry cannot give is
     kept as v1 recorded it, with a warning, as npm warns. The root entry is package.json's."""
-    from weir.core.resolver import manifest_fields
+    from weir.core.resolve.resolver import manifest_fields
 
     inflatable = [p for p, e in lock.packages.items() if _inflatable(p, e)]
     packuments = await _packuments(network, sorted({lock.packages[p].name for p in inflatable}), skip_failures=True)
@@ -877,7 +877,7 @@ async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Netw
 def _inflatable(path: str, entry: LockEntry) -> bool:
     """What npm fills in from the registry: every installed package with a version, but links,
     project tarballs and git dependencies."""
-    from weir.core.lockfile_legacy import is_git
+    from weir.core.tree.lockfile_legacy import is_git
 
     return bool(path) and not entry.link and bool(entry.version) and not (entry.resolved or "").startswith("file:") and not (
         entry.resolved and is_git(entry.resolved)
@@ -934,7 +934,7 @@ def _target_field(options: InstallOptions) -> str:
 
 def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config) -> dict[str, Any]:
     """package.json as it will be after `install NAME` / `remove NAME` (npm's moves between fields)."""
-    from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
+    from weir.core.npm.spec import parse_arg  # only when adding packages (it pulls in semver)
 
     if not options.add and not options.remove:
         return raw
@@ -958,7 +958,7 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
 def _git_added(spec: Spec, config: Config) -> tuple[str, str]:
     """``weir add <git spec>``: the name (from the repository's package.json when the argument
     has none, as npm reads it) and the spec as npm saves it (``user/repo`` → ``github:user/repo``)."""
-    from weir.core.git import fetch_git, parse_git
+    from weir.core.resolve.git import fetch_git, parse_git
 
     source = parse_git(spec.fetch_spec)
     name = spec.name
@@ -975,7 +975,7 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     """Each added registry package saved as npm saves it (``saved_spec``): ``^version`` unless
     the range typed is narrower; exact with --save-exact or save-exact in .npmrc. The version is
     the one the package.json at ``location`` (the root, or a workspace) resolves to."""
-    from weir.core.spec import parse_arg  # only when adding packages (it pulls in semver)
+    from weir.core.npm.spec import parse_arg  # only when adding packages (it pulls in semver)
     from weir.core.why import lookup
 
     if not options.add:
@@ -1040,8 +1040,8 @@ def _save_updated_ranges(raw: dict[str, Any], options: InstallOptions, config: C
     """npm's ``update --save``: each updated direct dependency's range becomes what ``weir add``
     would save for its new version (``^1.0.0`` → ``^1.1.0``); a range its version pins exactly
     (``1.0.0``) and a narrower range (``~1.0.0``) stay as written."""
-    from weir.core.semver import subset
-    from weir.core.spec import parse_spec
+    from weir.core.npm.semver import subset
+    from weir.core.npm.spec import parse_spec
 
     new = json.loads(json.dumps(raw))
     prefix = "" if config.save_exact else config.save_prefix

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import orjson
 
-from weir.core.selection import installed_paths
+from weir.core.tree.selection import installed_paths
 
 _DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 

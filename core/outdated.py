@@ -26,9 +26,9 @@ import anyio
 from weir.core import events as ev
 from weir.core.config import Config
 from weir.core.errors import InputError, ResolveError
-from weir.core.lockfile import name_from_path
-from weir.core.package_json import npm_name_order
-from weir.core.spec import parse_spec
+from weir.core.tree.lockfile import name_from_path
+from weir.core.npm.package_json import npm_name_order
+from weir.core.npm.spec import parse_spec
 from weir.core.why import dependency_specs, lookup
 
 _TYPES = {"optional": "optionalDependencies", "peer": "peerDependencies", "peerOptional": "peerDependencies", "dev": "devDependencies"}
@@ -68,9 +68,9 @@ async def find_outdated(
     reporter: ev.Reporter | None = None,
 ) -> list[Outdated]:
     """The outdated rows for ``installed`` (install path → package fields), sorted as npm sorts them."""
-    from weir.core.http import Http
-    from weir.core.manifest_store import ManifestStore
-    from weir.core.registry import Registry
+    from weir.core.registry.http import Http
+    from weir.core.registry.manifest_store import ManifestStore
+    from weir.core.registry.registry import Registry
 
     reporter = reporter or ev.Reporter()
     packages: dict[str, Mapping[str, Any]] = {"": root_raw, **{p: e for p, e in installed.items() if p}}
@@ -112,8 +112,8 @@ async def _check(
     rows: list[Outdated],
 ) -> None:
     """Rules 2-3 for one edge; appends its row when it is outdated."""
-    from weir.core.pick import pick_version
-    from weir.core.registry import Full
+    from weir.core.resolve.pick import pick_version
+    from weir.core.registry.registry import Full
 
     target = lookup(packages, edge.source, edge.name)
     node = packages.get(target) if target is not None else None

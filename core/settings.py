@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from weir.core.errors import InputError
-from weir.core.npmrc_keys import DEPRECATED, NERF_DART_FIELDS, NPM_KEYS, QUIET_KEYS
+from weir.core.npm.npmrc_keys import DEPRECATED, NERF_DART_FIELDS, NPM_KEYS, QUIET_KEYS
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 

@@ -3,7 +3,7 @@
 Rules this module holds:
 
 1. Never the network. The sources are, in order: the Decisions the install
-   recorded (``weir.core.decisions_store``, trusted only while their lockfile
+   recorded (``weir.core.tree.decisions_store``, trusted only while their lockfile
    hash matches), then package-lock.json (or the hidden lockfile) alone, plus
    whatever packuments the manifest store already holds for candidate
    verdicts.
@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-from weir.core import platform as plat
+from weir.core.npm import platform as plat
 from weir.core.config import Config
-from weir.core.decision import (
+from weir.core.resolve.decision import (
     Candidate,
     Decision,
     DepKind,
@@ -49,20 +49,20 @@ from weir.core.decision import (
     Requirement,
     Rule,
 )
-from weir.core.decisions_store import load_decisions
+from weir.core.tree.decisions_store import load_decisions
 from weir.core.errors import InputError, ResolveError
-from weir.core.hidden_lockfile import read_hidden_lockfile
-from weir.core.lockfile import (
+from weir.core.tree.hidden_lockfile import read_hidden_lockfile
+from weir.core.tree.lockfile import (
     Lockfile,
     collation_key,
     name_from_path,
     read_lockfile,
 )
-from weir.core.manifest_store import ManifestStore
-from weir.core.packument import Packument, PackumentError, decode_packument
-from weir.core.pick import KEEP_CANDIDATES, engine_ok, node_version
-from weir.core.semver import Version, intersects, parse, satisfies, sort_versions, valid
-from weir.core.spec import parse_arg, parse_spec
+from weir.core.registry.manifest_store import ManifestStore
+from weir.core.npm.packument import Packument, PackumentError, decode_packument
+from weir.core.resolve.pick import KEEP_CANDIDATES, engine_ok, node_version
+from weir.core.npm.semver import Version, intersects, parse, satisfies, sort_versions, valid
+from weir.core.npm.spec import parse_arg, parse_spec
 
 __all__ = [
     "RULE_WORDS",

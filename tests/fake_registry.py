@@ -1,7 +1,7 @@
 """An in-memory registry with the real ``execute`` shape: fast, offline resolver tests.
 
 ``FakeRegistry.add(name, version, ...)`` publishes a version; ``execute`` serves
-the packument as the real registry would (decoded by core.packument from JSON
+the packument as the real registry would (decoded by core.npm.packument from JSON
 bytes), optionally after a per-package delay so tests can shuffle answer order.
 """
 
@@ -14,8 +14,8 @@ import anyio
 import orjson
 
 from weir.core.errors import ResolveError
-from weir.core.packument import decode_packument
-from weir.core.registry import Full, ManifestDone
+from weir.core.npm.packument import decode_packument
+from weir.core.registry.registry import Full, ManifestDone
 
 
 class FakeRegistry:

@@ -118,7 +118,7 @@ class Sandbox:
         run_env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
         run_env.update(CI="true", HOME=str(self.home), XDG_CACHE_HOME=str(self.home / ".cache"))
         run_env.update(env or {})
-        cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--cache", str(self.cache), "-C", str(self.project)]
+        cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--cache", str(self.cache), "-C", str(self.project)]
         if registry:
             cmd += ["--registry", self.registry.url]
         return subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
@@ -130,7 +130,7 @@ class Sandbox:
         run_env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
         run_env.update(CI="true", HOME=str(self.home), XDG_CACHE_HOME=str(self.home / ".cache"))
         run_env.update(env or {})
-        cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--reporter", "ndjson"]
+        cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--reporter", "ndjson"]
         cmd += ["--cache", str(self.cache), "-C", str(self.project), "--registry", self.registry.url]
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=run_env, start_new_session=new_session)
 

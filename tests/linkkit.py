@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from weir.core.linker import LinkSource
-from weir.core.lockfile import LockEntry, entry_from_json
+from weir.core.tree.lockfile import LockEntry, entry_from_json
 
 
 class Store:

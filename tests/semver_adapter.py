@@ -1,4 +1,4 @@
-"""Adapter exposing weir.core.semver to the npm-semver conformance kit.
+"""Adapter exposing weir.core.npm.semver to the npm-semver conformance kit.
 
     python /work/shared/semver/check.py tests/semver_adapter.py --strict
 
@@ -8,7 +8,7 @@ positional-flag interface into weir's keyword flags.
 
 from __future__ import annotations
 
-from weir.core import semver
+from weir.core.npm import semver
 
 
 def parse(version, loose):

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from loopback import LoopbackRegistry
-from weir.core.lockfile import LockEntry
-from weir.core.script_policy import read_policy
+from weir.core.tree.lockfile import LockEntry
+from weir.core.linker.script_policy import read_policy
 
 MARK = 'touch "$INIT_CWD/ran-$npm_package_name"'
 
@@ -29,7 +29,7 @@ MARK = 'touch "$INIT_CWD/ran-$npm_package_name"'
 def weir(project: Path, cache: Path, registry: LoopbackRegistry, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
     env.update(CI="true", npm_config_userconfig=os.devnull)  # not this machine's ~/.npmrc
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
 

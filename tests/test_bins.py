@@ -8,10 +8,10 @@ import pytest
 from linkkit import Store, tree
 from loopback import LoopbackRegistry
 from test_bundled import run_npm, run_weir
-from weir.core.bins import link_bins
+from weir.core.linker.bins import link_bins
 from weir.core.events import Recorder, Warned
 from weir.core.linker import execute_link, plan_link
-from weir.core.lockfile import entry_from_json
+from weir.core.tree.lockfile import entry_from_json
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_escaping_bins_are_dropped_with_warnings(
 
 
 def test_scoped_string_bin_normalizes_to_bare_name(store: Store, project: Path) -> None:
-    from weir.core.package_json import normalize_bin
+    from weir.core.npm.package_json import normalize_bin
 
     bins, _ = normalize_bin("@scope/x", "cli.js", None)
     desired, sources = tree(tool(store, "node_modules/@scope/x", "@scope/x", bins))

@@ -34,7 +34,7 @@ def run_weir(project: Path, cache: Path, registry: str, *args: str) -> subproces
     """weir with the suite's empty user config (conftest), as npm gets its own below."""
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_") or k == "npm_config_userconfig"}
     env["CI"] = "true"
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry, "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", registry, "--cache", str(cache), "-C", str(project)]
     out = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     return out

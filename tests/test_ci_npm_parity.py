@@ -88,7 +88,7 @@ def weir(project: Path, caches: Caches, *args: str) -> subprocess.CompletedProce
     cmd = [
         sys.executable,
         "-m",
-        "weir.tui.cli",
+        "weir.tui.cli.main",
         *args,
         "--registry",
         NPM_REGISTRY,

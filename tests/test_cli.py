@@ -11,7 +11,7 @@ from weir.core import __version__
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "weir.tui.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "weir.tui.cli.main", *args], capture_output=True, text=True)
 
 
 def _imported_after(code: str) -> set[str]:
@@ -23,7 +23,7 @@ def _imported_after(code: str) -> set[str]:
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_startup_imports_no_ui_or_network_stack(flag: str) -> None:
     mods = _imported_after(
-        "from weir.tui.cli import main\n"
+        "from weir.tui.cli.main import main\n"
         f"try:\n    main(['{flag}'])\nexcept SystemExit:\n    pass"
     )
     for heavy in ("textual", "httpx", "anyio", "rich"):
@@ -64,7 +64,7 @@ def test_bad_flag_exits_2() -> None:
 
 
 def test_npm_spelling_of_lockfile_only_is_accepted() -> None:
-    from weir.tui.cli import build_parser
+    from weir.tui.cli.main import build_parser
 
     args = build_parser().parse_args(["install", "--package-lock-only"])
     assert args.lockfile_only is True

@@ -156,7 +156,7 @@ def outdated(app: Path, cache: Path, registry: LoopbackRegistry, *args: str, too
         userconfig.touch()
         cmd = ["npm", "outdated", *args, "--userconfig", str(userconfig), "--cache", str(cache), "--registry", registry.url]
     else:
-        cmd = [sys.executable, "-m", "weir.tui.cli", "outdated", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(app)]
+        cmd = [sys.executable, "-m", "weir.tui.cli.main", "outdated", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(app)]
     out = subprocess.run(cmd, check=False, cwd=app, capture_output=True, text=True, env=env, timeout=300)
     return out.returncode, out.stdout.replace(str(app), "<app>")
 
@@ -240,7 +240,7 @@ def test_rebuild_runs_trusted_install_scripts_again_and_relinks_bins(project: Ca
 
 def test_rebuild_without_an_install_says_what_to_do(project: Callable[..., Path], tmp_path: Path) -> None:
     app = project({"name": "app", "version": "1.0.0"})
-    out = subprocess.run([sys.executable, "-m", "weir.tui.cli", "rebuild", "-C", str(app)], capture_output=True, text=True, check=False)
+    out = subprocess.run([sys.executable, "-m", "weir.tui.cli.main", "rebuild", "-C", str(app)], capture_output=True, text=True, check=False)
     assert out.returncode == 3 and "weir install" in out.stderr
 
 

@@ -11,10 +11,10 @@ import anyio
 import anyio.lowlevel
 import pytest
 from loopback.tarballs import TarEntry, build_tgz, package_tarball, sha512_integrity
-from weir.core import content_store
-from weir.core.content_store import ContentStore, verify_entry
+from weir.core.store import content_store
+from weir.core.store.content_store import ContentStore, verify_entry
 from weir.core.errors import IntegrityError
-from weir.core.integrity import Integrity
+from weir.core.npm.integrity import Integrity
 
 PKG = {"package.json": '{"name":"a","version":"1.0.0","bin":"cli.js"}', "index.js": "module.exports = 1\n"}
 
@@ -220,8 +220,8 @@ _RACER = textwrap.dedent(
     """
     import sys, time, anyio
     from pathlib import Path
-    from weir.core.content_store import ContentStore
-    from weir.core.integrity import Integrity
+    from weir.core.store.content_store import ContentStore
+    from weir.core.npm.integrity import Integrity
 
     cache, tgz, sri, go = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     data = tgz.read_bytes()

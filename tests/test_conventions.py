@@ -232,7 +232,7 @@ def test_the_no_op_reads_settings_without_the_heavy_modules(
     (app_with_dev / ".npmrc").write_text("omit=optional\n")
     args = ["install", "--registry", small_graph.url, "--cache", str(cache_dir), "-C", str(app_with_dev)]
     probe = (
-        "import sys\nfrom weir.tui.cli import main\n"
+        "import sys\nfrom weir.tui.cli.main import main\n"
         f"code = main({args!r})\n"
         "print(code, ' '.join(sorted(sys.modules)))"
     )

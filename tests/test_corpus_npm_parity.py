@@ -77,7 +77,7 @@ class Tools:
         return self.run(cmd, project)
 
     def weir(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--ignore-scripts",
+        cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--ignore-scripts",
                "--registry", NPM_REGISTRY, "--cache", str(self.caches.weir), "-C", str(project)]
         return self.run(cmd, project)
 

@@ -14,13 +14,13 @@ import pytest
 from loopback import LoopbackRegistry
 from textual.widgets import Static
 from weir.core.config import load_config
-from weir.core.doctor import Connection, Parallel, ProbeResult, Transfer, judge, probe_all
+from weir.core.registry.doctor import Connection, Parallel, ProbeResult, Transfer, judge, probe_all
 from weir.core.errors import EXIT_NETWORK, EXIT_OK, EXIT_RESOLVE
-from weir.tui.app import WeirApp
-from weir.tui.cli import main
-from weir.tui.replay import load_trace
-from weir.tui.screens.network_doctor import DoctorScreen
-from weir.tui.screenshots import model_until
+from weir.tui.app.app import WeirApp
+from weir.tui.cli.main import main
+from weir.tui.app.replay import load_trace
+from weir.tui.app.screens.network_doctor import DoctorScreen
+from weir.tui.app.screenshots import model_until
 
 TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
 TOKEN = "npm_doctorSecretToken1234567890"

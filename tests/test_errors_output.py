@@ -19,13 +19,13 @@ from loopback import LoopbackRegistry
 from weir.core import events as ev
 from weir.core.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NETWORK, NetworkError
 from weir.core.install import InstallOptions, install
-from weir.tui.cli import run_guarded
+from weir.tui.cli.main import run_guarded
 
 
 def _weir(project: Path, cache: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
     env.update(CI="true", npm_config_userconfig=os.devnull)  # not this machine's ~/.npmrc
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
 
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from weir.core import events as ev
-from weir.core.decision import Candidate, Decision, Metadata, Placement, Requirement
+from weir.core.resolve.decision import Candidate, Decision, Metadata, Placement, Requirement
 from weir.core.stats import Tally
 
 DECISION = Decision(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from loopback.tarballs import TarEntry, build_tar, build_tgz, gzip_bytes
 from weir.core.errors import IntegrityError
-from weir.core.extract import ExtractResult, Limits, extract
+from weir.core.store.extract import ExtractResult, Limits, extract
 
 
 def tree(root: Path) -> set[str]:

@@ -10,11 +10,11 @@ import pytest
 from loopback import LoopbackRegistry, TarEntry, build_tgz
 from weir.core import events as ev
 from weir.core.config import Config
-from weir.core.content_store import ContentStore
+from weir.core.store.content_store import ContentStore
 from weir.core.errors import IntegrityError, NetworkError
-from weir.core.fetch import PENDING_PER_SOCKET, TarballFetcher
-from weir.core.http import Http
-from weir.core.integrity import Integrity, pick
+from weir.core.store.fetch import PENDING_PER_SOCKET, TarballFetcher
+from weir.core.registry.http import Http
+from weir.core.npm.integrity import Integrity, pick
 
 pytestmark = pytest.mark.anyio
 

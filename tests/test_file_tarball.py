@@ -66,7 +66,7 @@ def new_project(parent: Path, manifest: dict[str, object]) -> Path:
 def weir(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CI="true")
     env.pop("npm_config_registry", None)
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", "http://127.0.0.1:9/", "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", "http://127.0.0.1:9/", "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=120)
 
 

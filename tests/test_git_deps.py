@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from weir.core.git import pack_folder, parse_git
+from weir.core.resolve.git import pack_folder, parse_git
 
 NPM_MODULES = Path("/usr/lib/node_modules/npm/node_modules")
 GIT_ENV = {
@@ -69,7 +69,7 @@ def push(work: Path, bare: Path) -> None:
 def weir(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **GIT_ENV, "CI": "true"}
     env.pop("npm_config_registry", None)
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", "http://127.0.0.1:9/", "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", "http://127.0.0.1:9/", "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=120)
 
 

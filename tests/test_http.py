@@ -1,4 +1,4 @@
-"""weir.core.http against the loopback registry: retries, redirects, credentials, streaming, timings."""
+"""weir.core.registry.http against the loopback registry: retries, redirects, credentials, streaming, timings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from loopback import LoopbackRegistry
 from weir.core import events as ev
 from weir.core.config import Config, Credential
 from weir.core.errors import NetworkError
-from weir.core.http import Http, redirect_target
+from weir.core.registry.http import Http, redirect_target
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 from test_http import make_config
 from weir.core import events as ev
-from weir.core.http import Http
+from weir.core.registry.http import Http
 
 pytestmark = pytest.mark.anyio
 

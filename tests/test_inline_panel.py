@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from weir.tui.inline import Panel
-from weir.tui.progress_text import JOBS_SHOWN, panel_lines
-from weir.tui.replay import load_trace
-from weir.tui.screenshots import MID_INSTALL_AT, model_until
+from weir.tui.report.inline import Panel
+from weir.tui.app.progress_text import JOBS_SHOWN, panel_lines
+from weir.tui.app.replay import load_trace
+from weir.tui.app.screenshots import MID_INSTALL_AT, model_until
 
 TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -57,5 +57,5 @@ def test_each_frame_replaces_the_last_and_no_line_wraps() -> None:
 def test_the_panel_does_not_load_textual() -> None:
     """The default view on a terminal must start and end as fast as plain output: Textual's
     import alone is ~0.2 s of CPU the install would compete with."""
-    code = "import sys, weir.tui.live, weir.tui.inline; sys.exit('textual' in sys.modules)"
+    code = "import sys, weir.tui.app.live, weir.tui.report.inline; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -21,7 +21,7 @@ from loopback import LoopbackRegistry
 def weir(project: Path, cache: Path, registry: LoopbackRegistry, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CI="true")
     env.pop("npm_config_registry", None)
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", registry.url, "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -235,7 +235,7 @@ def test_workspaces_install_and_ci(project: Callable[..., Path], cache_dir: Path
 async def _replayed_counters(trace: Path) -> tuple[object, object]:
     from weir.core.events import read_trace
     from weir.core.stats import Tally
-    from weir.tui.replay import replay_app
+    from weir.tui.app.replay import replay_app
 
     events = list(read_trace(trace.read_bytes().splitlines()))
     direct = Tally()

@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 from weir.core.errors import IntegrityError
-from weir.core.integrity import Integrity, pick
+from weir.core.npm.integrity import Integrity, pick
 
 DATA = b"tarball bytes"
 OTHER = b"other bytes"

@@ -9,13 +9,13 @@ import pytest
 from linkkit import Store, tree
 from weir.core.errors import FilesystemError
 from weir.core.events import Linked, Recorder, Removed
-from weir.core.hidden_lockfile import (
+from weir.core.tree.hidden_lockfile import (
     HIDDEN_LOCKFILE,
     read_hidden_lockfile,
     write_hidden_lockfile,
 )
 from weir.core.linker import execute_link, modes, plan_link
-from weir.core.lockfile import entry_from_json
+from weir.core.tree.lockfile import entry_from_json
 
 
 def nested(store: Store):

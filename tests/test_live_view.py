@@ -35,7 +35,7 @@ class Terminal:
         env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
         env.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
         self.proc = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", "weir.tui.cli", *args],
+            [*wrapper, sys.executable, "-m", "weir.tui.cli.main", *args],
             cwd=cwd,
             env=env,
             stdin=slave,

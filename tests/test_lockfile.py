@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from weir.core.errors import FilesystemError, InputError
-from weir.core.lockfile import (
+from weir.core.tree.lockfile import (
     LockEntry,
     Lockfile,
     collation_key,

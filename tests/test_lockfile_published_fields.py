@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from fake_registry import FakeRegistry
 from weir.core.config import Config
-from weir.core.lockfile import dumps_lockfile, loads_lockfile
-from weir.core.package_json import package_json_from_dict
-from weir.core.resolver import resolve
+from weir.core.tree.lockfile import dumps_lockfile, loads_lockfile
+from weir.core.npm.package_json import package_json_from_dict
+from weir.core.resolve.resolver import resolve
 
 pytestmark = pytest.mark.anyio
 

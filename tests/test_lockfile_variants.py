@@ -23,7 +23,7 @@ import pytest
 from loopback import LoopbackRegistry
 from test_ci_npm_parity import assert_same_tree, read_tree
 
-from weir.core.lockfile import dumps_lockfile, loads_lockfile, registry_resolved
+from weir.core.tree.lockfile import dumps_lockfile, loads_lockfile, registry_resolved
 
 VARIANTS = Path(__file__).parent / "fixtures" / "lockfile-variants"
 PROJECTS = ("alias", "chalk", "peers", "workspaces")
@@ -100,7 +100,7 @@ def test_npm6_nesting_aliases_and_optional_requires() -> None:
 def run_weir(project: Path, cache: Path, registry: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     run_env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_") or k == "npm_config_userconfig"}
     run_env.update(CI="true", **(env or {}))
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry, "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", registry, "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, check=False, capture_output=True, text=True, env=run_env, timeout=300)
 
 

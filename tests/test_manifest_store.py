@@ -1,11 +1,11 @@
-"""weir.core.manifest_store: per-registry entries, atomic writes, damaged entries read as missing."""
+"""weir.core.registry.manifest_store: per-registry entries, atomic writes, damaged entries read as missing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from weir.core.manifest_store import ManifestStore, StoredManifest
+from weir.core.registry.manifest_store import ManifestStore, StoredManifest
 
 pytestmark = pytest.mark.anyio
 

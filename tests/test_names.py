@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from weir.core.errors import EXIT_INPUT, InputError
-from weir.core.names import escape_for_url, is_valid_name, split_scope, validate_name
+from weir.core.npm.names import escape_for_url, is_valid_name, split_scope, validate_name
 
 
 @pytest.mark.parametrize(

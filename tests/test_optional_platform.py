@@ -21,7 +21,7 @@ import pytest
 from loopback import LoopbackRegistry
 from test_bundled import HIDDEN, assert_same_file, lock_packages, run_npm, run_weir
 
-from weir.core.selection import installed_paths
+from weir.core.tree.selection import installed_paths
 
 APP = {"name": "app", "version": "1.0.0", "dependencies": {"host": "^1.0.0", "user": "^1.0.0"}}
 SKIPPED = ["node_modules/helper", "node_modules/host-wasm", "node_modules/runtime"]
@@ -181,7 +181,7 @@ def test_optional_packages_whose_engines_exclude_this_node_are_skipped_as_npm_do
 def test_node_is_asked_only_when_an_optional_entry_names_engines_node(monkeypatch: pytest.MonkeyPatch) -> None:
     # The no-op check runs this on every install: no `node --version` for a lockfile that does not need it.
     asked: list[bool] = []
-    monkeypatch.setattr("weir.core.selection.running_node", lambda: asked.append(True) or "20.0.0")
+    monkeypatch.setattr("weir.core.tree.selection.running_node", lambda: asked.append(True) or "20.0.0")
     packages = _packages(a={"engines": {"node": ">=99"}}, b={"optional": True, "engines": {"npm": ">=99"}})
     assert installed_paths(packages, set()) == ["node_modules/a", "node_modules/b"]
     assert not asked

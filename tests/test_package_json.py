@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from weir.core.errors import EXIT_INPUT, InputError
-from weir.core.package_json import (
+from weir.core.npm.package_json import (
     normalize_bin,
     package_json_from_dict,
     read_package_json,
@@ -266,7 +266,7 @@ def test_package_json_from_dict_names_its_source() -> None:
 def test_dependency_names_sort_as_npm_sorts_them() -> None:
     """npm orders a saved dependency object with localeCompare(…, "en"); node 20 sorts these
     names exactly so."""
-    from weir.core.package_json import tidy_dependency_fields
+    from weir.core.npm.package_json import tidy_dependency_fields
 
     names = "JSONStream @s/a x1 a.b ab express a-b aB a~b @s-a/b a a_b Ab".split()
     tidy = tidy_dependency_fields({"name": "app", "dependencies": dict.fromkeys(names, "1"), "devDependencies": {}})

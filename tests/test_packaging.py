@@ -64,7 +64,7 @@ def test_the_wheel_holds_every_module_and_stylesheet(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     wanted = _source_files()
-    assert "weir/core/linker/plan.py" in wanted and "weir/tui/screens/live.tcss" in wanted
+    assert "weir/core/linker/plan.py" in wanted and "weir/tui/app/screens/live.tcss" in wanted
     assert wanted - shipped == set()
 
 

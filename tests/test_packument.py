@@ -1,10 +1,10 @@
-"""weir.core.packument: lenient, lazy decoding of real-world packument shapes."""
+"""weir.core.npm.packument: lenient, lazy decoding of real-world packument shapes."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
-from weir.core.packument import Dist, PackumentError, decode_packument, decode_version
+from weir.core.npm.packument import Dist, PackumentError, decode_packument, decode_version
 
 DIST = {"tarball": "https://r.example/a/-/a-1.0.0.tgz", "integrity": "sha512-abc", "shasum": "deadbeef"}
 

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from weir.core.errors import ResolveError
-from weir.core.packument import Packument, decode_packument
-from weir.core.pick import pick_version
+from weir.core.npm.packument import Packument, decode_packument
+from weir.core.resolve.pick import pick_version
 
 NODE = "20.11.0"
 

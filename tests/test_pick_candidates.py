@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from weir.core.packument import decode_packument
-from weir.core.pick import pick_version
+from weir.core.npm.packument import decode_packument
+from weir.core.resolve.pick import pick_version
 
 NODE = "20.11.0"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from weir.core.placement import Edge, Node, Tree, Verdict
-from weir.core.spec import parse_spec
+from weir.core.resolve.placement import Edge, Node, Tree, Verdict
+from weir.core.npm.spec import parse_spec
 
 
 def node(name: str, version: str, deps: dict[str, str] | None = None, peers: dict[str, str] | None = None) -> Node:

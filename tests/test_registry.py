@@ -1,4 +1,4 @@
-"""weir.core.registry against the loopback registry: cache statuses, offline modes, bad answers."""
+"""weir.core.registry.registry against the loopback registry: cache statuses, offline modes, bad answers."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from loopback import LoopbackRegistry
 from test_http import make_config
 from weir.core import events as ev
 from weir.core.errors import NetworkError, ResolveError
-from weir.core.http import Http
-from weir.core.manifest_store import ManifestStore
-from weir.core.packument import Packument, VersionManifest
-from weir.core.registry import Full, Registry, VersionDoc
+from weir.core.registry.http import Http
+from weir.core.registry.manifest_store import ManifestStore
+from weir.core.npm.packument import Packument, VersionManifest
+from weir.core.registry.registry import Full, Registry, VersionDoc
 
 pytestmark = pytest.mark.anyio
 

@@ -12,9 +12,9 @@ import pytest
 from weir.core import events as ev
 from weir.core.stats import Statistics, Tally
 from weir.core.errors import ResolveError
-from weir.tui import ndjson
-from weir.tui.ndjson import open_trace, stdout_reporter
-from weir.tui.plain import PlainReporter, summary
+from weir.tui.report import ndjson
+from weir.tui.report.ndjson import open_trace, stdout_reporter
+from weir.tui.report.plain import PlainReporter, summary
 
 TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
 

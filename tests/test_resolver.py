@@ -13,9 +13,9 @@ from fake_registry import FakeRegistry
 from weir.core import events as ev
 from weir.core.config import Config
 from weir.core.errors import ResolveError
-from weir.core.lockfile import dumps_lockfile
-from weir.core.package_json import package_json_from_dict
-from weir.core.resolver import Resolution, resolve
+from weir.core.tree.lockfile import dumps_lockfile
+from weir.core.npm.package_json import package_json_from_dict
+from weir.core.resolve.resolver import Resolution, resolve
 
 pytestmark = pytest.mark.anyio
 
@@ -274,9 +274,9 @@ async def test_prefetch_is_promoted_when_waited_on(tmp_path: Path) -> None:
 
 
 async def test_loopback_registry_each_packument_once_and_same_bytes_under_jitter(registry: Any, tmp_path: Path) -> None:
-    from weir.core.http import Http
-    from weir.core.manifest_store import ManifestStore
-    from weir.core.registry import Registry
+    from weir.core.registry.http import Http
+    from weir.core.registry.manifest_store import ManifestStore
+    from weir.core.registry.registry import Registry
 
     for i in range(12):
         deps = {f"m{(i * 5 + k) % 12}": f"^{1 + (i + k) % 2}" for k in range(1, 3)}

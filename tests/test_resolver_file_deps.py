@@ -17,9 +17,9 @@ from fake_registry import FakeRegistry
 
 from weir.core.config import Config
 from weir.core.errors import InputError
-from weir.core.lockfile import dumps_lockfile, loads_lockfile
-from weir.core.package_json import read_package_json
-from weir.core.resolver import resolve
+from weir.core.tree.lockfile import dumps_lockfile, loads_lockfile
+from weir.core.npm.package_json import read_package_json
+from weir.core.resolve.resolver import resolve
 
 pytestmark = pytest.mark.anyio
 

@@ -17,11 +17,11 @@ import anyio
 import pytest
 from weir.core.config import Config
 from weir.core.events import Reporter
-from weir.core.http import Http
-from weir.core.manifest_store import ManifestStore
-from weir.core.package_json import read_package_json
-from weir.core.registry import Registry
-from weir.core.resolver import Resolution, resolve
+from weir.core.registry.http import Http
+from weir.core.registry.manifest_store import ManifestStore
+from weir.core.npm.package_json import read_package_json
+from weir.core.registry.registry import Registry
+from weir.core.resolve.resolver import Resolution, resolve
 
 pytestmark = [pytest.mark.network, pytest.mark.anyio]
 

@@ -18,11 +18,11 @@ from loopback import LoopbackRegistry
 from weir.core import events as ev
 from weir.core.config import Config
 from weir.core.errors import ResolveError
-from weir.core.http import Http
-from weir.core.manifest_store import ManifestStore
-from weir.core.package_json import package_json_from_dict
-from weir.core.registry import Registry
-from weir.core.resolver import Resolution, resolve
+from weir.core.registry.http import Http
+from weir.core.registry.manifest_store import ManifestStore
+from weir.core.npm.package_json import package_json_from_dict
+from weir.core.registry.registry import Registry
+from weir.core.resolve.resolver import Resolution, resolve
 
 NAMES = ("p0", "p1", "p2", "p3", "p4")
 VERSIONS = ("1.0.0", "2.0.0", "3.0.0")

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 from linkkit import Store, tree
-from weir.core.bins import link_bins
+from weir.core.linker.bins import link_bins
 from weir.core.errors import ScriptError
 from weir.core.events import LogLine, Recorder, ScriptRan, ScriptsBlocked, Warned
 from weir.core.linker import execute_link, plan_link
-from weir.core.script_policy import read_policy
-from weir.core.scripts import NODE_GYP_REBUILD, build_order, run_scripts, script_paths
+from weir.core.linker.script_policy import read_policy
+from weir.core.linker.scripts import NODE_GYP_REBUILD, build_order, run_scripts, script_paths
 
 LOG = 'echo "$npm_package_name $npm_lifecycle_event" >> "$INIT_CWD/log"'
 
@@ -138,7 +138,7 @@ def test_trusted_dependencies_run_deps_first_in_private_copies(
 
 
 def install_again(project: Path, desired, sources):
-    from weir.core.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
+    from weir.core.tree.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
 
     write_hidden_lockfile(project, desired)
     plan = plan_link(project, desired, read_hidden_lockfile(project))

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from weir.core.noop import is_noop
-from weir.core.platform import allowed, current
-from weir.core.selection import installed_paths, is_installed
+from weir.core.npm.platform import allowed, current
+from weir.core.tree.selection import installed_paths, is_installed
 
 
 def test_platform_lists_follow_npm_rules() -> None:

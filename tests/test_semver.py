@@ -1,4 +1,4 @@
-"""weir.core.semver: npm's semver rules, one table per rule.
+"""weir.core.npm.semver: npm's semver rules, one table per rule.
 
 Every expectation here is what npm's semver 7.8 answers (checked against it while the
 table was written); the differential test covers the space between these points.
@@ -10,8 +10,8 @@ import dataclasses
 import re
 
 import pytest
-from weir.core import semver
-from weir.core.semver import Range, Version
+from weir.core.npm import semver
+from weir.core.npm.semver import Range, Version
 
 # --- parsing ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""weir.core.semver against npm's own semver 7.8, on thousands of generated inputs.
+"""weir.core.npm.semver against npm's own semver 7.8, on thousands of generated inputs.
 
 The hand-written table in test_semver.py pins the rules we know about; this file finds
 the ones we do not, by asking node. Inputs come from a grammar of realistic pieces
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from semver_oracle import NodeSemver, OracleUnavailable, ensure_installed, options
-from weir.core import semver
+from weir.core.npm import semver
 
 pytestmark = pytest.mark.network
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from weir.core.errors import EXIT_INPUT, InputError
-from weir.core.spec import Spec, parse_arg, parse_spec
+from weir.core.npm.spec import Spec, parse_arg, parse_spec
 
 
 @pytest.mark.parametrize(

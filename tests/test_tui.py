@@ -12,17 +12,17 @@ from textual.widgets import DataTable, OptionList, Static
 
 from weir.core import events as ev
 from weir.core.stats import Tally
-from weir.tui.app import WeirApp
-from weir.tui.replay import load_trace, replay_app
-from weir.tui.screens.live import LiveScreen
-from weir.tui.widgets.jobs import JobsTable
-from weir.tui.widgets.keybar import KeyBar
-from weir.tui.screens.network import NetworkScreen
-from weir.tui.screens.summary import SummaryScreen
-from weir.tui.screens.why import WhyScreen
-from weir.tui.screenshots import model_until
-from weir.core.decision import Candidate, Decision, Requirement
-from weir.tui.screens.why import why_not_text
+from weir.tui.app.app import WeirApp
+from weir.tui.app.replay import load_trace, replay_app
+from weir.tui.app.screens.live import LiveScreen
+from weir.tui.app.widgets.jobs import JobsTable
+from weir.tui.app.widgets.keybar import KeyBar
+from weir.tui.app.screens.network import NetworkScreen
+from weir.tui.app.screens.summary import SummaryScreen
+from weir.tui.app.screens.why import WhyScreen
+from weir.tui.app.screenshots import model_until
+from weir.core.resolve.decision import Candidate, Decision, Requirement
+from weir.tui.app.screens.why import why_not_text
 
 TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
 pytestmark = pytest.mark.anyio

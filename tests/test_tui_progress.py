@@ -21,13 +21,13 @@ from rich.console import Console
 from textual.widgets import ProgressBar, Static
 
 from weir.core import events as ev
-from weir.tui.app import WeirApp
-from weir.tui.model import RunModel
-from weir.tui.plain import human_bytes
-from weir.tui.progress_text import panel_lines, stepper_text
-from weir.tui.screens.live import LiveScreen, link_text
-from weir.tui.screens.summary import summary_view
-from weir.tui.widgets.counters import counter_rows
+from weir.tui.app.app import WeirApp
+from weir.tui.app.model import RunModel
+from weir.tui.report.plain import human_bytes
+from weir.tui.app.progress_text import panel_lines, stepper_text
+from weir.tui.app.screens.live import LiveScreen, link_text
+from weir.tui.app.screens.summary import summary_view
+from weir.tui.app.widgets.counters import counter_rows
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def recorded(small_graph: LoopbackRegistry, project: Callable[..., Path], cache_
         }
     )
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
-    cmd = [sys.executable, "-m", "weir.tui.cli", "install", "--reporter", "ndjson"]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", "install", "--reporter", "ndjson"]
     cmd += ["--registry", small_graph.url, "--cache", str(cache_dir), "-C", str(app)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from weir.tui.app import WeirApp
-from weir.tui.replay import load_trace
-from weir.tui.screenshots import MID_INSTALL_AT, model_until
+from weir.tui.app.app import WeirApp
+from weir.tui.app.replay import load_trace
+from weir.tui.app.screenshots import MID_INSTALL_AT, model_until
 
 TRACE = Path(__file__).parent / "fixtures" / "traces" / "install.ndjson"
 SIZE = (120, 36)

@@ -43,7 +43,7 @@ def token(verdaccio: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
 def weir(project: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
     env.update(CI="true", npm_config_userconfig=os.devnull)  # the project's .npmrc only, not ~/.npmrc
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--cache", str(cache), "-C", str(project)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--cache", str(cache), "-C", str(project)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
 

@@ -287,7 +287,7 @@ def test_flags_and_edge_types_are_npm_s(
 
     app = project({"name": "s2", "version": "1.0.0", **package_json})
     cache = tmp_path / "cache"
-    run = [sys.executable, "-m", "weir.tui.cli", "--cache", str(cache), "-C", str(app)]
+    run = [sys.executable, "-m", "weir.tui.cli.main", "--cache", str(cache), "-C", str(app)]
     assert subprocess.run([*run[:3], "install", *run[3:], "--reporter", "plain"], capture_output=True,
                           timeout=300).returncode == 0
     ours = json.loads(subprocess.run([*run[:3], "why", asked, "--json", *run[3:]], capture_output=True, text=True,
@@ -311,7 +311,7 @@ def test_why_tui_shows_the_same_answer_as_the_text(dev_only: Path, cache_dir: Pa
     from textual.widgets import Static
     from weir.core.config import load_config
     from weir.core.why import explain
-    from weir.tui.why_screen import why_app
+    from weir.tui.app.why_screen import why_app
 
     answer = explain(dev_only, load_config(dev_only, cli={"registry": registry.url, "cache": str(cache_dir)}), "num")
     app = why_app(answer.copies)

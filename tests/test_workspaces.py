@@ -16,8 +16,8 @@ from fake_registry import FakeRegistry
 from loopback import LoopbackRegistry
 
 from weir.core.config import Config
-from weir.core.package_json import package_json_from_dict
-from weir.core.resolver import Resolution, resolve
+from weir.core.npm.package_json import package_json_from_dict
+from weir.core.resolve.resolver import Resolution, resolve
 
 
 def write(folder: Path, pkg: dict[str, Any]) -> Path:
@@ -30,7 +30,7 @@ def weir_in(cwd: Path, cache: Path, registry: LoopbackRegistry, *args: str) -> s
     """Run weir from ``cwd`` (no --prefix: the project root is found as npm finds it)."""
     env = dict(os.environ, CI="true")
     env.pop("npm_config_registry", None)
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--registry", registry.url, "--cache", str(cache)]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--registry", registry.url, "--cache", str(cache)]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd=cwd)
 
 

@@ -71,7 +71,7 @@ def npm(cwd: Path, cache: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def weir(cwd: Path, cache: Path, *args: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "weir.tui.cli", *args, "--ignore-scripts", "--cache", str(cache), "--registry", NPM_REGISTRY]
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--ignore-scripts", "--cache", str(cache), "--registry", NPM_REGISTRY]
     return subprocess.Popen(cmd, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

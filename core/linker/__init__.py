@@ -3,7 +3,7 @@
 ``plan_link`` diffs the desired tree against what is on disk (reading only);
 ``execute_link`` carries the plan out with clone, hardlink or copy. Bins,
 scripts and the hidden lockfile follow, in that order, from their own modules
-(``weir.core.bins``, ``weir.core.scripts``, ``weir.core.hidden_lockfile``).
+(``weir.core.linker.bins``, ``weir.core.linker.scripts``, ``weir.core.tree.hidden_lockfile``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from typing import TypeVar
 
 from weir.core.errors import FilesystemError
 from weir.core.events import Linked, Removed, Reporter
-from weir.core.hidden_lockfile import forget_hidden_lockfile
+from weir.core.tree.hidden_lockfile import forget_hidden_lockfile
 from weir.core.linker.modes import (
     LinkMode,
     RequestedMode,

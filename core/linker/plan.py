@@ -41,8 +41,8 @@ from pathlib import Path
 
 import orjson
 from weir.core.errors import FilesystemError, InputError
-from weir.core.lockfile import LockEntry
-from weir.core.selection import shipped_in_tarballs
+from weir.core.tree.lockfile import LockEntry
+from weir.core.tree.selection import shipped_in_tarballs
 
 TEMP_PREFIX = ".weir-tmp-"
 

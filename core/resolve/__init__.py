@@ -1,0 +1,1 @@
+"""The resolver loop and what it decides with: candidate picking, placement, decision records, git dependencies, workspaces."""

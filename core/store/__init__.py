@@ -1,0 +1,1 @@
+"""Tarball bytes: fetch, the content-addressed store, extraction."""
