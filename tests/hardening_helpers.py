@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,13 +116,30 @@ class Sandbox:
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
         """Run `weir ARGS` in the project (CI=true: plain lines on stderr)."""
+        cmd, run_env = self._command(args, env, registry)
+        return subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
+
+    def weir_with_peak_rss(self, *args: str) -> tuple[subprocess.CompletedProcess[str], int]:
+        """`weir ARGS` and that process's own peak RSS in KiB. ``os.wait4`` reports the usage of
+        this one child; RUSAGE_CHILDREN keeps the largest of every child the test process ever
+        waited for (npm's resolutions earlier in a session among them)."""
+        cmd, run_env = self._command(args, None, True)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=run_env)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read()), usage.ru_maxrss
+
+    def _command(self, args: tuple[str, ...], env: Mapping[str, str] | None, registry: bool) -> tuple[list[str], dict[str, str]]:
         run_env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
         run_env.update(CI="true", HOME=str(self.home), XDG_CACHE_HOME=str(self.home / ".cache"))
         run_env.update(env or {})
         cmd = [sys.executable, "-m", "weir.tui.cli.main", *args, "--cache", str(self.cache), "-C", str(self.project)]
         if registry:
             cmd += ["--registry", self.registry.url]
-        return subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
+        return cmd, run_env
 
     def popen(self, *args: str, env: Mapping[str, str] | None = None, new_session: bool = False) -> subprocess.Popen[bytes]:
         """`weir ARGS --reporter ndjson` started in the background (events on stdout, one per line).
