@@ -52,6 +52,7 @@ from weir.core.linker.plan import is_managed
 from weir.core.tree.lockfile import LockEntry, collation_key
 from weir.core.npm.package_json import read_package_json
 from weir.core.linker.script_policy import Policy, display, read_policy
+from weir.core.tree.lockfile_legacy import resolve_location
 
 DEPENDENCY_EVENTS = ("preinstall", "install", "postinstall")
 ROOT_EVENTS = ("preinstall", "install", "postinstall", "prepare")
@@ -121,7 +122,7 @@ def build_order(desired: Mapping[str, LockEntry]) -> list[str]:
             **entry.optional_dependencies,
             **entry.peer_dependencies,
         }:
-            found = _resolve(desired, path, name)
+            found = resolve_location(desired, path, name)
             if (
                 found is not None
                 and found in deps
@@ -306,14 +307,3 @@ def _bin_dirs(project: Path, folder: Path) -> list[str]:
             return out
         current = current.parent
 
-
-def _resolve(desired: Mapping[str, LockEntry], path: str, name: str) -> str | None:
-    base = path
-    while True:
-        candidate = f"{base}/node_modules/{name}" if base else f"node_modules/{name}"
-        if candidate in desired:
-            return candidate
-        if not base:
-            return None
-        cut = base.rfind("/node_modules/")
-        base = base[:cut] if cut != -1 else ""

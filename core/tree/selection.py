@@ -30,6 +30,7 @@ from typing import Any
 
 from weir.core.npm.platform import running_node, supported
 from weir.core.npm.semver import satisfies
+from weir.core.tree.lockfile_legacy import resolve_location
 
 # package.json fields whose names are edges, in the order arborist reads them (a later one wins)
 _EDGE_FIELDS = ("peerDependencies", "devDependencies", "dependencies", "optionalDependencies")
@@ -155,7 +156,7 @@ class _Graph:
             for source in self.naming.get(name, ()):
                 raw = self.packages[source]
                 kinds = _edge_names(source, raw)
-                if name in kinds and (raw.get("resolved") if raw.get("link") else _lookup(self.packages, source, name)) == path:
+                if name in kinds and (raw.get("resolved") if raw.get("link") else resolve_location(self.packages, source, name)) == path:
                     edges.append((source, kinds[name]))
             self._into[path] = edges
         return edges
@@ -194,7 +195,7 @@ def dependencies_of(path: str, packages: Mapping[str, Mapping[str, Any]]) -> Ite
     """The install paths the entry at ``path`` depends on, found as node finds them."""
     raw = packages[path]
     for name in _edge_names(path, raw):
-        to = name if raw.get("link") else _lookup(packages, path, name)
+        to = name if raw.get("link") else resolve_location(packages, path, name)
         if to is not None and to in packages:
             yield to
 
@@ -222,15 +223,3 @@ def _edge_names(path: str, raw: Mapping[str, Any]) -> dict[str, bool]:
                 kinds[name] = optional
     return kinds
 
-
-def _lookup(packages: Mapping[str, Any], path: str, name: str) -> str | None:
-    """Where node finds ``name`` from ``path``; a workspace folder falls back to the root's node_modules."""
-    here = path
-    while True:
-        candidate = f"{here}/node_modules/{name}" if here else f"node_modules/{name}"
-        if candidate in packages:
-            return candidate
-        if not here:
-            return None
-        cut = here.rfind("/node_modules/")
-        here = here[:cut] if cut != -1 else ""
