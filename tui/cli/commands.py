@@ -159,7 +159,10 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         try:
             await install(options, reporter)
         except WeirError as err:
-            reporter.event(Failed(code=err.code, message=str(err), package=err.package, exit_code=err.exit_code))
+            from weir.core.config import redactor  # the error may quote the broken .npmrc it is about
+
+            message = redactor(project)(str(err))
+            reporter.event(Failed(code=err.code, message=message, package=err.package, exit_code=err.exit_code))
             raise
         # The install is complete: a Ctrl-C during what follows (worker pools closing, the
         # interpreter's exit) must not report it interrupted with its lockfile "unchanged".
