@@ -70,6 +70,7 @@ from weir.core.npm.package_json import (
     saved_spec,
     tidy_dependency_fields,
 )
+from weir.core.tree.paths import in_node_modules, name_of, parent_of, resolve_location
 from weir.core.tree.selection import installed_paths, shipped_in_tarballs
 from weir.core.resolve.workspaces import Workspace, reachable, select_workspaces, workspace_folders
 
@@ -353,7 +354,6 @@ async def _materialize(
     from weir.core.linker.bins import link_bins
     from weir.core.tree.bundled import add_bundles
     from weir.core.linker import LinkSource, execute_link, plan_link
-    from weir.core.linker.plan import is_managed
     from weir.core.linker.script_policy import read_policy
     from weir.core.linker.scripts import run_scripts, script_paths
 
@@ -367,7 +367,7 @@ async def _materialize(
     # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to
     # fetch; a dependency's bundle comes in its tarball (the root project's own bundle does not).
     shipped = shipped_in_tarballs({p for p, e in install_set.items() if e.in_bundle})
-    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and p not in shipped]
+    registry_paths = [p for p in wanted if in_node_modules(p) and not install_set[p].link and p not in shipped]
 
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, network, prefetch, config, reporter, desired.packages, registry_paths)
@@ -976,8 +976,6 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     the range typed is narrower; exact with --save-exact or save-exact in .npmrc. The version is
     the one the package.json at ``location`` (the root, or a workspace) resolves to."""
     from weir.core.npm.spec import parse_arg  # only when adding packages (it pulls in semver)
-    from weir.core.why import lookup
-
     if not options.add:
         return raw
     new = json.loads(json.dumps(raw))
@@ -987,7 +985,7 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
         spec = parse_arg(arg)
         if spec.name is None:  # a git spec added without a name is saved as _git_added saved it
             continue
-        found = lookup(lock.packages, location, spec.name)
+        found = resolve_location(lock.packages, location, spec.name)
         entry = lock.packages.get(found) if found is not None else None
         if entry is None or entry.version is None:
             continue
@@ -1030,8 +1028,8 @@ def _update_names(options: InstallOptions, lock: Lockfile | None) -> frozenset[s
         return frozenset(options.update)
     seen: dict[str, int] = {}
     for path, entry in lock.packages.items():
-        if path and "node_modules/" in path and not entry.link:
-            name = entry.name or path.rpartition("node_modules/")[2]
+        if path and in_node_modules(path) and not entry.link:
+            name = entry.name or name_of(path)
             seen[name] = seen.get(name, 0) + 1
     return frozenset(name for name, copies in seen.items() if copies > 1) | frozenset(options.update)
 
@@ -1111,9 +1109,10 @@ def _in_selection(
 def _inside(path: str, chosen: set[str]) -> bool:
     """``path`` is chosen, or lies in a chosen package's folder (what a bundler ships)."""
     while path not in chosen:
-        if "/node_modules/" not in path:
+        parent = parent_of(path)
+        if not parent:
             return False
-        path = path.rpartition("/node_modules/")[0]
+        path = parent
     return True
 
 

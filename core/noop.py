@@ -41,6 +41,7 @@ from pathlib import Path
 
 import orjson
 
+from weir.core.tree.paths import child_path, is_top_level
 from weir.core.tree.selection import installed_paths
 
 _DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
@@ -78,7 +79,7 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
             return False
     if (pkg.get("workspaces") or None) != (root.get("workspaces") or None) and "workspaces" in pkg:
         return False
-    if not all(f"node_modules/{name}" in packages for f in ("dependencies", "devDependencies") for name in pkg.get(f) or {}):
+    if not all(child_path("", name) in packages for f in ("dependencies", "devDependencies") for name in pkg.get(f) or {}):
         return False  # an entry deleted by hand, to be resolved again
     wanted = installed_paths(packages, omit)
     if sorted(p for p in hidden_packages if p) != wanted:
@@ -90,13 +91,9 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
         if not os.path.isdir(f"{root}/{path}"):  # a str join: pathlib's was a third of this check's time
             return False
     try:
-        return _top_level_folders(f"{root}/node_modules") == {p for p in wanted if _is_top_level(p)}
+        return _top_level_folders(f"{root}/node_modules") == {p for p in wanted if is_top_level(p)}
     except OSError:
         return False
-
-
-def _is_top_level(path: str) -> bool:
-    return path.startswith("node_modules/") and "/node_modules/" not in path[len("node_modules") :]
 
 
 def _top_level_folders(node_modules: str) -> set[str]:
