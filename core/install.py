@@ -70,6 +70,7 @@ from weir.core.npm.package_json import (
     saved_spec,
     tidy_dependency_fields,
 )
+from weir.core.npm.fields import DEPENDENCY_FIELDS
 from weir.core.tree.paths import in_node_modules, name_of, parent_of, resolve_location
 from weir.core.tree.selection import installed_paths, shipped_in_tarballs
 from weir.core.resolve.workspaces import Workspace, reachable, select_workspaces, workspace_folders
@@ -83,7 +84,6 @@ if TYPE_CHECKING:
     from weir.core.registry.registry import Full, ManifestDone, Registry
     from weir.core.npm.spec import Spec
 
-DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -794,7 +794,7 @@ def _out_of_sync(pkg_raw: Mapping[str, Any], lock: Lockfile) -> tuple[str, list[
     """The first dependency field where package.json and the lockfile's root entry differ."""
     root = lock.packages.get("")
     recorded = root.raw if root is not None else {}
-    for field_name in DEP_FIELDS:
+    for field_name in DEPENDENCY_FIELDS:
         want = pkg_raw.get(field_name) or {}
         have = recorded.get(field_name) or {}
         if want != have:
@@ -886,7 +886,7 @@ def _inflatable(path: str, entry: LockEntry) -> bool:
 
 def _root_entry(raw_pkg: Mapping[str, Any]) -> dict[str, Any]:
     root: dict[str, Any] = {k: raw_pkg[k] for k in ("name", "version") if isinstance(raw_pkg.get(k), str)}
-    for field_name in DEP_FIELDS:
+    for field_name in DEPENDENCY_FIELDS:
         if raw_pkg.get(field_name):
             root[field_name] = dict(raw_pkg[field_name])
     return root
@@ -940,7 +940,7 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
         return raw
     new = json.loads(json.dumps(raw))
     for name in options.remove:
-        for f in DEP_FIELDS:
+        for f in DEPENDENCY_FIELDS:
             if isinstance(new.get(f), dict):
                 new[f].pop(name, None)
     target = _target_field(options)
@@ -1004,7 +1004,7 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     if root is None:
         return lock
     new_root_raw = dict(root.raw)
-    for f in DEP_FIELDS:
+    for f in DEPENDENCY_FIELDS:
         if raw.get(f):
             new_root_raw[f] = dict(raw[f])
         else:
@@ -1091,7 +1091,7 @@ def _with_workspace_deps(lock: Lockfile, edits: list[_WorkspaceEdit]) -> Lockfil
         if entry is None:
             continue
         # the resolver read the edited package.json: only the saved specs (`^1.2.3` for `latest`) differ
-        raw = {k: dict(e.new[k]) if k in DEP_FIELDS and e.new.get(k) else v for k, v in entry.raw.items()}
+        raw = {k: dict(e.new[k]) if k in DEPENDENCY_FIELDS and e.new.get(k) else v for k, v in entry.raw.items()}
         packages[e.workspace.location] = replace(entry, raw=raw)
     return replace(lock, packages=packages)
 

@@ -41,10 +41,10 @@ from pathlib import Path
 
 import orjson
 
+from weir.core.npm.fields import DEPENDENCY_FIELDS
 from weir.core.tree.paths import child_path, is_top_level
 from weir.core.tree.selection import installed_paths
 
-_DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 _FLAGS = frozenset({"dev", "optional", "devOptional", "peer"})
 
 
@@ -74,7 +74,7 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
     root = packages.get("")
     if not isinstance(root, dict):
         return False
-    for field in _DEP_FIELDS:
+    for field in DEPENDENCY_FIELDS:
         if (pkg.get(field) or {}) != (root.get(field) or {}):
             return False
     if (pkg.get("workspaces") or None) != (root.get("workspaces") or None) and "workspaces" in pkg:

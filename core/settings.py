@@ -154,6 +154,13 @@ def read_settings(
     return Settings(merged, where, reader, env)
 
 
+def in_ci(env: Mapping[str, str] | None = None) -> bool:
+    """True on a CI machine (``CI`` set to anything but empty, ``0`` or ``false``): there
+    weir prints plain lines instead of the live view, whatever the terminal claims."""
+    env = os.environ if env is None else env
+    return env.get("CI", "").lower() not in ("", "0", "false")
+
+
 def raw_secrets(project_dir: Path, *, env: Mapping[str, str] | None = None, home: Path | None = None) -> set[str]:
     """Every credential value written in the rc files and ``npm_config_*`` variables,
     found line by line without reading them as settings.

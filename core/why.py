@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import anyio
 from weir.core.npm import platform as plat
+from weir.core.npm.fields import EDGE_FIELDS
 from weir.core.config import Config
 from weir.core.resolve.decision import (
     Candidate,
@@ -60,7 +61,7 @@ from weir.core.tree.lockfile import (
 from weir.core.tree.paths import name_of, parent_of, resolve_location
 from weir.core.registry.manifest_store import ManifestStore
 from weir.core.npm.packument import Packument, PackumentError, decode_packument
-from weir.core.resolve.pick import KEEP_CANDIDATES, engine_ok, node_version
+from weir.core.resolve.pick import KEEP_CANDIDATES, node_version, rejection
 from weir.core.npm.semver import Version, intersects, parse, satisfies, sort_versions, valid
 from weir.core.npm.spec import parse_arg, parse_spec
 
@@ -519,16 +520,12 @@ def verdicts(
         if version == installed:
             out.append(Candidate(version=version, verdict="chosen", detail="pinned in package-lock.json"))
             continue
-        failing = [r for r in ranges if not satisfies(version, r, loose=True)]
-        if failing:
-            if all(satisfies(version, r, loose=True, include_prerelease=True) for r in failing):
-                out.append(Candidate(version=version, verdict="prerelease"))
-            else:
-                out.append(Candidate(version=version, verdict="outside-range", detail=f"not in {failing[0]}"))
-        elif manifest.deprecated is not None:
-            out.append(Candidate(version=version, verdict="deprecated", detail=manifest.deprecated[:200]))
-        elif not engine_ok(manifest, node):
-            out.append(Candidate(version=version, verdict="engines", detail=f"engines: node {manifest.engines.get('node')} (running {node})"))
+        against = rejection(packument, version, ranges, node)
+        if against is not None and against.verdict == "outside-range":  # name the range it is outside
+            failing = next(r for r in ranges if not satisfies(version, r, loose=True))
+            out.append(replace(against, detail=f"not in {failing}"))
+        elif against is not None:
+            out.append(against)
         elif not plat.supported(manifest.os, manifest.cpu, manifest.libc):
             out.append(Candidate(version=version, verdict="os-cpu", detail=f"os {list(manifest.os)} cpu {list(manifest.cpu)}"))
         elif installed_v is not None and (v := parse(version, loose=True)) is not None and v > installed_v:
@@ -541,20 +538,12 @@ def verdicts(
 # -- the lockfile fallback --------------------------------------------------------------
 
 
-_FIELDS: tuple[tuple[str, DepKind], ...] = (
-    ("peerDependencies", "peer"),
-    ("devDependencies", "dev"),
-    ("dependencies", "prod"),
-    ("optionalDependencies", "optional"),
-)
-
-
 def dependency_specs(location: str, raw: Mapping[str, Any]) -> dict[str, tuple[str, DepKind]]:
     """name → (spec, kind); later fields win, as package.json's do (optional over prod)."""
     out: dict[str, tuple[str, DepKind]] = {}
     top = parent_of(location) is None
     meta = raw.get("peerDependenciesMeta") or {}
-    for field_name, kind in _FIELDS:
+    for field_name, kind in EDGE_FIELDS:
         if field_name == "devDependencies" and not top:
             continue  # only the root and workspaces install their dev dependencies
         deps = raw.get(field_name)

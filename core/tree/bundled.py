@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from weir.core.tree.lockfile import LockEntry, Lockfile, entry_from_json
 from weir.core.tree.paths import ancestors_of, child_path, in_node_modules, is_inside, is_top_level, name_of, parent_of
+from weir.core.npm.fields import normalize_funding
 from weir.core.npm.names import is_valid_name
 from weir.core.npm.package_json import normalize_bin
 from weir.core.tree.selection import dependencies_of, shipped_in_tarballs
@@ -307,8 +308,8 @@ def _read_package(folder: Path) -> dict[str, Any] | None:
     scripts = pkg.get("scripts")
     if isinstance(scripts, dict):
         pkg["scripts"] = {k: v for k, v in scripts.items() if isinstance(v, str)}
-    if isinstance(pkg.get("funding"), str) and pkg["funding"]:
-        pkg["funding"] = {"url": pkg["funding"]}
+    if pkg.get("funding"):
+        pkg["funding"] = normalize_funding(pkg["funding"])
     name = pkg["name"] if isinstance(pkg["name"], str) else None
     bins, _ = normalize_bin(name, pkg.get("bin") or None, pkg.get("directories"), folder)
     pkg["bin"] = bins

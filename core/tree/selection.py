@@ -28,12 +28,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from weir.core.npm.fields import EDGE_FIELDS
 from weir.core.npm.platform import running_node, supported
 from weir.core.npm.semver import satisfies
 from weir.core.tree.paths import ancestors_of, depth, in_node_modules, name_of, parent_of, resolve_location
 
-# package.json fields whose names are edges, in the order arborist reads them (a later one wins)
-_EDGE_FIELDS = ("peerDependencies", "devDependencies", "dependencies", "optionalDependencies")
 
 
 def is_installed(raw: Mapping[str, Any], omit: Collection[str]) -> bool:
@@ -130,7 +129,7 @@ class _Graph:
             if raw.get("link"):
                 names: Any = [raw.get("resolved")]
             else:
-                names = [n for f in _EDGE_FIELDS if (deps := raw.get(f)) and isinstance(deps, dict) for n in deps]
+                names = [n for f, _ in EDGE_FIELDS if (deps := raw.get(f)) and isinstance(deps, dict) for n in deps]
             for name in names:
                 sources = found(name)
                 if sources is None:
@@ -204,7 +203,7 @@ def _edge_names(path: str, raw: Mapping[str, Any]) -> dict[str, bool]:
         return {target: False} if isinstance(target, str) else {}
     top = not in_node_modules(path)  # the root or a workspace folder
     kinds: dict[str, bool] = {}
-    for field in _EDGE_FIELDS:
+    for field, _ in EDGE_FIELDS:
         deps = raw.get(field)
         if not deps or not isinstance(deps, dict) or (field == "devDependencies" and not top):
             continue

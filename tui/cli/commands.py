@@ -53,8 +53,9 @@ def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
 
 
 def _is_terminal() -> bool:
-    ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
-    return sys.stdout.isatty() and not ci and os.environ.get("TERM") != "dumb"
+    from weir.core.settings import in_ci
+
+    return sys.stdout.isatty() and not in_ci() and os.environ.get("TERM") != "dumb"
 
 
 def _run_engine(

@@ -429,9 +429,5 @@ def _dispatch(args: argparse.Namespace) -> int:
     return EXIT_INTERNAL
 
 
-def is_ci_environment() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
-
-
 if __name__ == "__main__":
     raise SystemExit(main())
