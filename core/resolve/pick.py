@@ -164,7 +164,6 @@ def pick_version(
     best: str | None = None
     best_good = False
     best_index = 0
-    satisfying: dict[str, bool] = {}
     if parsed_range is not None:
         test = parsed_range.test
         for index, (version, parsed) in enumerate(ordered):
@@ -174,7 +173,6 @@ def pick_version(
             if manifest is None:
                 continue
             good = manifest.deprecated is None and engine_ok(manifest, node)
-            satisfying[version] = good
             if best is None or (good and not best_good):
                 best, best_good, best_index = version, good, index
             if best_good:
