@@ -29,8 +29,8 @@ from weir.core.tree.hidden_lockfile import read_hidden_lockfile, write_hidden_lo
 from weir.core.install import tarball_url
 from weir.core.npm.integrity import pick
 from weir.core.linker import LinkSource, execute_link, plan_link
-from weir.core.linker.plan import is_managed
 from weir.core.tree.lockfile import read_lockfile
+from weir.core.tree.paths import in_node_modules
 from weir.core.tree.selection import installed_paths, shipped_in_tarballs
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,7 +63,7 @@ def one_round(fixture: Path, cache: Path, registry: str) -> dict[str, tuple[floa
             shipped = shipped_in_tarballs({p for p, e in install_set.items() if e.in_bundle})
             for p in wanted:
                 e = install_set[p]
-                if not is_managed(p) or e.link or p in shipped:
+                if not in_node_modules(p) or e.link or p in shipped:
                     continue
                 integrity = pick(e.integrity, None, None, package=e.name, version=e.version or "")
                 tarball_url(e.resolved or "", e.name, config)

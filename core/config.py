@@ -21,7 +21,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ from weir.core.settings import (
     ConfigError,
     Settings,
     Value,
+    raw_secrets,
     read_settings,
 )
 
@@ -154,13 +155,32 @@ class Config:
         secrets = sorted(
             {s for c in self.credentials for s in c.secrets()}, key=len, reverse=True
         )
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return _URL_CREDENTIALS.sub(r"\1***@", text)
+        return _redact(text, secrets)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
         return self.redact(f"Config({shown})")
+
+
+def redactor(project_dir: Path) -> Callable[[str], str]:
+    """What hides this project's credentials in any text weir shows.
+
+    ``Config.redact`` when the configuration loads; when it cannot (the broken
+    .npmrc an error is about, say), it fails closed: every credential value
+    found in the raw rc lines and ``npm_config_*`` variables is hidden, and
+    URL userinfo too.
+    """
+    try:
+        return load_config(project_dir).redact
+    except Exception:  # noqa: BLE001 - whatever broke the configuration, the text is still shown
+        secrets = sorted(raw_secrets(project_dir), key=len, reverse=True)
+    return lambda text: _redact(text, secrets)
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 def load_config(

@@ -70,6 +70,8 @@ from weir.core.npm.package_json import (
     saved_spec,
     tidy_dependency_fields,
 )
+from weir.core.npm.fields import DEPENDENCY_FIELDS
+from weir.core.tree.paths import in_node_modules, name_of, parent_of, resolve_location
 from weir.core.tree.selection import installed_paths, shipped_in_tarballs
 from weir.core.resolve.workspaces import Workspace, reachable, select_workspaces, workspace_folders
 
@@ -82,7 +84,6 @@ if TYPE_CHECKING:
     from weir.core.registry.registry import Full, ManifestDone, Registry
     from weir.core.npm.spec import Spec
 
-DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,7 +354,6 @@ async def _materialize(
     from weir.core.linker.bins import link_bins
     from weir.core.tree.bundled import add_bundles
     from weir.core.linker import LinkSource, execute_link, plan_link
-    from weir.core.linker.plan import is_managed
     from weir.core.linker.script_policy import read_policy
     from weir.core.linker.scripts import run_scripts, script_paths
 
@@ -367,7 +367,7 @@ async def _materialize(
     # Workspace / file: folders are the project's own (their node_modules links point at them): nothing to
     # fetch; a dependency's bundle comes in its tarball (the root project's own bundle does not).
     shipped = shipped_in_tarballs({p for p, e in install_set.items() if e.in_bundle})
-    registry_paths = [p for p in wanted if is_managed(p) and not install_set[p].link and p not in shipped]
+    registry_paths = [p for p in wanted if in_node_modules(p) and not install_set[p].link and p not in shipped]
 
     with _Phase(reporter, "fetch"):
         entries = await _fetch_all(fetcher, network, prefetch, config, reporter, desired.packages, registry_paths)
@@ -794,7 +794,7 @@ def _out_of_sync(pkg_raw: Mapping[str, Any], lock: Lockfile) -> tuple[str, list[
     """The first dependency field where package.json and the lockfile's root entry differ."""
     root = lock.packages.get("")
     recorded = root.raw if root is not None else {}
-    for field_name in DEP_FIELDS:
+    for field_name in DEPENDENCY_FIELDS:
         want = pkg_raw.get(field_name) or {}
         have = recorded.get(field_name) or {}
         if want != have:
@@ -886,7 +886,7 @@ def _inflatable(path: str, entry: LockEntry) -> bool:
 
 def _root_entry(raw_pkg: Mapping[str, Any]) -> dict[str, Any]:
     root: dict[str, Any] = {k: raw_pkg[k] for k in ("name", "version") if isinstance(raw_pkg.get(k), str)}
-    for field_name in DEP_FIELDS:
+    for field_name in DEPENDENCY_FIELDS:
         if raw_pkg.get(field_name):
             root[field_name] = dict(raw_pkg[field_name])
     return root
@@ -940,7 +940,7 @@ def _edit_manifest(raw: dict[str, Any], options: InstallOptions, config: Config)
         return raw
     new = json.loads(json.dumps(raw))
     for name in options.remove:
-        for f in DEP_FIELDS:
+        for f in DEPENDENCY_FIELDS:
             if isinstance(new.get(f), dict):
                 new[f].pop(name, None)
     target = _target_field(options)
@@ -976,8 +976,6 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
     the range typed is narrower; exact with --save-exact or save-exact in .npmrc. The version is
     the one the package.json at ``location`` (the root, or a workspace) resolves to."""
     from weir.core.npm.spec import parse_arg  # only when adding packages (it pulls in semver)
-    from weir.core.why import lookup
-
     if not options.add:
         return raw
     new = json.loads(json.dumps(raw))
@@ -987,7 +985,7 @@ def _save_resolved_specs(raw: dict[str, Any], options: InstallOptions, config: C
         spec = parse_arg(arg)
         if spec.name is None:  # a git spec added without a name is saved as _git_added saved it
             continue
-        found = lookup(lock.packages, location, spec.name)
+        found = resolve_location(lock.packages, location, spec.name)
         entry = lock.packages.get(found) if found is not None else None
         if entry is None or entry.version is None:
             continue
@@ -1006,7 +1004,7 @@ def _with_root_deps(lock: Lockfile, raw: dict[str, Any], project: Path) -> Lockf
     if root is None:
         return lock
     new_root_raw = dict(root.raw)
-    for f in DEP_FIELDS:
+    for f in DEPENDENCY_FIELDS:
         if raw.get(f):
             new_root_raw[f] = dict(raw[f])
         else:
@@ -1030,8 +1028,8 @@ def _update_names(options: InstallOptions, lock: Lockfile | None) -> frozenset[s
         return frozenset(options.update)
     seen: dict[str, int] = {}
     for path, entry in lock.packages.items():
-        if path and "node_modules/" in path and not entry.link:
-            name = entry.name or path.rpartition("node_modules/")[2]
+        if path and in_node_modules(path) and not entry.link:
+            name = entry.name or name_of(path)
             seen[name] = seen.get(name, 0) + 1
     return frozenset(name for name, copies in seen.items() if copies > 1) | frozenset(options.update)
 
@@ -1093,7 +1091,7 @@ def _with_workspace_deps(lock: Lockfile, edits: list[_WorkspaceEdit]) -> Lockfil
         if entry is None:
             continue
         # the resolver read the edited package.json: only the saved specs (`^1.2.3` for `latest`) differ
-        raw = {k: dict(e.new[k]) if k in DEP_FIELDS and e.new.get(k) else v for k, v in entry.raw.items()}
+        raw = {k: dict(e.new[k]) if k in DEPENDENCY_FIELDS and e.new.get(k) else v for k, v in entry.raw.items()}
         packages[e.workspace.location] = replace(entry, raw=raw)
     return replace(lock, packages=packages)
 
@@ -1111,9 +1109,10 @@ def _in_selection(
 def _inside(path: str, chosen: set[str]) -> bool:
     """``path`` is chosen, or lies in a chosen package's folder (what a bundler ships)."""
     while path not in chosen:
-        if "/node_modules/" not in path:
+        parent = parent_of(path)
+        if not parent:
             return False
-        path = path.rpartition("/node_modules/")[0]
+        path = parent
     return True
 
 

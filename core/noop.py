@@ -14,8 +14,12 @@ It is a no-op when:
    package-lock.json (an edit since the last install means re-checking);
 3. the hidden lockfile lists exactly the entries this install would put in
    node_modules (same --omit), each with the same metadata (a missing
-   ``resolved`` beside an integrity counts as the same), and each of their
-   folders exists;
+   ``resolved`` beside an integrity counts as the same; so do different
+   ``dev``/``optional``/``devOptional``/``peer`` flags: npm's hidden lockfile
+   holds them recomputed from the tree, a committed lockfile may hold stale
+   ones, and npm's "up to date" compares version, integrity and resolved, never
+   flags; which entries belong, flags included, is already the set above),
+   and each of their folders exists;
 4. the hidden lockfile's header (``name``, ``version``) is package-lock.json's,
    as npm writes it: a hidden lockfile from before weir wrote the header is
    rewritten once by a full install, then the next one is a no-op again;
@@ -37,9 +41,11 @@ from pathlib import Path
 
 import orjson
 
+from weir.core.npm.fields import DEPENDENCY_FIELDS
+from weir.core.tree.paths import child_path, is_top_level
 from weir.core.tree.selection import installed_paths
 
-_DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+_FLAGS = frozenset({"dev", "optional", "devOptional", "peer"})
 
 
 def is_noop(project: Path, *, omit: Collection[str]) -> bool:
@@ -68,12 +74,12 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
     root = packages.get("")
     if not isinstance(root, dict):
         return False
-    for field in _DEP_FIELDS:
+    for field in DEPENDENCY_FIELDS:
         if (pkg.get(field) or {}) != (root.get(field) or {}):
             return False
     if (pkg.get("workspaces") or None) != (root.get("workspaces") or None) and "workspaces" in pkg:
         return False
-    if not all(f"node_modules/{name}" in packages for f in ("dependencies", "devDependencies") for name in pkg.get(f) or {}):
+    if not all(child_path("", name) in packages for f in ("dependencies", "devDependencies") for name in pkg.get(f) or {}):
         return False  # an entry deleted by hand, to be resolved again
     wanted = installed_paths(packages, omit)
     if sorted(p for p in hidden_packages if p) != wanted:
@@ -85,13 +91,9 @@ def is_noop(project: Path, *, omit: Collection[str]) -> bool:
         if not os.path.isdir(f"{root}/{path}"):  # a str join: pathlib's was a third of this check's time
             return False
     try:
-        return _top_level_folders(f"{root}/node_modules") == {p for p in wanted if _is_top_level(p)}
+        return _top_level_folders(f"{root}/node_modules") == {p for p in wanted if is_top_level(p)}
     except OSError:
         return False
-
-
-def _is_top_level(path: str) -> bool:
-    return path.startswith("node_modules/") and "/node_modules/" not in path[len("node_modules") :]
 
 
 def _top_level_folders(node_modules: str) -> set[str]:
@@ -115,12 +117,17 @@ def _top_level_folders(node_modules: str) -> set[str]:
 
 
 def _same_entry(hidden: object, locked: object) -> bool:
-    """The hidden entry records the lockfile's, except that npm configured with
-    omit-lockfile-registry-resolved leaves ``resolved`` out (the integrity still pins the bytes)."""
+    """The hidden entry records the lockfile's, except for the dependency flags (rule 3) and
+    that npm configured with omit-lockfile-registry-resolved leaves ``resolved`` out (the
+    integrity still pins the bytes)."""
     if hidden == locked:
         return True
     if not (isinstance(hidden, dict) and isinstance(locked, dict)):
         return False
+    hidden = {k: v for k, v in hidden.items() if k not in _FLAGS}
+    locked = {k: v for k, v in locked.items() if k not in _FLAGS}
+    if hidden == locked:
+        return True
     if "resolved" in hidden or not hidden.get("integrity"):
         return False
     return hidden == {k: v for k, v in locked.items() if k != "resolved"}

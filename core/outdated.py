@@ -26,10 +26,10 @@ import anyio
 from weir.core import events as ev
 from weir.core.config import Config
 from weir.core.errors import InputError, ResolveError
-from weir.core.tree.lockfile import name_from_path
+from weir.core.tree.paths import name_of, resolve_location
 from weir.core.npm.package_json import npm_name_order
 from weir.core.npm.spec import parse_spec
-from weir.core.why import dependency_specs, lookup
+from weir.core.why import dependency_specs
 
 _TYPES = {"optional": "optionalDependencies", "peer": "peerDependencies", "peerOptional": "peerDependencies", "dev": "devDependencies"}
 
@@ -94,8 +94,8 @@ def _edges(packages: Mapping[str, Mapping[str, Any]], names: Collection[str], ev
         out = []
         for source, raw in packages.items():
             for name, (spec, kind) in dependency_specs(source, raw).items():
-                target = lookup(packages, source, name)
-                if target is not None and name_from_path(target) in wanted:
+                target = resolve_location(packages, source, name)
+                if target is not None and name_of(target) in wanted:
                     out.append(_Edge(source, name, spec, kind))
         return out
     sources = packages if every else {"": packages[""]}
@@ -115,7 +115,7 @@ async def _check(
     from weir.core.resolve.pick import pick_version
     from weir.core.registry.registry import Full
 
-    target = lookup(packages, edge.source, edge.name)
+    target = resolve_location(packages, edge.source, edge.name)
     node = packages.get(target) if target is not None else None
     kind = _TYPES.get(edge.kind, "dependencies")
     if node is not None and any(node.get(flag) for flag in omit):
@@ -147,7 +147,7 @@ async def _check(
             wanted=wanted,
             latest=latest,
             location=target,
-            dependent=name_from_path(edge.source) if edge.source else project_name,
+            dependent=name_of(edge.source) if edge.source else project_name,
             dependent_location=edge.source,
             type=kind,
         )

@@ -60,6 +60,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # A token pasted on a line of its own, or before a space instead of "=", reads as a key; a
 # warning shows such runs (no config name has one: its words are joined by hyphens) as ***.
 _LONG_RUN = re.compile(r"[A-Za-z0-9+/=_]{20,}")
+# The keys whose value is a credential, in any casing, scoped (``//host/:_authToken``) or not.
+_SECRET_KEY = re.compile(r"(_authtoken|_auth|_password|password|token)\s*$", re.IGNORECASE)
 
 BOOLEAN_DEFAULTS = {
     "strict-ssl": True,
@@ -150,6 +152,60 @@ def read_settings(
         merged.update(layer)
         where.update(dict.fromkeys(layer, source))
     return Settings(merged, where, reader, env)
+
+
+def in_ci(env: Mapping[str, str] | None = None) -> bool:
+    """True on a CI machine (``CI`` set to anything but empty, ``0`` or ``false``): there
+    weir prints plain lines instead of the live view, whatever the terminal claims."""
+    env = os.environ if env is None else env
+    return env.get("CI", "").lower() not in ("", "0", "false")
+
+
+def raw_secrets(project_dir: Path, *, env: Mapping[str, str] | None = None, home: Path | None = None) -> set[str]:
+    """Every credential value written in the rc files and ``npm_config_*`` variables,
+    found line by line without reading them as settings.
+
+    What shows text when the settings cannot be read (a broken .npmrc) redacts
+    with these, so a token beside the bad line is hidden all the same (fail closed).
+    """
+    env = os.environ if env is None else env
+    home = Path.home() if home is None else home
+    reader = _Reader(env, home, project_dir)
+    env_layer = _env_layer(env)
+    pairs = [(key, value) for key, value in env_layer.items() if isinstance(value, str)]
+    user_rc = _path_setting("userconfig", {}, env_layer, reader) or home / ".npmrc"
+    global_rc = _path_setting("globalconfig", {}, env_layer, reader) or _default_global_rc(env)
+    for path in (project_dir / ".npmrc", user_rc, global_rc):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace") if path is not None else ""
+        except OSError:
+            continue
+        for line in _LINE_BREAK.split(text):
+            key, sep, value = line.partition("=")
+            if sep:
+                pairs.append((key.strip(), value.strip()))
+    found: set[str] = set()
+    for key, value in pairs:
+        if _SECRET_KEY.search(key) is None:
+            continue
+        encoded = key.lower().endswith(("_auth", "_password"))
+        for raw in (value, _unquote(value), reader.replace(_unquote(value))):
+            found.update(_secret_forms(raw) if encoded else (raw,))
+    return {s for s in found if len(s) >= 4}  # a shorter "secret" would garble the text it hides in
+
+
+def _secret_forms(value: str) -> list[str]:
+    """``value`` and what it stands for once decoded: ``_password`` and ``_auth`` are base64."""
+    import base64  # only a broken .npmrc with such a line needs it
+
+    forms = [value]
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except ValueError:
+        return forms
+    forms.append(decoded)
+    forms.extend(decoded.split(":", 1))
+    return forms
 
 
 def _unscoped_auth(key: str, source: str) -> ConfigError:

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import anyio
 from weir.core.npm import platform as plat
+from weir.core.npm.fields import EDGE_FIELDS
 from weir.core.config import Config
 from weir.core.resolve.decision import (
     Candidate,
@@ -55,12 +56,12 @@ from weir.core.tree.hidden_lockfile import read_hidden_lockfile
 from weir.core.tree.lockfile import (
     Lockfile,
     collation_key,
-    name_from_path,
     read_lockfile,
 )
+from weir.core.tree.paths import name_of, parent_of, resolve_location
 from weir.core.registry.manifest_store import ManifestStore
 from weir.core.npm.packument import Packument, PackumentError, decode_packument
-from weir.core.resolve.pick import KEEP_CANDIDATES, engine_ok, node_version
+from weir.core.resolve.pick import KEEP_CANDIDATES, node_version, rejection
 from weir.core.npm.semver import Version, intersects, parse, satisfies, sort_versions, valid
 from weir.core.npm.spec import parse_arg, parse_spec
 
@@ -78,8 +79,6 @@ __all__ = [
     "decisions_from_lockfile",
     "dependency_specs",
     "explain",
-    "fs_parent",
-    "lookup",
     "recorded_copy",
     "requirement_range",
     "shortlist",
@@ -316,11 +315,11 @@ def _edges_now(lock: Lockfile, location: str, decision: Decision) -> tuple[tuple
     """Each requirement as asked now, with its path's edge types, and the specs rewritten since (rule 5)."""
     root = lock.packages.get("")
     root_specs = dependency_specs("", root.raw) if root is not None else {}
-    folder = name_from_path(location)
+    folder = name_of(location)
     edges: list[Edge] = []
     history: list[Rewrite] = []
     for req in decision.requirements:
-        now = root_specs.get(folder) if len(req.path) == 1 and fs_parent(location) == "" else None
+        now = root_specs.get(folder) if len(req.path) == 1 and parent_of(location) == "" else None
         if now is not None and req.override is None:
             if now[0] != req.spec:
                 history.append(Rewrite(path=req.path, then=req.spec, now=now[0]))
@@ -338,7 +337,7 @@ def _hops(lock: Lockfile, path: tuple[str, ...]) -> tuple[DepKind | None, ...]:
         entry = lock.packages.get(here) if here is not None else None
         found = dependency_specs(here, entry.raw).get(name) if entry is not None and here is not None and name else None
         out.append(found[1] if found is not None else None)
-        here = lookup(lock.packages, here, name) if here is not None and name else None
+        here = resolve_location(lock.packages, here, name) if here is not None and name else None
     return tuple(out)
 
 
@@ -521,16 +520,12 @@ def verdicts(
         if version == installed:
             out.append(Candidate(version=version, verdict="chosen", detail="pinned in package-lock.json"))
             continue
-        failing = [r for r in ranges if not satisfies(version, r, loose=True)]
-        if failing:
-            if all(satisfies(version, r, loose=True, include_prerelease=True) for r in failing):
-                out.append(Candidate(version=version, verdict="prerelease"))
-            else:
-                out.append(Candidate(version=version, verdict="outside-range", detail=f"not in {failing[0]}"))
-        elif manifest.deprecated is not None:
-            out.append(Candidate(version=version, verdict="deprecated", detail=manifest.deprecated[:200]))
-        elif not engine_ok(manifest, node):
-            out.append(Candidate(version=version, verdict="engines", detail=f"engines: node {manifest.engines.get('node')} (running {node})"))
+        against = rejection(packument, version, ranges, node)
+        if against is not None and against.verdict == "outside-range":  # name the range it is outside
+            failing = next(r for r in ranges if not satisfies(version, r, loose=True))
+            out.append(replace(against, detail=f"not in {failing}"))
+        elif against is not None:
+            out.append(against)
         elif not plat.supported(manifest.os, manifest.cpu, manifest.libc):
             out.append(Candidate(version=version, verdict="os-cpu", detail=f"os {list(manifest.os)} cpu {list(manifest.cpu)}"))
         elif installed_v is not None and (v := parse(version, loose=True)) is not None and v > installed_v:
@@ -543,46 +538,12 @@ def verdicts(
 # -- the lockfile fallback --------------------------------------------------------------
 
 
-def fs_parent(location: str) -> str | None:
-    """The install path of the package whose node_modules holds ``location``; None for a top folder."""
-    head, sep, _ = location.rpartition("/node_modules/")
-    if sep:
-        return head
-    if location.startswith("node_modules/"):
-        return ""
-    return None
-
-
-def lookup(packages: Mapping[str, object], location: str, name: str) -> str | None:
-    """Where node finds ``name`` when required from the package at ``location`` (rule 2)."""
-    here: str | None = location
-    while here is not None:
-        candidate = f"{here}/node_modules/{name}" if here else f"node_modules/{name}"
-        if candidate in packages:
-            return candidate
-        if here == "":
-            return None
-        parent = fs_parent(here)
-        # a workspace folder resolves through the folders above it (a nested one through its
-        # enclosing workspace's node_modules), up to the root's
-        here = parent if parent is not None else here.rpartition("/")[0]
-    return None
-
-
-_FIELDS: tuple[tuple[str, DepKind], ...] = (
-    ("peerDependencies", "peer"),
-    ("devDependencies", "dev"),
-    ("dependencies", "prod"),
-    ("optionalDependencies", "optional"),
-)
-
-
 def dependency_specs(location: str, raw: Mapping[str, Any]) -> dict[str, tuple[str, DepKind]]:
     """name → (spec, kind); later fields win, as package.json's do (optional over prod)."""
     out: dict[str, tuple[str, DepKind]] = {}
-    top = fs_parent(location) is None
+    top = parent_of(location) is None
     meta = raw.get("peerDependenciesMeta") or {}
-    for field_name, kind in _FIELDS:
+    for field_name, kind in EDGE_FIELDS:
         if field_name == "devDependencies" and not top:
             continue  # only the root and workspaces install their dev dependencies
         deps = raw.get(field_name)
@@ -606,8 +567,8 @@ def _chain(lock: Lockfile, location: str, root_name: str) -> tuple[str, ...]:
         if here == "":
             parts.append(root_name)
             break
-        parent = fs_parent(here)
-        name = entry.name if entry is not None and entry.name else name_from_path(here)
+        parent = parent_of(here)
+        name = entry.name if entry is not None and entry.name else name_of(here)
         parts.append(name if parent is None else f"{name}@{entry.version if entry is not None else '?'}")
         here = parent
     return tuple(reversed(parts))
@@ -625,7 +586,7 @@ def decisions_from_lockfile(lock: Lockfile, root_name: str) -> dict[str, Decisio
         if entry.link:
             continue
         for dep, (spec, kind) in dependency_specs(location, entry.raw).items():
-            target = lookup(packages, location, dep)
+            target = resolve_location(packages, location, dep)
             if target is None:
                 continue
             req = Requirement(spec=spec, kind=kind, path=_chain(lock, location, root_name))
@@ -634,13 +595,13 @@ def decisions_from_lockfile(lock: Lockfile, root_name: str) -> dict[str, Decisio
     for location, entry in packages.items():
         if not location:
             continue
-        folder = name_from_path(location) if fs_parent(location) is not None else (entry.name or location)
+        folder = name_of(location) if parent_of(location) is not None else (entry.name or location)
         reqs = tuple(r for _, r in sorted(requirements.get(location, []), key=lambda lr: collation_key(lr[0])))
         if entry.link:
             target = packages.get(entry.resolved or "")
             version = (target.version if target is not None else None) or ""
             rule: Rule = "workspace" if not (entry.resolved or "").startswith("node_modules/") and target is not None else "link"
-            placement = Placement(location=location, hoisted=fs_parent(location) == "", reason=f"a link to {entry.resolved}")
+            placement = Placement(location=location, hoisted=parent_of(location) == "", reason=f"a link to {entry.resolved}")
             out[location] = Decision(name=folder, version=version, rule=rule, requirements=reqs, candidates=(), placement=placement)
             continue
         out[location] = Decision(
@@ -655,13 +616,13 @@ def decisions_from_lockfile(lock: Lockfile, root_name: str) -> dict[str, Decisio
 
 
 def _placement(lock: Lockfile, location: str, name: str) -> Placement:
-    parent = fs_parent(location)
+    parent = parent_of(location)
     if parent == "":
         return Placement(location=location, hoisted=True, reason="hoisted to the root")
     if parent is None:
         return Placement(location=location, hoisted=False, reason="a folder of this project")
-    above = fs_parent(parent)
-    blocker = lookup(lock.packages, "" if above is None else above, name)
+    above = parent_of(parent)
+    blocker = resolve_location(lock.packages, "" if above is None else above, name)
     if blocker is None:
         return Placement(location=location, hoisted=False, reason="placed under its dependent")
     b = lock.packages[blocker]

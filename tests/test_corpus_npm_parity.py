@@ -52,12 +52,7 @@ PROJECTS = tuple(sorted(p.name for p in CORPUS.iterdir() if p.is_dir()))
 
 # "project/check" -> why that check fails today: the weir fix it waits for. These are not run;
 # deleting a line runs that check in CI. (Each was run and failed for the reason given.)
-PENDING: dict[str, str] = {
-    "apollo-server/a": "same tree, files and npm ls verdict, and weir install on npm's ci tree now says 'up to date', "
-                       "but it is no no-op: the committed lockfile's 18 stale peer:true flags (e.g. @babel/core) send it "
-                       "down the full path, which links nothing yet writes node_modules/.weir/decisions.json and the "
-                       "hidden lockfile into npm's tree",
-}
+PENDING: dict[str, str] = {}
 
 
 def running(check: str) -> list[str]:

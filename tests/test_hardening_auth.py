@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hardening_helpers import (
     Sandbox,
     State,
@@ -122,3 +124,15 @@ def test_url_credentials_go_as_basic_auth_not_in_the_url(registry: LoopbackRegis
     packument = registry.requests[0]
     assert packument.headers["authorization"].startswith("Basic ") and TOKEN not in packument.target
     _no_secret(box, out.stdout, out.stderr)
+
+
+@pytest.mark.parametrize("command", [("install",), ("install", "--reporter", "ndjson"), ("ci",), ("why", "base"), ("outdated",)])
+def test_a_broken_npmrc_still_hides_the_token_written_in_it(registry: LoopbackRegistry, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """The .npmrc cannot be loaded (a token pasted as the registry), so the error quotes the
+    bad line; the token it carries is hidden all the same, as is every credential in the file."""
+    box = _box(registry, tmp_path, f"//reg.example/:_authToken={TOKEN}\nregistry=//reg.example/:_authToken={TOKEN}\n")
+    out = box.weir(*command, registry=False)
+    assert_failed(out, 3, "registry", ".npmrc")
+    assert "_authToken=***" in out.stderr
+    _no_secret(box, out.stdout, out.stderr)
+    box.assert_outside_untouched()

@@ -87,6 +87,27 @@ def test_second_install_is_a_noop(app: Path, cache_dir: Path, small_graph: Loopb
     assert (app / "package-lock.json").read_bytes() == before_lock
 
 
+def test_stale_dependency_flags_in_a_committed_lockfile_do_not_defeat_the_noop(app: Path, cache_dir: Path, small_graph: LoopbackRegistry) -> None:
+    """npm's tree from a committed lockfile whose ``peer: true`` is stale: npm's hidden lockfile
+    holds the flags recomputed, package-lock.json the committed ones. npm compares versions,
+    integrity and resolved, not flags, so the next install is "up to date" and writes nothing."""
+    assert weir(app, cache_dir, small_graph, "install").returncode == 0
+    lock = json.loads((app / "package-lock.json").read_text())
+    lock["packages"]["node_modules/b"]["peer"] = True
+    (app / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+    hidden = app / "node_modules/.package-lock.json"
+    os.utime(hidden, ns=(hidden.stat().st_atime_ns, (app / "package-lock.json").stat().st_mtime_ns + 1_000_000))
+    before_lock = (app / "package-lock.json").read_bytes()
+    before = snapshot(app / "node_modules")
+    requests = len(small_graph.requests)
+    out = weir(app, cache_dir, small_graph, "install")
+    assert out.returncode == 0, out.stderr
+    assert "up to date: nothing to install" in out.stderr
+    assert len(small_graph.requests) == requests
+    assert snapshot(app / "node_modules") == before
+    assert (app / "package-lock.json").read_bytes() == before_lock
+
+
 def test_lockfile_is_byte_identical_across_runs(app: Path, tmp_path: Path, small_graph: LoopbackRegistry) -> None:
     outs = []
     for n in range(2):

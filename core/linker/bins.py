@@ -46,8 +46,9 @@ from pathlib import Path
 from weir.core.errors import FilesystemError
 from weir.core.events import Reporter, Warned
 from weir.core.linker.modes import copy_file
-from weir.core.linker.plan import TEMP_PREFIX, container_of, is_managed
+from weir.core.linker.plan import TEMP_PREFIX
 from weir.core.tree.lockfile import LockEntry, collation_key
+from weir.core.tree.paths import container_of, depth, in_node_modules
 from weir.core.npm.package_json import normalize_bin
 
 
@@ -73,7 +74,7 @@ def plan_bins(
     reporter = reporter or Reporter()
     claims: list[tuple[str, dict[str, str]]] = []
     for path, entry in desired.items():
-        if not is_managed(path):
+        if not in_node_modules(path):
             continue
         declared = entry.bin
         target = desired.get(entry.resolved) if entry.link and entry.resolved else None
@@ -82,7 +83,7 @@ def plan_bins(
         if declared:
             claims.append((path, declared))
     # Only packages that declare bins are ordered: the collation key is costly, and most have none.
-    claims.sort(key=lambda claim: (claim[0].count("node_modules/"), collation_key(claim[0])))
+    claims.sort(key=lambda claim: (depth(claim[0]), collation_key(claim[0])))
     out: dict[str, BinLink] = {}
     for path, declared in claims:
         entry = desired[path]

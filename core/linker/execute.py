@@ -45,7 +45,8 @@ from weir.core.linker.modes import (
     probe_mode,
     walk_files,
 )
-from weir.core.linker.plan import TEMP_PREFIX, LinkPlan, container_of, link_target
+from weir.core.linker.plan import TEMP_PREFIX, LinkPlan, link_target
+from weir.core.tree.paths import container_of
 
 _T = TypeVar("_T")
 

@@ -42,6 +42,7 @@ from pathlib import Path
 import orjson
 from weir.core.errors import FilesystemError, InputError
 from weir.core.tree.lockfile import LockEntry
+from weir.core.tree.paths import ancestors_of, in_node_modules, name_of
 from weir.core.tree.selection import shipped_in_tarballs
 
 TEMP_PREFIX = ".weir-tmp-"
@@ -65,27 +66,6 @@ class LinkPlan:
     @property
     def touches_disk(self) -> bool:
         return bool(self.add or self.replace or self.remove or self.stale)
-
-
-def is_managed(path: str) -> bool:
-    """True for paths the linker materializes (inside some ``node_modules``)."""
-    return path.startswith("node_modules/") or "/node_modules/" in path
-
-
-def container_of(path: str) -> str:
-    """The ``node_modules`` folder holding ``path``: ``node_modules/a/node_modules/@s/b`` →
-    ``node_modules/a/node_modules``."""
-    return path[: path.rindex("node_modules/") + len("node_modules")]
-
-
-def ancestors_of(path: str) -> list[str]:
-    """The package folders ``path`` is nested in, outermost first."""
-    out = []
-    i = path.find("/node_modules/")
-    while i != -1:
-        out.append(path[:i])
-        i = path.find("/node_modules/", i + 1)
-    return out
 
 
 def link_target(entry: LockEntry) -> str:
@@ -117,7 +97,7 @@ def plan_link(
     scan = _Scan(project)
     scan.node_modules("node_modules")
     for path, entry in sorted(desired.items()):
-        if path and not is_managed(path) and not entry.link:
+        if path and not in_node_modules(path) and not entry.link:
             scan.node_modules(f"{path}/node_modules")  # a workspace folder's own deps
 
     add: list[str] = []
@@ -125,7 +105,7 @@ def plan_link(
     keep: list[str] = []
     gone: set[str] = set()
     shipped = shipped_in_tarballs({p for p, e in desired.items() if e.in_bundle})
-    for path in sorted(p for p in desired if is_managed(p)):
+    for path in sorted(p for p in desired if in_node_modules(p)):
         entry = desired[path]
         if path in shipped:
             continue
@@ -164,17 +144,16 @@ def plan_link(
 def _shipped_inside(path: str, desired: Mapping[str, LockEntry]) -> bool:
     """A folder a package brought in its own tarball (its bundleDependencies): one of
     that package's files, not an extraneous package to remove."""
-    parts = path.split("/node_modules/")
-    prefix = parts[0]
-    for name in parts[1:]:
+    chain = [*ancestors_of(path), path]
+    for prefix, child in zip(chain, chain[1:]):
         entry = desired.get(prefix)
         if entry is not None:
+            name = name_of(child)
             bundle = entry.raw.get("bundleDependencies") or entry.raw.get("bundledDependencies")
             if bundle is True and name in entry.dependencies:
                 return True
             if isinstance(bundle, list) and name in bundle:
                 return True
-        prefix = f"{prefix}/node_modules/{name}"
     return False
 
 

@@ -48,11 +48,10 @@ from pathlib import Path
 from weir.core import __version__
 from weir.core.errors import InputError, ScriptError
 from weir.core.events import LogLine, Reporter, ScriptRan, ScriptsBlocked, Warned
-from weir.core.linker.plan import is_managed
 from weir.core.tree.lockfile import LockEntry, collation_key
 from weir.core.npm.package_json import read_package_json
 from weir.core.linker.script_policy import Policy, display, read_policy
-from weir.core.tree.lockfile_legacy import resolve_location
+from weir.core.tree.paths import depth, in_node_modules, resolve_location
 
 DEPENDENCY_EVENTS = ("preinstall", "install", "postinstall")
 ROOT_EVENTS = ("preinstall", "install", "postinstall", "prepare")
@@ -112,7 +111,7 @@ def script_paths(
 
 def build_order(desired: Mapping[str, LockEntry]) -> list[str]:
     """Every installed package path, dependencies before dependents (rule 3)."""
-    nodes = [p for p in desired if is_managed(p) and not desired[p].link]
+    nodes = [p for p in desired if in_node_modules(p) and not desired[p].link]
     deps: dict[str, set[str]] = {p: set() for p in nodes}
     dependents: dict[str, list[str]] = {p: [] for p in nodes}
     for path in nodes:
@@ -133,7 +132,7 @@ def build_order(desired: Mapping[str, LockEntry]) -> list[str]:
                 dependents[found].append(path)
 
     def key(p: str) -> tuple[int, tuple]:
-        return (-p.count("node_modules/"), collation_key(p))
+        return (-depth(p), collation_key(p))
 
     waiting = {p: len(d) for p, d in deps.items()}
     ready = [(key(p), p) for p, n in waiting.items() if n == 0]

@@ -46,12 +46,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from weir.core.errors import FilesystemError, InputError
+from weir.core.npm.fields import DEPENDENCY_FIELDS
 from weir.core.npm.names import split_scope
 
 if TYPE_CHECKING:
     from weir.core.npm.spec import Spec
 
-DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 
 # npm's patterns (json-parse-even-better-errors): the first line break and indent, or an empty object.
 _FORMAT = re.compile(r"^\s*[{\[]((?:\r?\n)+)([\s\t]*)")

@@ -21,15 +21,16 @@ Rules this module holds (npm users expect the same version npm would take):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from weir.core.resolve.decision import Candidate, Rule
 from weir.core.errors import ResolveError
 from weir.core.npm.packument import Packument, VersionManifest
 from weir.core.npm.platform import running_node
-from weir.core.npm.semver import Range, Version, parse, parse_range, satisfies, sort_parsed
+from weir.core.npm.semver import Version, parse, parse_range, satisfies, sort_parsed
 
-__all__ = ["Pick", "node_version", "pick_version", "engine_ok"]
+__all__ = ["Pick", "node_version", "pick_version", "engine_ok", "rejection"]
 
 KEEP_CANDIDATES = 20
 # Used when `node` is not on PATH: the active LTS line at the time of writing.
@@ -56,6 +57,32 @@ def engine_ok(manifest: VersionManifest, node: str) -> bool:
     if not wanted:
         return True
     return satisfies(node, wanted, loose=True, include_prerelease=True)
+
+
+def rejection(packument: Packument, version: str, ranges: Sequence[str], node: str) -> Candidate | None:
+    """What speaks against taking ``version`` of ``packument`` for ``ranges``, in the order
+    npm-pick-manifest weighs it (rules 2-3): being outside a range (only by being a
+    prerelease, or plainly), a manifest that cannot be decoded, deprecation,
+    ``engines.node``; None when nothing does.
+
+    ``pick_version`` records these verdicts and ``weir why`` recomputes them offline with this
+    same judgement, so the two cannot disagree on why a version lost.
+    """
+    failing = [r for r in ranges if not satisfies(version, r, loose=True)]
+    if failing:
+        if not packument.usable(version):  # outside the range: no need to decode it whole
+            return Candidate(version=version, verdict="outside-range", detail="unusable")
+        if all(satisfies(version, r, loose=True, include_prerelease=True) for r in failing):
+            return Candidate(version=version, verdict="prerelease")
+        return Candidate(version=version, verdict="outside-range")
+    manifest = packument.versions.get(version)
+    if manifest is None:
+        return Candidate(version=version, verdict="outside-range", detail="unusable")
+    if manifest.deprecated is not None:
+        return Candidate(version=version, verdict="deprecated", detail=manifest.deprecated[:200])
+    if not engine_ok(manifest, node):
+        return Candidate(version=version, verdict="engines", detail=f"engines: node {manifest.engines.get('node')} (running {node})")
+    return None
 
 
 def _newest_first(packument: Packument) -> list[tuple[str, Version]]:
@@ -137,7 +164,6 @@ def pick_version(
     best: str | None = None
     best_good = False
     best_index = 0
-    satisfying: dict[str, bool] = {}
     if parsed_range is not None:
         test = parsed_range.test
         for index, (version, parsed) in enumerate(ordered):
@@ -147,7 +173,6 @@ def pick_version(
             if manifest is None:
                 continue
             good = manifest.deprecated is None and engine_ok(manifest, node)
-            satisfying[version] = good
             if best is None or (good and not best_good):
                 best, best_good, best_index = version, good, index
             if best_good:
@@ -156,42 +181,18 @@ def pick_version(
         raise _etarget(name, wanted, path, ordered)
 
     lo = max(0, best_index - KEEP_CANDIDATES // 2)
-    candidates = tuple(
-        _verdict(version, parsed, best, satisfying, packument, rng, parsed_range, latest, node)
-        for version, parsed in ordered[lo : lo + KEEP_CANDIDATES]
-    )
+    candidates = tuple(_verdict(version, best, packument, rng, latest, node) for version, _ in ordered[lo : lo + KEEP_CANDIDATES])
     rule: Rule = "highest-in-range"
     return Pick(best, versions[best], rule, candidates)
 
 
-def _verdict(
-    version: str,
-    parsed: Version,
-    best: str,
-    satisfying: dict[str, bool],
-    packument: Packument,
-    rng: str,
-    parsed_range: Range,
-    latest: str | None,
-    node: str,
-) -> Candidate:
-    versions = packument.versions
+def _verdict(version: str, best: str, packument: Packument, rng: str, latest: str | None, node: str) -> Candidate:
+    """One kept candidate's verdict: chosen, the ``rejection``, or what ranked it below ``best``."""
     if version == best:
         return Candidate(version=version, verdict="chosen")
-    if version not in satisfying and not parsed_range.test(parsed):
-        if not packument.usable(version):  # outside the range: no need to decode it whole
-            return Candidate(version=version, verdict="outside-range", detail="unusable")
-        with_prereleases = parse_range(rng, loose=True, include_prerelease=True)
-        if with_prereleases is not None and with_prereleases.test(parsed):
-            return Candidate(version=version, verdict="prerelease")
-        return Candidate(version=version, verdict="outside-range")
-    manifest = versions.get(version)
-    if manifest is None:
-        return Candidate(version=version, verdict="outside-range", detail="unusable")
-    if manifest.deprecated is not None:
-        return Candidate(version=version, verdict="deprecated", detail=manifest.deprecated[:200])
-    if not engine_ok(manifest, node):
-        return Candidate(version=version, verdict="engines", detail=f"engines: node {manifest.engines.get('node')} (running {node})")
+    against = rejection(packument, version, (rng,), node)
+    if against is not None:
+        return against
     if version == latest:
         return Candidate(version=version, verdict="dist-tag-preferred")
     return Candidate(version=version, verdict="lower")

@@ -45,6 +45,7 @@ from weir.core.resolve.decision import Candidate, Decision, Metadata, Placement,
 from weir.core.errors import InputError, IntegrityError, NetworkError, ResolveError, WeirError
 from weir.core.registry.local_tarball import read_local_tarball
 from weir.core.tree.lockfile import LockEntry, Lockfile, collation_key, entry_from_json
+from weir.core.npm.fields import normalize_funding
 from weir.core.npm.overrides import OverrideSet, build_overrides
 from weir.core.npm.package_json import PackageJson, normalize_bin, read_package_json
 from weir.core.npm.packument import Packument, VersionManifest
@@ -983,7 +984,7 @@ def _root_raw(pkg: PackageJson) -> dict[str, Any]:
             continue
         if key == "bin":
             value = pkg.bin
-        raw[key] = _funding(value) if key == "funding" else value
+        raw[key] = normalize_funding(value) if key == "funding" else value
     bundle = bundle_names(pkg.raw)  # npm spells it so, `true` expanded to the dependencies' names
     if bundle:
         raw["bundleDependencies"] = bundle
@@ -1004,15 +1005,6 @@ def _flags(node: Node, raw: dict[str, Any]) -> None:
         raw["peer"] = True
 
 
-def _funding(value: Any) -> Any:
-    """npm writes a bare funding URL as ``{"url": ...}`` (a package's, the root's and a
-    workspace's alike); a list it writes as published, bare URLs included
-    (uuid@10: ``["https://github.com/sponsors/broofa", ...]``)."""
-    if isinstance(value, str):
-        return {"url": value}
-    return value
-
-
 def _entry_raw(node: Node) -> dict[str, Any]:
     """One packages entry, with npm's key names."""
     if node.link_target is not None and node.parent is not None:
@@ -1026,7 +1018,7 @@ def _entry_raw(node: Node) -> dict[str, Any]:
         for key in _ROOT_KEYS[1:]:
             value = pkg.get(key)
             if value not in (None, {}, []):
-                raw[key] = _funding(value) if key == "funding" else value
+                raw[key] = normalize_funding(value) if key == "funding" else value
         _flags(node, raw)
         return raw
     if node.lock_raw is not None:
@@ -1086,7 +1078,7 @@ def manifest_fields(m: VersionManifest) -> dict[str, Any]:
     if m.libc:
         raw["libc"] = list(m.libc)
     if m.funding is not None:
-        raw["funding"] = _funding(m.funding)
+        raw["funding"] = normalize_funding(m.funding)
     return raw
 
 

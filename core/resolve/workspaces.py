@@ -132,16 +132,17 @@ def reachable(packages: Mapping[str, Mapping[str, Any]], workspaces: Iterable[Wo
     dependencies resolve to, transitively; with ``include_root``, what the root's own
     (non-workspace) dependencies reach as well.
     """
-    from weir.core.why import dependency_specs, lookup  # the node_modules lookup `weir ls` and `why` use
+    from weir.core.tree.paths import child_path, resolve_location  # the node_modules lookup `weir ls` and `why` use
+    from weir.core.why import dependency_specs
 
     workspace_names = set()
     starts: list[str] = []
     for ws in workspaces:
         workspace_names.add(ws.name)
-        starts += [f"node_modules/{ws.name}", ws.location]
+        starts += [child_path("", ws.name), ws.location]
     if include_root:
         root_deps = dependency_specs("", packages.get("", {}))
-        starts += [p for name in root_deps if name not in workspace_names and (p := lookup(packages, "", name)) is not None]
+        starts += [p for name in root_deps if name not in workspace_names and (p := resolve_location(packages, "", name)) is not None]
     seen: set[str] = set()
     queue = deque(p for p in starts if p in packages)
     while queue:
@@ -154,7 +155,7 @@ def reachable(packages: Mapping[str, Mapping[str, Any]], workspaces: Iterable[Wo
             queue.append(str(raw.get("resolved") or ""))
             continue
         for name in dependency_specs(path, raw):
-            found = lookup(packages, path, name)
+            found = resolve_location(packages, path, name)
             if found is not None and found not in seen:
                 queue.append(found)
     return {p for p in seen if p in packages}

@@ -61,8 +61,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from weir.core.linker.plan import ancestors_of
-from weir.core.tree.lockfile import LockEntry, Lockfile, entry_from_json, name_from_path
+from weir.core.tree.lockfile import LockEntry, Lockfile, entry_from_json
+from weir.core.tree.paths import ancestors_of, child_path, in_node_modules, is_inside, is_top_level, name_of, parent_of
+from weir.core.npm.fields import normalize_funding
 from weir.core.npm.names import is_valid_name
 from weir.core.npm.package_json import normalize_bin
 from weir.core.tree.selection import dependencies_of, shipped_in_tarballs
@@ -93,10 +94,6 @@ def bundle_names(raw: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def is_inside(path: str, bundler: str) -> bool:
-    return path.startswith(f"{bundler}/node_modules/")
-
-
 def mark_root_bundle(packages: Mapping[str, LockEntry]) -> dict[str, LockEntry]:
     """``packages`` with ``inBundle`` set as rule 6 says on every entry that is not in a
     dependency's bundle (those keep their flag)."""
@@ -109,14 +106,15 @@ def mark_root_bundle(packages: Mapping[str, LockEntry]) -> dict[str, LockEntry]:
     raws = {p: e.raw for p, e in packages.items()}
     children: dict[str, list[str]] = {}
     for path in packages:
-        if "/node_modules/" in path and path not in shipped:
-            children.setdefault(path.rpartition("/node_modules/")[0], []).append(path)
-    queue = [f"node_modules/{n}" for n in names]
+        parent = parent_of(path)
+        if parent and path not in shipped:
+            children.setdefault(parent, []).append(path)
+    queue = [child_path("", n) for n in names]
     bundled = set(queue)
     for path in queue:
         if path not in packages or packages[path].link:
             continue
-        found = [p for p in dependencies_of(path, raws) if p.startswith("node_modules/") and "/node_modules/" not in p]
+        found = [p for p in dependencies_of(path, raws) if is_top_level(p)]
         for p in found + children.get(path, []):
             if p not in bundled:
                 bundled.add(p)
@@ -137,7 +135,7 @@ def bundlers_to_read(lock: Lockfile, previous: Lockfile | None) -> list[str]:
     recorded = {a for p, e in lock.packages.items() if e.in_bundle for a in ancestors_of(p)}
     out = []
     for path, entry in lock.packages.items():
-        if "node_modules/" not in path or entry.link or entry.in_bundle or not bundle_names(entry.raw):
+        if not in_node_modules(path) or entry.link or entry.in_bundle or not bundle_names(entry.raw):
             continue
         if not (_kept(path, lock, previous) and path in recorded):
             out.append(path)
@@ -310,8 +308,8 @@ def _read_package(folder: Path) -> dict[str, Any] | None:
     scripts = pkg.get("scripts")
     if isinstance(scripts, dict):
         pkg["scripts"] = {k: v for k, v in scripts.items() if isinstance(v, str)}
-    if isinstance(pkg.get("funding"), str) and pkg["funding"]:
-        pkg["funding"] = {"url": pkg["funding"]}
+    if pkg.get("funding"):
+        pkg["funding"] = normalize_funding(pkg["funding"])
     name = pkg["name"] if isinstance(pkg["name"], str) else None
     bins, _ = normalize_bin(name, pkg.get("bin") or None, pkg.get("directories"), folder)
     pkg["bin"] = bins
@@ -320,7 +318,7 @@ def _read_package(folder: Path) -> dict[str, Any] | None:
 
 def _in_bundle(bundler_path: str, names: list[str], shipped: Mapping[str, _Shipped]) -> set[str]:
     """Rule 2, to a fixed point: listed names, their nested folders, and what bundled packages reach."""
-    bundled = {f"{bundler_path}/node_modules/{n}" for n in names} & shipped.keys()
+    bundled = {child_path(bundler_path, n) for n in names} & shipped.keys()
     while True:
         grown = {p for p in shipped if any(is_inside(p, b) for b in bundled)}
         for path in bundled | grown:
@@ -337,12 +335,12 @@ def _resolve(bundler_path: str, start: str, name: str, shipped: Mapping[str, _Sh
     """Where Node finds ``name`` from ``start``, looking no higher than the bundler's node_modules."""
     here = start
     while True:
-        candidate = f"{here}/node_modules/{name}"
+        candidate = child_path(here, name)
         if candidate in shipped:
             return candidate
         if here == bundler_path:
             return None
-        here = here[: here.rindex("/node_modules/")]
+        here = parent_of(here) or ""
 
 
 def _walk_flags(bundler_path: str, bundler: LockEntry, shipped: Mapping[str, _Shipped]) -> None:
@@ -389,7 +387,7 @@ def _walk_flags(bundler_path: str, bundler: LockEntry, shipped: Mapping[str, _Sh
 def _keep_ancestors(bundler_path: str, path: str, shipped: Mapping[str, _Shipped]) -> None:
     """A package someone needs keeps the folders it is nested in (npm unmarks them extraneous)."""
     while is_inside(path, bundler_path):
-        path = path[: path.rindex("/node_modules/")]
+        path = parent_of(path) or ""
         node = shipped.get(path)
         if node is None or not node.extraneous:
             return
@@ -399,7 +397,7 @@ def _keep_ancestors(bundler_path: str, path: str, shipped: Mapping[str, _Shipped
 def _entry(node: _Shipped) -> dict[str, Any]:
     pkg = node.pkg
     raw: dict[str, Any] = {}
-    if pkg["name"] != name_from_path(node.path):
+    if pkg["name"] != name_of(node.path):
         raw["name"] = pkg["name"]
     for key in _KEPT:
         value = pkg.get(key)

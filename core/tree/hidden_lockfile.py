@@ -36,6 +36,7 @@ from weir.core.tree.lockfile import (
     loads_lockfile,
 )
 from weir.core.npm.package_json import JsonStyle
+from weir.core.tree.paths import in_node_modules
 from weir.core.tree.selection import shipped_in_tarballs
 
 HIDDEN_LOCKFILE = "node_modules/.package-lock.json"
@@ -98,7 +99,7 @@ def _consistent(
     pending = ["node_modules"] + [
         f"{p}/node_modules"
         for p, e in packages.items()
-        if not e.link and "node_modules/" not in p
+        if not e.link and not in_node_modules(p)
     ]
     while pending:
         rel = pending.pop()
@@ -138,5 +139,5 @@ def _consistent(
                     seen.add(child_path)
                     pending.append(f"{child_path}/node_modules")
     shipped = shipped_in_tarballs({p for p, e in packages.items() if e.in_bundle})
-    wanted = {p for p in packages if "node_modules/" in p and p not in shipped}
+    wanted = {p for p in packages if in_node_modules(p) and p not in shipped}
     return wanted <= seen

@@ -54,6 +54,7 @@ from weir.core.atomic import write_atomic
 from weir.core.errors import InputError
 from weir.core.npm.names import is_valid_name
 from weir.core.npm.package_json import JsonStyle
+from weir.core.tree.paths import name_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,17 +169,11 @@ def _str_map(value: Any) -> dict[str, str]:
     return {}
 
 
-def name_from_path(path: str) -> str:
-    """The folder name a path installs as: ``node_modules/@s/x`` → ``@s/x``."""
-    tail = path.rsplit("node_modules/", 1)[-1]
-    return tail
-
-
 def entry_from_json(path: str, raw: dict[str, Any]) -> LockEntry:
     """A typed view over one ``packages`` entry as npm wrote it."""
     name = raw.get("name") if isinstance(raw.get("name"), str) else None
     if name is None:
-        name = name_from_path(path) if path else ""
+        name = name_of(path) if path else ""
     bin_field = raw.get("bin")
     return LockEntry(
         path=path,

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from weir.core.errors import InputError
+from weir.core.tree.paths import child_path, depth, in_node_modules, name_of, parent_of, resolve_location
 
 _TARBALL = re.compile(r"\.(?:tgz|tar\.gz|tar)$", re.IGNORECASE)
 _GIT = re.compile(r"^(?:git(?:\+[a-z]+)?:|github:|gitlab:|bitbucket:|gist:)", re.IGNORECASE)
@@ -54,7 +55,7 @@ def packages_from_v1(doc: Mapping[str, Any], *, source: str) -> dict[str, dict[s
         for name, lock in deps.items():
             if not isinstance(lock, dict):
                 raise InputError(f"{source}: dependencies[{name!r}] is not an object", package=name, code="EJSONPARSE")
-            path = f"{location}/node_modules/{name}" if location else f"node_modules/{name}"
+            path = child_path(location, name)
             meta = _meta_from_v1(name, lock)
             packages[path] = meta
             if meta.get("link"):  # what npm 6 nested under a link lives in the link's target
@@ -132,19 +133,6 @@ def _requires_to_dependencies(packages: dict[str, dict[str, Any]]) -> None:
             meta.setdefault(field, {})[dep_name] = spec
 
 
-def resolve_location(packages: Mapping[str, Any], path: str, name: str) -> str | None:
-    """Where ``name`` required from ``path`` is found: its own node_modules, then each parent's."""
-    location = path
-    while True:
-        candidate = f"{location}/node_modules/{name}" if location else f"node_modules/{name}"
-        if candidate in packages:
-            return candidate
-        if not location:
-            return None
-        cut = location.rfind("/node_modules/")
-        location = location[:cut] if cut >= 0 else ""
-
-
 # -- writing v2 -------------------------------------------------------------------------
 
 
@@ -154,10 +142,9 @@ def legacy_dependencies(
     """The v2 ``dependencies`` section for the tree ``packages`` describes (rule 2)."""
     children: dict[str, list[str]] = {}
     for path in packages:
-        if "node_modules/" not in path:
-            continue
-        cut = path.rfind("node_modules/")
-        children.setdefault(path[:cut].rstrip("/"), []).append(path)
+        parent = parent_of(path)
+        if parent is not None:
+            children.setdefault(parent, []).append(path)
     specs = required_by(packages)
 
     def build(path: str, seen: tuple[str, ...]) -> dict[str, Any]:
@@ -165,11 +152,11 @@ def legacy_dependencies(
         target = _real(packages, path)
         out = _legacy_entry(path, raw, specs.get(path, ()), omit_resolved=omit_resolved)
         depender = packages.get(target, {})
-        requires = _requires(depender, top="node_modules/" not in target)
+        requires = _requires(depender, top=not in_node_modules(target))
         if requires is not None:
             out["requires"] = requires
         kids = {
-            kid[kid.rfind("node_modules/") + len("node_modules/") :]: build(kid, (*seen, target))
+            name_of(kid): build(kid, (*seen, target))
             for kid in children.get(target, ())
             if _real(packages, kid) not in seen  # a link back into its own ancestry
         }
@@ -177,7 +164,7 @@ def legacy_dependencies(
             out["dependencies"] = kids
         return out
 
-    return {kid[len("node_modules/") :]: build(kid, ("",)) for kid in children.get("", ())}
+    return {name_of(kid): build(kid, ("",)) for kid in children.get("", ())}
 
 
 def _real(packages: Mapping[str, Mapping[str, Any]], path: str) -> str:
@@ -188,7 +175,7 @@ def _real(packages: Mapping[str, Mapping[str, Any]], path: str) -> str:
 def _legacy_entry(path: str, raw: Mapping[str, Any], specs: tuple[str, ...], *, omit_resolved: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     resolved = raw.get("resolved") if isinstance(raw.get("resolved"), str) else None
-    folder_name = path[path.rfind("node_modules/") + len("node_modules/") :]
+    folder_name = name_of(path)
     spec = specs[0] if specs else ""
     spec_kind = _spec_kind(spec)
     resolved_kind = _spec_kind(resolved or "")
@@ -250,7 +237,7 @@ def edges_in(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[
     for path, raw in packages.items():
         if raw.get("link") is True:
             continue
-        top = "node_modules/" not in path  # the root and workspace folders: their devDependencies count
+        top = not in_node_modules(path)  # the root and workspace folders: their devDependencies count
         edges: dict[str, str] = {}  # one edge per name, the last kind listing it wins
         for field in (*_EDGE_FIELDS, *(("devDependencies",) if top else ())):
             deps = raw.get(field)
@@ -259,7 +246,7 @@ def edges_in(packages: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[
         for name, spec in edges.items():
             where = resolve_location(packages, path, name)
             if where is not None:
-                found.setdefault(where, []).append((path.count("node_modules"), path, spec))
+                found.setdefault(where, []).append((depth(path), path, spec))
     return found
 
 

@@ -28,12 +28,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from weir.core.npm.fields import EDGE_FIELDS
 from weir.core.npm.platform import running_node, supported
 from weir.core.npm.semver import satisfies
-from weir.core.tree.lockfile_legacy import resolve_location
+from weir.core.tree.paths import ancestors_of, depth, in_node_modules, name_of, parent_of, resolve_location
 
-# package.json fields whose names are edges, in the order arborist reads them (a later one wins)
-_EDGE_FIELDS = ("peerDependencies", "devDependencies", "dependencies", "optionalDependencies")
 
 
 def is_installed(raw: Mapping[str, Any], omit: Collection[str]) -> bool:
@@ -46,10 +45,10 @@ def installed_paths(packages: Mapping[str, Mapping[str, Any]], omit: Collection[
     skipped = platform_skipped(packages)
     keep: list[str] = []
     kept: set[str] = set()
-    for path in sorted(packages, key=lambda p: (p.count("node_modules/"), p)):
+    for path in sorted(packages, key=lambda p: (depth(p), p)):
         if not path or path in skipped:
             continue
-        parent = path.rsplit("/node_modules/", 1)[0] if "/node_modules/" in path else ""
+        parent = parent_of(path) or ""
         if parent and parent not in kept and parent.startswith("node_modules/"):
             continue
         if not _omitted(packages[path], omit):
@@ -81,12 +80,8 @@ def shipped_in_tarballs(bundled: Collection[str]) -> set[str]:
     tarball (an enclosing package folder is not bundled), not from the registry."""
     out = set()
     for path in bundled:
-        i = path.find("/node_modules/")
-        while i != -1:
-            if path[:i] not in bundled:
-                out.add(path)
-                break
-            i = path.find("/node_modules/", i + 1)
+        if any(a not in bundled for a in ancestors_of(path)):
+            out.add(path)
     return out
 
 
@@ -134,7 +129,7 @@ class _Graph:
             if raw.get("link"):
                 names: Any = [raw.get("resolved")]
             else:
-                names = [n for f in _EDGE_FIELDS if (deps := raw.get(f)) and isinstance(deps, dict) for n in deps]
+                names = [n for f, _ in EDGE_FIELDS if (deps := raw.get(f)) and isinstance(deps, dict) for n in deps]
             for name in names:
                 sources = found(name)
                 if sources is None:
@@ -151,7 +146,7 @@ class _Graph:
         """(source, optional) for every edge that lands on ``path``."""
         edges = self._into.get(path)
         if edges is None:
-            name = path[path.rfind("node_modules/") + len("node_modules/"):] if "node_modules/" in path else path
+            name = name_of(path)
             edges = []
             for source in self.naming.get(name, ()):
                 raw = self.packages[source]
@@ -206,9 +201,9 @@ def _edge_names(path: str, raw: Mapping[str, Any]) -> dict[str, bool]:
     if raw.get("link"):
         target = raw.get("resolved")
         return {target: False} if isinstance(target, str) else {}
-    top = not path.startswith("node_modules/") and "/node_modules/" not in path  # the root or a workspace folder
+    top = not in_node_modules(path)  # the root or a workspace folder
     kinds: dict[str, bool] = {}
-    for field in _EDGE_FIELDS:
+    for field, _ in EDGE_FIELDS:
         deps = raw.get(field)
         if not deps or not isinstance(deps, dict) or (field == "devDependencies" and not top):
             continue

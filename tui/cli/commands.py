@@ -53,8 +53,9 @@ def _cli_config(args: argparse.Namespace) -> dict[str, str | bool | list[str]]:
 
 
 def _is_terminal() -> bool:
-    ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
-    return sys.stdout.isatty() and not ci and os.environ.get("TERM") != "dumb"
+    from weir.core.settings import in_ci
+
+    return sys.stdout.isatty() and not in_ci() and os.environ.get("TERM") != "dumb"
 
 
 def _run_engine(
@@ -159,7 +160,10 @@ def run_install(args: argparse.Namespace, project: Path) -> int:
         try:
             await install(options, reporter)
         except WeirError as err:
-            reporter.event(Failed(code=err.code, message=str(err), package=err.package, exit_code=err.exit_code))
+            from weir.core.config import redactor  # the error may quote the broken .npmrc it is about
+
+            message = redactor(project)(str(err))
+            reporter.event(Failed(code=err.code, message=message, package=err.package, exit_code=err.exit_code))
             raise
         # The install is complete: a Ctrl-C during what follows (worker pools closing, the
         # interpreter's exit) must not report it interrupted with its lockfile "unchanged".

@@ -323,13 +323,15 @@ def _print_error(err: WeirError, args: argparse.Namespace) -> None:
 
 
 def _redact(text: str, args: argparse.Namespace) -> str:
-    """``text`` with the configured credentials hidden (a broken .npmrc leaves it as it is)."""
-    try:
-        from weir.core.config import load_config
+    """``text`` with the configured credentials hidden; a broken .npmrc still hides
+    the credentials written in it (``weir.core.config.redactor`` fails closed)."""
+    from weir.core.config import redactor
 
-        return load_config(_project(args)).redact(text)
-    except Exception:  # noqa: BLE001 - a broken .npmrc must not hide the original error
-        return text
+    try:
+        project = _project(args)
+    except Exception:  # noqa: BLE001 - the error being shown may be the unreadable package.json itself
+        project = Path(getattr(args, "prefix", None) or Path.cwd()).resolve()
+    return redactor(project)(text)
 
 
 def _print_bug(exc: BaseException, args: argparse.Namespace) -> None:
@@ -425,10 +427,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_script_policy(args, _project(args))
     return EXIT_INTERNAL
-
-
-def is_ci_environment() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 if __name__ == "__main__":

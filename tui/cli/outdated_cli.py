@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, project: Path, cli: dict[str, Any]) -> int:
 
     from weir.core.config import load_config
     from weir.core.outdated import find_outdated
-    from weir.tui.cli.ls_cli import installed_tree
+    from weir.core.ls import installed_tree
 
     pkg_path = project / "package.json"
     if not pkg_path.is_file():

@@ -29,8 +29,8 @@ from typing import Any
 from weir.core.npm import semver
 from weir.core.atomic import write_atomic
 from weir.core.errors import EXIT_OK, InputError, UsageError
-from weir.core.linker.plan import is_managed
 from weir.core.tree.lockfile import LockEntry
+from weir.core.tree.paths import in_node_modules
 from weir.core.npm.package_json import JsonStyle, read_package_json
 from weir.core.linker.script_policy import Edit, approve, deny, display, name_key, prune, read_policy, split_key
 from weir.core.linker.scripts import DEPENDENCY_EVENTS, lifecycle
@@ -78,7 +78,7 @@ def _installed(project: Path) -> list[Candidate]:
         packages = {p: e for p, e in (lock.packages.items() if lock else ()) if (project / p).is_dir()}
     out: list[Candidate] = []
     for path, entry in sorted(packages.items()):
-        if not is_managed(path) or entry.link or entry.in_bundle:
+        if not in_node_modules(path) or entry.link or entry.in_bundle:
             continue
         out.append((entry, lifecycle(project, path, DEPENDENCY_EVENTS)))
     if not out:
