@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import aiohttp
@@ -54,6 +54,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from weir.core import events as ev
 from weir.core.errors import NetworkError, ResolveError
+from weir.core.registry.transport import Response, Sink
 
 if TYPE_CHECKING:
     from weir.core.config import Config
@@ -70,24 +71,6 @@ _REFUSED_HINT = (
     "nothing accepts connections there: check the registry URL (--registry, `registry` in .npmrc) and that the "
     "registry is running; `weir doctor` probes every configured registry"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
-    body: bytes
-    http_version: str
-    url: str  # the final URL, after redirects (not redacted: callers may need it)
-    retries: int = 0  # attempts that failed before this answer
-
-
-class Sink(Protocol):
-    """Where ``download`` streams a body; a fresh one per attempt."""
-
-    def write(self, chunk: bytes) -> None: ...
-
-    def abort(self) -> None: ...
 
 
 class _Retry(Exception):
@@ -242,7 +225,7 @@ class _Exchange:
 
 
 class Http:
-    """The HTTP client every registry and tarball request goes through."""
+    """The HTTP client every registry and tarball request goes through (a ``Transport``)."""
 
     def __init__(self, config: Config, reporter: ev.Reporter) -> None:
         self.config = config

@@ -43,8 +43,8 @@ from weir.core.npm.packument import (
 )
 
 if TYPE_CHECKING:
-    from weir.core.registry.http import Http, Response
     from weir.core.config import Config
+    from weir.core.registry.transport import Response, Transport
 
 __all__ = ["ABBREVIATED", "Full", "ManifestDone", "ManifestJob", "Registry", "VersionDoc"]
 
@@ -92,7 +92,7 @@ def _label(job: ManifestJob) -> str:
 class Registry:
     def __init__(
         self,
-        http: Http,
+        http: Transport,
         store: ManifestStore,
         config: Config,
         reporter: ev.Reporter,
