@@ -59,7 +59,7 @@ from weir.core.registry.transport import Response, Sink
 if TYPE_CHECKING:
     from weir.core.config import Config
 
-__all__ = ["MAX_REDIRECTS", "Http", "Response", "Sink", "redirect_target"]
+__all__ = ["MAX_REDIRECTS", "Http", "Response", "Sink", "redirect_target", "tls_context"]
 
 MAX_REDIRECTS = 10
 RETRY_AFTER_CAP = 60.0
@@ -199,11 +199,25 @@ def _ssl_context(config: Config) -> ssl.SSLContext | bool:
     a custom CA gets a context of its own."""
     if not config.strict_ssl:
         return False
-    ca = config.ca
-    cadata = "\n".join(ca) if isinstance(ca, (list, tuple)) else ca
-    if not config.cafile and not cadata:
+    if not config.cafile and not _cadata(config):
         return True
-    return ssl.create_default_context(cafile=config.cafile or None, cadata=cadata or None)
+    return tls_context(config)
+
+
+def tls_context(config: Config) -> ssl.SSLContext:
+    """A fresh TLS client context with the settings every request uses: the configured CA
+    (``cafile``, ``ca``) or the system's, no verification with strict-ssl=false. ``weir
+    doctor`` times its handshake on one, so it measures the TLS installs negotiate."""
+    context = ssl.create_default_context(cafile=config.cafile or None, cadata=_cadata(config) or None)
+    if not config.strict_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _cadata(config: Config) -> str:
+    ca = config.ca
+    return "\n".join(ca) if isinstance(ca, (list, tuple)) else ca
 
 
 @dataclass(slots=True)
