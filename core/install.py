@@ -188,13 +188,6 @@ def _writes_begin() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-
-def _writes_begin() -> None:
-    """Rule 4: the final writes are not interrupted (``install`` restores the handler)."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallResult:
     """The stages in their order: read the project, choose the tree, then write the lockfile
     alone (``--lockfile-only``) or fetch, link, run scripts and write."""
