@@ -41,7 +41,7 @@ from weir.core.tree.lockfile import LockEntry, Lockfile, entry_from_json
 if TYPE_CHECKING:
     from weir.core.npm.packument import Packument, VersionManifest
 
-__all__ = ["NPMJS", "Fetching", "Prefetch", "bundles_for_lockfile_only", "bundles_in_the_way", "fetch_all",
+__all__ = ["NPMJS", "Fetching", "Prefetch", "bundlers_to_fetch", "bundles_in_the_way", "fetch_all",
            "tarball_url", "upgrade_v1"]
 
 @dataclass(frozen=True, slots=True)
