@@ -278,7 +278,6 @@ async def _pack_git_entries(
     return out
 
 
-
 def _sha512_sri(path: Path) -> str:
     import base64
     import hashlib
