@@ -215,13 +215,13 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
     _refuse_symlinked_outputs(project)
     selected = selected_workspaces(project, read_package_json(pkg_path), options)
     edits = workspace_edits(selected, options, config) if selected is not None and not options.ci else []
+    lock = read_lockfile(project)
     registry = open_registry(config, reporter)
     fetcher = TarballFetcher(
         registry.transport, ContentStore(config.cache, deep=options.ci), reporter, concurrency=config.maxsockets, project=project
     )
     fetching = Fetching(config, reporter, registry, fetcher, ev.JobIds())
     try:
-        lock = read_lockfile(project)
         if lock is not None and lock.lockfile_version == 1:
             lock = await upgrade_v1(fetching, lock, raw_pkg)
         async with anyio.create_task_group() as prefetch_group:
