@@ -26,7 +26,7 @@ from weir.core.linker.bins import link_bins
 from weir.core.config import load_config
 from weir.core.store.content_store import ContentStore
 from weir.core.tree.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
-from weir.core.install import tarball_url
+from weir.core.install_fetch import tarball_url
 from weir.core.npm.integrity import pick
 from weir.core.linker import LinkSource, execute_link, plan_link
 from weir.core.tree.lockfile import read_lockfile

@@ -360,6 +360,22 @@ class LogLine(Event):
     message: str
 
 
+class JobIds:
+    """The job ids of one run: every job (manifest, tarball, the installer's own packument
+    reads) takes ``next()`` from the one allocator of its run, so no two jobs share an id.
+    The live view keys a job's row on it: a shared id would merge two jobs into one row."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        """A fresh id (1, 2, 3, …); no other job of the run ever gets it."""
+        self._last += 1
+        return self._last
+
+
 class Reporter:
     """The engine's only outlet. The base class ignores everything."""
 

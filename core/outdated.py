@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -30,6 +30,9 @@ from weir.core.tree.paths import name_of, resolve_location
 from weir.core.npm.package_json import npm_name_order
 from weir.core.npm.spec import parse_spec
 from weir.core.why import dependency_specs
+
+if TYPE_CHECKING:
+    from weir.core.registry.connect import OnFirstJob
 
 _TYPES = {"optional": "optionalDependencies", "peer": "peerDependencies", "peerOptional": "peerDependencies", "dev": "devDependencies"}
 
@@ -68,22 +71,19 @@ async def find_outdated(
     reporter: ev.Reporter | None = None,
 ) -> list[Outdated]:
     """The outdated rows for ``installed`` (install path → package fields), sorted as npm sorts them."""
-    from weir.core.registry.http import Http
-    from weir.core.registry.manifest_store import ManifestStore
-    from weir.core.registry.registry import Registry
+    from weir.core.registry.connect import open_registry
 
     reporter = reporter or ev.Reporter()
     packages: dict[str, Mapping[str, Any]] = {"": root_raw, **{p: e for p, e in installed.items() if p}}
     edges = _edges(packages, names, every)
-    http = Http(replace(config, prefer_online=True, prefer_offline=False), reporter)
-    registry = Registry(http, ManifestStore(config.cache), replace(config, prefer_online=True, prefer_offline=False), reporter)
+    registry = open_registry(replace(config, prefer_online=True, prefer_offline=False), reporter)
     rows: list[Outdated] = []
     try:
         async with anyio.create_task_group() as tg:
             for n, edge in enumerate(edges):
                 tg.start_soon(_check, project.name, packages, edge, registry, n + 1, set(omit), rows)
     finally:
-        await http.aclose()
+        await registry.transport.aclose()
     return sorted(rows, key=lambda r: (npm_name_order(r.name), npm_name_order(r.dependent)))
 
 
@@ -106,7 +106,7 @@ async def _check(
     project_name: str,
     packages: Mapping[str, Mapping[str, Any]],
     edge: _Edge,
-    registry: Any,
+    registry: OnFirstJob,
     job_id: int,
     omit: set[str],
     rows: list[Outdated],

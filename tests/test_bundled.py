@@ -453,3 +453,23 @@ def test_a_package_a_prod_bundler_also_ships_is_dev_at_the_top_when_only_dev_nee
     packages = lock_packages(app)
     assert packages["node_modules/retry"].get("dev") and packages["node_modules/iconv"].get("dev")
     assert packages["node_modules/shipper/node_modules/retry"].get("inBundle")
+
+
+def test_every_job_of_an_install_has_its_own_id(project: Callable[..., Path], tmp_path: Path, registry: LoopbackRegistry) -> None:
+    """The live view keeps one row per job id. A bundle in the way makes the install resolve twice
+    and fetch twice (the bundler first, then the tree): every manifest and tarball job of the run
+    still gets an id no other job has, so no row stands for two jobs."""
+    publish_colliding_bundle(registry)
+    app = project(COLLIDING)
+    out = run_weir(app, tmp_path / "cache", registry.url, "install", "--reporter", "ndjson")
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    queued = [(e["job_id"], e["kind"], e["package"]) for e in events if e["type"] == "JobQueued"]
+    ids = [job_id for job_id, _, _ in queued]
+    assert len(ids) == len(set(ids)), sorted(q for q in queued if ids.count(q[0]) > 1)
+    assert {kind for _, kind, _ in queued} == {"manifest", "tarball"}
+    owner: dict[int, str] = {}  # a tarball job's extraction keeps its id; nothing else may share it
+    for e in events:
+        if e["type"] in ("JobQueued", "JobStarted", "JobFinished"):
+            name = e["package"].rpartition("@")[0] if e["kind"] != "manifest" else e["package"]
+            assert owner.setdefault(e["job_id"], name) == name, (e["job_id"], owner[e["job_id"]], e)
+    assert require(app, "carrier") == "inner+shipped 1.0.0 mid+shipped 2.0.0"

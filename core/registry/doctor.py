@@ -12,13 +12,16 @@ Rules this module holds:
    records (measurements plus a tuple of ``Verdict``); the CLI and the TUI
    render them.
 2. Each registry is probed once, however many scopes point at it. DNS
-   (``getaddrinfo``), TCP connect and the TLS handshake (offering ALPN ``h2``
-   and ``http/1.1``) are timed on a socket of their own; the HTTP requests go
-   through one httpx client (HTTP/2 allowed), one attempt each, no retries,
-   so what is measured is the registry, not weir's backoff.
-3. Credentials come from ``config.auth_for(url)`` for each URL asked for, so
-   a redirect to another host carries none. Every URL and error text in a
-   result has passed through ``config.redact``.
+   (``getaddrinfo``), TCP connect and the TLS handshake (with the TLS context
+   installs use, offering ALPN ``h2`` and ``http/1.1``) are timed on a socket
+   of their own; the HTTP requests go through the client installs use
+   (``weir.core.registry.http.Http``: its connection pool and ``maxsockets``,
+   TLS and CA settings, Accept header, redirects and credentials), one attempt
+   each, no retries, so what is measured is the registry, not weir's backoff.
+   Timings and wire sizes are read from the RequestFinished events it emits.
+3. Credentials are ``Http``'s: ``config.auth_for(url)`` for the URL asked
+   for, so a redirect to another host carries none. Every URL and error text
+   in a result has passed through ``config.redact``.
 4. No step waits longer than ``STEP_TIMEOUT_S``: a doctor that hangs on the
    thing it is diagnosing is no help.
 5. Every measured part gets a verdict in words, tagged with the part's
@@ -37,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
+import itertools
 import socket
 import ssl
 import time
@@ -47,11 +50,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
+from weir.core import events as ev
 from weir.core.config import Config
-from weir.core.registry.http import MAX_REDIRECTS, redirect_target
+from weir.core.errors import NetworkError
 from weir.core.npm.names import escape_for_url
+from weir.core.registry.http import Http, tls_context
+from weir.core.registry.registry import ABBREVIATED, max_age
 
 __all__ = [
     "DEFAULT_PACKAGE",
@@ -72,7 +77,6 @@ PARALLEL = 16
 STEP_TIMEOUT_S = 30.0
 CORGI = "application/vnd.npm.install-v1+json"
 FULL_ACCEPT = "application/json"
-ABBREVIATED_ACCEPT = f"{CORGI}; q=1.0, application/json; q=0.8, */*"
 
 # Thresholds for the verdicts, in milliseconds.
 SLOW_DNS_MS = 200.0
@@ -199,28 +203,33 @@ async def probe_registry(
     except _Unreachable as exc:
         return _judged(base, error=config.redact(str(exc)))
     packument_url = url.rstrip("/") + "/" + escape_for_url(package)
-    async with httpx.AsyncClient(
-        http2=True, verify=_verify(config), timeout=STEP_TIMEOUT_S, follow_redirects=False
-    ) as client:
-        get = _Getter(client, config)
-        try:
-            full, full_body, _ = await get(packument_url, {"accept": FULL_ACCEPT})
-            if full.status != 200:  # nothing further can be measured on a refused package
-                return _judged(base, connection=connection, full=full)
-            abbreviated, _, headers = await get(packument_url, {"accept": ABBREVIATED_ACCEPT})
-            conditional = _conditional(headers)
-            conditional_status = None
-            if conditional:
-                answer, _, _ = await get(packument_url, {"accept": ABBREVIATED_ACCEPT, **conditional})
-                conditional_status = answer.status
-            tarball = None
-            tarball_url = _latest_tarball(full_body) if full.status == 200 else None
-            if tarball_url is not None:
-                tarball, _, _ = await get(tarball_url, {})
-            timing = await _parallel(get, packument_url, parallel)
-        except (httpx.HTTPError, OSError) as exc:
-            return _judged(base, error=config.redact(_describe(exc, url)), connection=connection)
+    get = _Getter(config)
+    try:
+        return await _measured(get, base, connection, packument_url, parallel)
+    except (NetworkError, OSError) as exc:
+        return _judged(base, error=config.redact(_describe(exc, url)), connection=connection)
+    finally:
+        await get.http.aclose()
+
+
+async def _measured(get: _Getter, base: ProbeResult, connection: Connection, packument_url: str, parallel: int) -> ProbeResult:
+    """The HTTP measurements, in an order where each one's answer enables the next."""
+    full, full_body, _ = await get(packument_url, {"accept": FULL_ACCEPT})
+    if full.status != 200:  # nothing further can be measured on a refused package
+        return _judged(base, connection=connection, full=full)
+    abbreviated, _, headers = await get(packument_url, {"accept": ABBREVIATED})
+    conditional = _conditional(headers)
+    conditional_status = None
+    if conditional:
+        answer, _, _ = await get(packument_url, {"accept": ABBREVIATED, **conditional})
+        conditional_status = answer.status
+    tarball = None
+    tarball_url = _latest_tarball(full_body)
+    if tarball_url is not None:
+        tarball, _, _ = await get(tarball_url, {})
+    timing = await _parallel(get, packument_url, parallel)
     cache_control = headers.get("cache-control")
+    seconds = max_age(cache_control)
     return _judged(
         base,
         connection=connection,
@@ -229,7 +238,7 @@ async def probe_registry(
         etag="etag" in headers,
         last_modified="last-modified" in headers,
         cache_control=cache_control,
-        max_age=_max_age(cache_control),
+        max_age=int(seconds) if seconds is not None else None,
         conditional_status=conditional_status,
         tarball=tarball,
         parallel=timing,
@@ -252,13 +261,6 @@ def _header_name(lower: str) -> str:
 
 
 # -- measuring -----------------------------------------------------------------------------
-
-
-def _verify(config: Config) -> ssl.SSLContext | bool:
-    if not config.strict_ssl:
-        return False
-    cadata = "\n".join(config.ca) or None
-    return ssl.create_default_context(cafile=config.cafile or None, cadata=cadata)
 
 
 async def _connect(config: Config, url: str) -> Connection:
@@ -284,11 +286,7 @@ async def _connect(config: Config, url: str) -> Connection:
     tls_ms = alpn = None
     try:
         if https:
-            context = _verify(config)
-            if not isinstance(context, ssl.SSLContext):
-                context = ssl.create_default_context()
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
+            context = tls_context(config)
             context.set_alpn_protocols(["h2", "http/1.1"])
             try:
                 await asyncio.wait_for(writer.start_tls(context, server_hostname=host), STEP_TIMEOUT_S)
@@ -312,51 +310,54 @@ async def _connect(config: Config, url: str) -> Connection:
     )
 
 
-class _Getter:
-    """One GET, redirects followed by hand so credentials stay with their host (rule 3)."""
+class _Finished(ev.Reporter):
+    """The last RequestFinished of each job: the final hop's timings and wire bytes."""
 
-    def __init__(self, client: httpx.AsyncClient, config: Config) -> None:
-        self.client = client
+    def __init__(self) -> None:
+        self.by_job: dict[int, ev.RequestFinished] = {}
+
+    def event(self, e: ev.Event) -> None:
+        if isinstance(e, ev.RequestFinished) and e.job_id is not None:
+            self.by_job[e.job_id] = e
+
+
+class _Getter:
+    """One GET through the installs' client, one attempt, each with a job id of its own (rule 2)."""
+
+    def __init__(self, config: Config) -> None:
         self.config = config
+        self.finished = _Finished()
+        probe = replace(config, fetch_retries=0, fetch_timeout=int(STEP_TIMEOUT_S * 1000), offline=False)
+        self.http = Http(probe, self.finished)
+        self._ids = itertools.count(1)
 
     async def __call__(self, url: str, headers: Mapping[str, str]) -> tuple[Transfer, bytes, dict[str, str]]:
-        current = url
-        for _ in range(MAX_REDIRECTS + 1):
-            auth = self.config.auth_for(current)
-            sent: list[float] = []
+        job_id = next(self._ids)
+        try:
+            response = await self.http.get(url, headers=headers, job_id=job_id)
+        except NetworkError:
+            answered = self.finished.by_job.get(job_id)
+            if answered is None or answered.status is None:
+                raise
+            # a status installs would retry (408, 429, 5xx), given once: it is the registry's answer
+            return self._transfer(answered, answered.url, 0, {}), b"", {}
+        transfer = self._transfer(self.finished.by_job[job_id], self.config.redact(response.url), len(response.body),
+                                  response.headers)
+        return transfer, response.body, response.headers
 
-            async def trace(name: str, _info: dict[str, Any], sent: list[float] = sent) -> None:
-                if name.endswith("send_request_headers.started"):
-                    sent.append(time.perf_counter())
-
-            request = self.client.build_request(
-                "GET", current, headers={"accept-encoding": "gzip", **headers, **auth}, extensions={"trace": trace}
-            )
-            started = time.perf_counter()
-            response = await self.client.send(request, stream=True)
-            headers_at = time.perf_counter()
-            try:
-                body = await response.aread()
-            finally:
-                await response.aclose()
-            done = time.perf_counter()
-            location = response.headers.get("location")
-            if response.status_code in (301, 302, 303, 307, 308) and location:
-                current = redirect_target(current, location, carries_auth=bool(auth))
-                continue
-            transfer = Transfer(
-                url=self.config.redact(current),
-                status=response.status_code,
-                http_version=response.http_version,
-                first_byte_ms=(headers_at - (sent[-1] if sent else started)) * 1000,
-                body_ms=(done - headers_at) * 1000,
-                wire_bytes=response.num_bytes_downloaded,
-                size=len(body),
-                content_type=response.headers.get("content-type", ""),
-                content_encoding=response.headers.get("content-encoding", ""),
-            )
-            return transfer, body, {k.lower(): v for k, v in response.headers.items()}
-        raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {url}")
+    @staticmethod
+    def _transfer(answered: ev.RequestFinished, url: str, size: int, headers: Mapping[str, str]) -> Transfer:
+        return Transfer(
+            url=url,
+            status=answered.status or 0,
+            http_version=answered.http_version,
+            first_byte_ms=answered.first_byte_ms,
+            body_ms=answered.body_ms,
+            wire_bytes=answered.bytes,
+            size=size,
+            content_type=headers.get("content-type", ""),
+            content_encoding=headers.get("content-encoding", ""),
+        )
 
 
 def _conditional(headers: Mapping[str, str]) -> dict[str, str]:
@@ -379,7 +380,7 @@ def _latest_tarball(body: bytes) -> str | None:
 
 
 async def _parallel(get: _Getter, url: str, n: int) -> Parallel:
-    headers = {"accept": ABBREVIATED_ACCEPT}
+    headers = {"accept": ABBREVIATED}
     started = time.perf_counter()
     for _ in range(n):
         await get(url, headers)
@@ -389,15 +390,11 @@ async def _parallel(get: _Getter, url: str, n: int) -> Parallel:
     return Parallel(requests=n, serial_ms=serial * 1000, parallel_ms=(time.perf_counter() - started) * 1000)
 
 
-def _max_age(cache_control: str | None) -> int | None:
-    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", cache_control or "", re.IGNORECASE)
-    return int(match.group(1)) if match else None
-
-
 def _describe(exc: BaseException, url: str) -> str:
+    """The failure in words: Http's own message (it names the host and the reason), else the OS error's."""
+    if isinstance(exc, NetworkError):
+        return exc.message
     host = urlsplit(url).hostname
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{host} did not answer within {STEP_TIMEOUT_S:.0f} s"
     return f"{host}: {type(exc).__name__}: {exc}" if str(exc) else f"{host}: {type(exc).__name__}"
 
 
@@ -500,6 +497,9 @@ def _http_verdict(version: str, c: Connection) -> Verdict:
     if c.tls_ms is None:
         return Verdict("ok", f"{version} (plain http offers no HTTP/2): each request in flight needs a connection "
                              "of its own, up to maxsockets at once", "http")
+    if c.alpn == "h2":
+        return Verdict("ok", f"{version}, as weir speaks it (the server offers HTTP/2): each request in flight has a "
+                             "connection of its own, up to maxsockets kept open", "http")
     return Verdict("warn", f"{version} only: the server, or a proxy ending TLS on the way, refused HTTP/2 (ALPN "
                            f"{c.alpn or 'none'}), so each request in flight needs a connection of its own, up to "
                            "maxsockets at once", "http")

@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import aiohttp
@@ -54,11 +54,12 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from weir.core import events as ev
 from weir.core.errors import NetworkError, ResolveError
+from weir.core.registry.transport import Response, Sink
 
 if TYPE_CHECKING:
     from weir.core.config import Config
 
-__all__ = ["MAX_REDIRECTS", "Http", "Response", "Sink", "redirect_target"]
+__all__ = ["MAX_REDIRECTS", "Http", "Response", "Sink", "redirect_target", "tls_context"]
 
 MAX_REDIRECTS = 10
 RETRY_AFTER_CAP = 60.0
@@ -70,24 +71,6 @@ _REFUSED_HINT = (
     "nothing accepts connections there: check the registry URL (--registry, `registry` in .npmrc) and that the "
     "registry is running; `weir doctor` probes every configured registry"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
-    body: bytes
-    http_version: str
-    url: str  # the final URL, after redirects (not redacted: callers may need it)
-    retries: int = 0  # attempts that failed before this answer
-
-
-class Sink(Protocol):
-    """Where ``download`` streams a body; a fresh one per attempt."""
-
-    def write(self, chunk: bytes) -> None: ...
-
-    def abort(self) -> None: ...
 
 
 class _Retry(Exception):
@@ -216,11 +199,25 @@ def _ssl_context(config: Config) -> ssl.SSLContext | bool:
     a custom CA gets a context of its own."""
     if not config.strict_ssl:
         return False
-    ca = config.ca
-    cadata = "\n".join(ca) if isinstance(ca, (list, tuple)) else ca
-    if not config.cafile and not cadata:
+    if not config.cafile and not _cadata(config):
         return True
-    return ssl.create_default_context(cafile=config.cafile or None, cadata=cadata or None)
+    return tls_context(config)
+
+
+def tls_context(config: Config) -> ssl.SSLContext:
+    """A fresh TLS client context with the settings every request uses: the configured CA
+    (``cafile``, ``ca``) or the system's, no verification with strict-ssl=false. ``weir
+    doctor`` times its handshake on one, so it measures the TLS installs negotiate."""
+    context = ssl.create_default_context(cafile=config.cafile or None, cadata=_cadata(config) or None)
+    if not config.strict_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _cadata(config: Config) -> str:
+    ca = config.ca
+    return "\n".join(ca) if isinstance(ca, (list, tuple)) else ca
 
 
 @dataclass(slots=True)
@@ -242,7 +239,7 @@ class _Exchange:
 
 
 class Http:
-    """The HTTP client every registry and tarball request goes through."""
+    """The HTTP client every registry and tarball request goes through (a ``Transport``)."""
 
     def __init__(self, config: Config, reporter: ev.Reporter) -> None:
         self.config = config

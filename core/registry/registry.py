@@ -43,13 +43,13 @@ from weir.core.npm.packument import (
 )
 
 if TYPE_CHECKING:
-    from weir.core.registry.http import Http, Response
     from weir.core.config import Config
+    from weir.core.registry.transport import Response, Transport
 
-__all__ = ["ABBREVIATED", "Full", "ManifestDone", "ManifestJob", "Registry", "VersionDoc"]
+__all__ = ["ABBREVIATED", "Full", "ManifestDone", "ManifestJob", "Registry", "VersionDoc", "max_age"]
 
 ABBREVIATED = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r'(?:^|,)\s*max-age\s*=\s*"?(\d+)', re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,10 @@ class ManifestDone:
     bytes: int  # received over the network (0 for a hit)
 
 
-def _max_age(headers: dict[str, str]) -> float | None:
-    match = _MAX_AGE.search(headers.get("cache-control", ""))
+def max_age(cache_control: str | None) -> float | None:
+    """Seconds a Cache-Control value says the document stays fresh (``max-age=300``, also quoted);
+    None without one. The registry's freshness rule 2 and ``weir doctor`` read it alike."""
+    match = _MAX_AGE.search(cache_control or "")
     return float(match.group(1)) if match else None
 
 
@@ -92,7 +94,7 @@ def _label(job: ManifestJob) -> str:
 class Registry:
     def __init__(
         self,
-        http: Http,
+        http: Transport,
         store: ManifestStore,
         config: Config,
         reporter: ev.Reporter,
@@ -214,8 +216,8 @@ class Registry:
         )
 
     def _fresh(self, stored: StoredManifest) -> bool:
-        max_age = stored.max_age if stored.max_age is not None else self.config.manifest_max_age
-        return self.clock() - stored.fetched_at < max_age
+        limit = stored.max_age if stored.max_age is not None else self.config.manifest_max_age
+        return self.clock() - stored.fetched_at < limit
 
     def _entry(self, body: bytes, response: Response, previous: StoredManifest | None) -> StoredManifest:
         keep = previous if response.status == 304 else None
@@ -224,7 +226,7 @@ class Registry:
             etag=response.headers.get("etag") or (keep.etag if keep else None),
             last_modified=response.headers.get("last-modified") or (keep.last_modified if keep else None),
             fetched_at=self.clock(),
-            max_age=_max_age(response.headers) if "cache-control" in response.headers else (keep.max_age if keep else None),
+            max_age=max_age(response.headers["cache-control"]) if "cache-control" in response.headers else (keep.max_age if keep else None),
         )
 
     @staticmethod

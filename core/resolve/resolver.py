@@ -84,7 +84,7 @@ class Resolution:
 class _Fetcher:
     """The in-flight map, the run-local cache and the two lanes."""
 
-    def __init__(self, registry: RegistryLike, reporter: ev.Reporter, tg: anyio.abc.TaskGroup) -> None:
+    def __init__(self, registry: RegistryLike, reporter: ev.Reporter, tg: anyio.abc.TaskGroup, job_ids: ev.JobIds) -> None:
         self.registry = registry
         self.reporter = reporter
         self.tg = tg
@@ -95,7 +95,7 @@ class _Fetcher:
         self.demand: deque[str] = deque()
         self.prefetch: deque[str] = deque()
         self.running = 0
-        self.ids = itertools.count(1)
+        self.ids = job_ids
 
     def want(self, name: str, lane: ev.Lane) -> None:
         if name in self.ready:
@@ -108,7 +108,7 @@ class _Fetcher:
             return
         self.ready[name] = anyio.Event()
         self.lane[name] = lane
-        job_id = self.job_ids[name] = next(self.ids)
+        job_id = self.job_ids[name] = self.ids.next()
         self.reporter.event(ev.JobQueued(job_id=job_id, kind="manifest", package=name, lane=lane))
         (self.demand if lane == "demand" else self.prefetch).append(name)
         self._pump()
@@ -1094,6 +1094,7 @@ async def resolve(
     on_pin: OnPin | None = None,
     edited: Mapping[str, PackageJson] | None = None,
     prefer_dedupe: bool = False,
+    job_ids: ev.JobIds | None = None,
 ) -> Resolution:
     """Build the ideal tree for ``root`` (seeded from ``lockfile``) and return it as a Lockfile.
 
@@ -1104,6 +1105,7 @@ async def resolve(
     about to save it (``weir add NAME -w ws``), in place of the file on disk.
     ``update`` names are picked again within their ranges (npm's ``update``); with
     ``prefer_dedupe`` an existing copy that satisfies a range wins over a newer one (``dedupe``).
+    ``job_ids``: the run's allocator, so manifest jobs never share an id with its other jobs.
     """
     loop = _Loop(root, project_dir, registry, config, reporter or ev.Reporter(), frozenset(update), edited or {})
     loop.on_pin = on_pin
@@ -1115,7 +1117,7 @@ async def resolve(
     failure: WeirError | None = None
     async with anyio.create_task_group() as tg:
         try:
-            await loop.run(_Fetcher(registry, loop.reporter, tg))
+            await loop.run(_Fetcher(registry, loop.reporter, tg, job_ids or ev.JobIds()))
         except WeirError as exc:  # raised outside the group, not wrapped in an ExceptionGroup
             failure = exc
         tg.cancel_scope.cancel()  # speculative prefetches nobody needs any more

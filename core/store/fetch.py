@@ -53,7 +53,7 @@ from weir.core.errors import InputError, IntegrityError, WeirError
 from weir.core.npm.integrity import MISMATCH_HINT, Integrity
 
 if TYPE_CHECKING:
-    from weir.core.registry.http import Http, Sink
+    from weir.core.registry.transport import Sink, Transport
 
 
 Wanted = tuple[int, str, str, str, Integrity]  # job id, name, version, tarball URL, integrity
@@ -65,7 +65,7 @@ _HTTP = ("https://", "http://")
 class TarballFetcher:
     def __init__(
         self,
-        http: Http,
+        http: Transport,
         store: ContentStore,
         reporter: ev.Reporter,
         *,
