@@ -318,7 +318,7 @@ async def _install(options: InstallOptions, reporter: ev.Reporter) -> InstallRes
                         _write_manifest(e.path, e.old, e.new, e.style)
                     omit = registry_resolved(desired) if config.omit_lockfile_registry_resolved else None
                     _write_lockfile(project, desired, lock, omit, style)
-                from weir.core.tree.decisions_store import save_decisions
+                from weir.core.resolve.decisions_store import save_decisions
 
                 save_decisions(project, desired, decisions, cache_dir=config.cache)
                 return _finish(reporter, started, desired, decisions, None, 0, 0, ())
@@ -419,7 +419,7 @@ async def _materialize(
             _write_manifest(e.path, e.old, e.new, e.style)
         _write_lockfile(project, desired, previous, omit, style)
     if decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
-        from weir.core.tree.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
+        from weir.core.resolve.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
         save_decisions(project, desired, decisions)
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=omit,
@@ -853,7 +853,7 @@ async def _upgrade_v1(lock: Lockfile, raw_pkg: Mapping[str, Any], network: _Netw
     gives what v1 never recorded (dependencies by kind, bins, engines, install scripts, license),
     the lockfile keeps its resolved, integrity and flags. A version the registry cannot give is
     kept as v1 recorded it, with a warning, as npm warns. The root entry is package.json's."""
-    from weir.core.resolve.resolver import manifest_fields
+    from weir.core.tree.lock_entries import manifest_fields
 
     inflatable = [p for p, e in lock.packages.items() if _inflatable(p, e)]
     packuments = await _packuments(network, sorted({lock.packages[p].name for p in inflatable}), skip_failures=True)

@@ -9,6 +9,8 @@ break the layering on some code path is caught too:
   layer raises).
 - ``core/registry`` and ``core/store`` come before resolution: they never
   import ``resolve``, nor the stages built on it (``tree``, ``linker``).
+- ``core/tree`` (the lockfile, selection, bundled packages) is what resolution
+  produces and reads: ``resolve`` imports ``tree``, never the other way round.
 - nothing in ``core`` imports ``weir.tui``, textual or rich.
 """
 
@@ -100,6 +102,11 @@ def test_npm_rules_import_nothing_else_from_core() -> None:
 def test_registry_and_store_never_import_resolution_or_later_stages() -> None:
     later = {"resolve", "tree", "linker"}
     bad = [f"{m} -> {t}" for g in ("registry", "store") for m, t in core_imports(g) if group_of(t) in later]
+    assert bad == []
+
+
+def test_tree_never_imports_resolution() -> None:
+    bad = [f"{m} -> {t}" for m, t in core_imports("tree") if group_of(t) == "resolve"]
     assert bad == []
 
 

@@ -305,11 +305,10 @@ class Tree:
     """The ideal tree being built, with an index of edges by name so
     "who resolves this name through here" is cheap to ask."""
 
-    prefer_dedupe = False  # `weir dedupe`: a current copy that satisfies an edge wins over a newer one
-
-    def __init__(self, root: Node) -> None:
+    def __init__(self, root: Node, *, prefer_dedupe: bool = False) -> None:
         root.is_root = True
         self.root = root
+        self.prefer_dedupe = prefer_dedupe  # `weir dedupe`: a current copy that satisfies an edge wins over a newer one
         self._edges_by_name: dict[str, list[Edge]] = {}
         self._nodes_by_name: dict[str, set[Node]] = {}
         self.need_evaluation: list[Node] = []  # dependents a placement took peers from
