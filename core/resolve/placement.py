@@ -55,12 +55,15 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from weir.core.npm.overrides import OverrideSet
 from weir.core.npm.packument import VersionManifest
 from weir.core.npm.semver import compare, satisfies
 from weir.core.npm.spec import Spec
+
+if TYPE_CHECKING:
+    from weir.core.resolve.records import Why
 
 __all__ = ["Check", "Edge", "Node", "Targets", "Tree", "Verdict", "dep_valid", "EdgeType"]
 
@@ -124,7 +127,7 @@ class Node:
         "name", "package_name", "version", "resolved", "integrity", "manifest", "package",
         "parent", "fs_parent", "children", "edges_out", "is_root", "is_workspace", "link_target",
         "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "extraneous", "in_bundle", "realpath",
-        "top_location", "lock_raw",
+        "top_location", "lock_raw", "why",
     )
 
     def __init__(
@@ -160,6 +163,7 @@ class Node:
         self.realpath: str | None = None  # the folder a root/workspace/file: node stands for, or its file: tarball
         self.top_location = ""
         self.lock_raw: dict[str, Any] | None = None  # the entry an input lockfile gave it
+        self.why: Why | None = None  # how the loop chose it (records rule 1); a slot, so it goes when the node goes
 
     # -- shape ------------------------------------------------------------------------
 

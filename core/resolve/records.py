@@ -8,9 +8,11 @@ Rules this module holds (DESIGN rule 7, "why is recorded, not reconstructed"):
    tarball or git. A placed copy takes its candidate's ``Why``, and its
    ``Placement`` (hoisted, or nested because of which blocker) is noted at the
    moment it is placed.
-2. Records are keyed by the node object (a Node compares by identity), never by
-   ``id(node)``: a candidate the loop drops is freed, and its id could come back
-   as another node's, which would then read the dropped one's record.
+2. A node's ``Why`` is held by the node (``Node.why``) and its ``Placement`` in a
+   map keyed by the node, never by ``id(node)``: a candidate the loop drops is
+   freed with its ``Why`` (a map would keep every dropped candidate alive, +8 MB
+   on the large bench), and its id, which could come back as another node's,
+   never reads the dropped one's record.
 3. A node without a ``Why`` (a link that closes a dependency cycle, a copy the
    placement rules moved) reads as ``dedupe``; one the loop never placed (seeded
    from the lockfile) reads its ``Placement`` from where it stands.
@@ -43,29 +45,26 @@ class Why:
 
 
 class Records:
-    """The Why of every candidate and the Placement of every placed copy (rules 1-3)."""
+    """The Why of every candidate (on the node itself) and the Placement of every placed copy (rules 1-3)."""
 
     def __init__(self) -> None:
-        self.why: dict[Node, Why] = {}
         self.placement: dict[Node, Placement] = {}
 
     def note(self, node: Node, why: Why) -> None:
-        self.why[node] = why
+        node.why = why
 
     def placed(self, dep: Node, placed: Node, conflict: Check | None) -> None:
         """``placed`` is the copy of candidate ``dep`` the tree now holds; ``conflict`` the
         check that stopped it from going higher, if any."""
-        why = self.why.get(dep)
-        if why is not None:
-            self.why[placed] = why
+        if dep.why is not None:
+            placed.why = dep.why
         self.placement[placed] = placement_of(placed, conflict)
 
     def rule_of(self, node: Node) -> Rule:
-        why = self.why.get(node)
-        return why.rule if why is not None else "dedupe"
+        return node.why.rule if node.why is not None else "dedupe"
 
     def decision(self, node: Node, tree: Tree) -> Decision:
-        why = self.why.get(node) or Why("dedupe")
+        why = node.why or Why("dedupe")
         requirements = tuple(
             Requirement(spec=e.raw, kind=_DEP_KINDS.get(e.type, "workspace"), path=dependent_path(e.source), override=e.override)
             for e in sorted(tree.edges_in(node), key=lambda e: collation_key(e.source.location))
