@@ -22,7 +22,7 @@ Rules this module holds (arborist's, so the tree and the lockfile agree with npm
 5. A registry candidate's integrity is the version's SRI, or its sha1 shasum as
    an SRI; a spec a published manifest cannot parse is dropped with a warning,
    never fatal (it is somebody else's package).
-6. Every node made here gets its Why (``records``) as it is made.
+6. Every node made here gets its Why (``records`` rule 1) as it is made.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from weir.core.registry.registry import ManifestDone
 from weir.core.resolve.decision import Candidate, Metadata, Rule
 from weir.core.resolve.pick import Pick
 from weir.core.resolve.placement import Edge, Node, Tree, dep_valid
-from weir.core.resolve.records import Records, Warnings, Why, dependent_path
+from weir.core.resolve.records import Warnings, Why, dependent_path
 from weir.core.resolve.workspaces import workspace_folders
 from weir.core.tree.lockfile import Lockfile, collation_key
 
@@ -58,13 +58,12 @@ class TreeBuilder:
 
     def __init__(
         self, root_pkg: PackageJson, project_dir: Path, edited: Mapping[str, PackageJson], *,
-        legacy_peer_deps: bool, prefer_dedupe: bool, records: Records, warnings: Warnings,
+        legacy_peer_deps: bool, prefer_dedupe: bool, warnings: Warnings,
     ) -> None:
         self.root_pkg = root_pkg
         self.project_dir = project_dir
         self.edited = edited
         self.legacy_peer_deps = legacy_peer_deps
-        self.records = records
         self.warnings = warnings
         self.overrides: OverrideSet | None = build_overrides(
             root_pkg.overrides, {**root_pkg.dev_dependencies, **root_pkg.optional_dependencies, **root_pkg.dependencies}
@@ -120,7 +119,7 @@ class TreeBuilder:
         link = Node(name, package_name=top.package_name, version=top.version, package=top.package, overrides=self.overrides)
         link.link_target = top
         link.realpath = top.realpath
-        self.records.note(link, Why("workspace" if top.is_workspace else "link"))
+        link.why = Why("workspace" if top.is_workspace else "link")
         return link
 
     def _add_edges(self, node: Node, pkg: PackageJson) -> None:
@@ -191,7 +190,7 @@ class TreeBuilder:
                 node.edges_out[dn] = self.edge(node, dn, kind, ds, None)
             self.tree.attach(node, parent)
             by_location[node.location] = node
-            self.records.note(node, Why("lockfile", (Candidate(version=entry.version or "", verdict="lockfile-pin-kept"),)))
+            node.why = Why("lockfile", (Candidate(version=entry.version or "", verdict="lockfile-pin-kept"),))
 
     # -- candidates (rules 4-6) -----------------------------------------------------------
 
@@ -238,7 +237,7 @@ class TreeBuilder:
     def remote_node(self, edge: Edge, spec: Spec) -> Node:
         """A tarball URL: its manifest is read when it is fetched."""
         dep = Node(edge.name, resolved=spec.fetch_spec, overrides=self._child_overrides(edge))
-        self.records.note(dep, Why("remote"))
+        dep.why = Why("remote")
         return dep
 
     def tarball_node(self, edge: Edge, spec: Spec) -> Node:
@@ -252,7 +251,7 @@ class TreeBuilder:
         dep.realpath = spec.fetch_spec
         for name, (kind, raw) in edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
             dep.edges_out[name] = self.edge(dep, name, kind, raw, Path(spec.fetch_spec).parent)
-        self.records.note(dep, Why("remote"))
+        dep.why = Why("remote")
         return dep
 
     def git_node(self, edge: Edge, got: GitPackage) -> Node:
@@ -261,7 +260,7 @@ class TreeBuilder:
         dep = Node(edge.name, package_name=m.name or edge.name, version=m.version, resolved=got.resolved, manifest=m, overrides=self._child_overrides(edge))
         for name, (kind, raw) in edge_kinds(m, legacy_peer_deps=self.legacy_peer_deps).items():
             dep.edges_out[name] = self.edge(dep, name, kind, raw, None)
-        self.records.note(dep, Why("git"))
+        dep.why = Why("git")
         return dep
 
     def registry_node(self, edge: Edge, pick: Pick, done: ManifestDone) -> Node:
@@ -278,7 +277,7 @@ class TreeBuilder:
                 self.warnings.warn("invalid-spec", f"{m.name}@{pick.version}: ignoring {name}@{raw}: {exc.message}", name)
         rule: Rule = "override" if edge.override is not None else pick.rule
         meta = Metadata(cache_status=done.cache_status, elapsed_ms=done.elapsed * 1000, retries=done.retries)
-        self.records.note(dep, Why(rule, pick.candidates, meta))
+        dep.why = Why(rule, pick.candidates, meta)
         return dep
 
     def _child_overrides(self, edge: Edge) -> OverrideSet | None:

@@ -63,6 +63,7 @@ from weir.core.npm.semver import compare, satisfies
 from weir.core.npm.spec import Spec
 
 if TYPE_CHECKING:
+    from weir.core.resolve.decision import Placement
     from weir.core.resolve.records import Why
 
 __all__ = ["Check", "Edge", "Node", "Targets", "Tree", "Verdict", "dep_valid", "EdgeType"]
@@ -127,7 +128,7 @@ class Node:
         "name", "package_name", "version", "resolved", "integrity", "manifest", "package",
         "parent", "fs_parent", "children", "edges_out", "is_root", "is_workspace", "link_target",
         "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "extraneous", "in_bundle", "realpath",
-        "top_location", "lock_raw", "why",
+        "top_location", "lock_raw", "why", "placement",
     )
 
     def __init__(
@@ -163,7 +164,10 @@ class Node:
         self.realpath: str | None = None  # the folder a root/workspace/file: node stands for, or its file: tarball
         self.top_location = ""
         self.lock_raw: dict[str, Any] | None = None  # the entry an input lockfile gave it
-        self.why: Why | None = None  # how the loop chose it (records rule 1); a slot, so it goes when the node goes
+        # the loop's records (records rules 1-2): how it was chosen, and where and why it was placed;
+        # slots, so a dropped candidate or a pruned copy is freed with its records
+        self.why: Why | None = None
+        self.placement: Placement | None = None
 
     # -- shape ------------------------------------------------------------------------
 

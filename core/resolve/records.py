@@ -8,11 +8,11 @@ Rules this module holds (DESIGN rule 7, "why is recorded, not reconstructed"):
    tarball or git. A placed copy takes its candidate's ``Why``, and its
    ``Placement`` (hoisted, or nested because of which blocker) is noted at the
    moment it is placed.
-2. A node's ``Why`` is held by the node (``Node.why``) and its ``Placement`` in a
-   map keyed by the node, never by ``id(node)``: a candidate the loop drops is
-   freed with its ``Why`` (a map would keep every dropped candidate alive, +8 MB
-   on the large bench), and its id, which could come back as another node's,
-   never reads the dropped one's record.
+2. A node's records are held by the node (``Node.why``, ``Node.placement``), never
+   in a map keyed by ``id(node)``: a candidate the loop drops or a copy a placement
+   prunes is freed, and its id could come back as another node's, which would then
+   read the dropped one's record. Nor in a map keyed by the node: that keeps every
+   dropped node alive (+8 MB peak on the large bench, +23 MB on xl).
 3. A node without a ``Why`` (a link that closes a dependency cycle, a copy the
    placement rules moved) reads as ``dedupe``; one the loop never placed (seeded
    from the lockfile) reads its ``Placement`` from where it stands.
@@ -32,7 +32,7 @@ from weir.core.resolve.decision import Candidate, DepKind, Decision, Metadata, P
 from weir.core.resolve.placement import Check, Node, Tree
 from weir.core.tree.lockfile import collation_key
 
-__all__ = ["Records", "Warnings", "Why", "dependent_path"]
+__all__ = ["Warnings", "Why", "decision_of", "dependent_path", "note_placed", "placement_of", "rule_of"]
 
 _DEP_KINDS: dict[str, DepKind] = {"prod": "prod", "dev": "dev", "optional": "optional", "peer": "peer", "peerOptional": "peerOptional"}
 
@@ -44,36 +44,29 @@ class Why:
     metadata: Metadata | None = None
 
 
-class Records:
-    """The Why of every candidate (on the node itself) and the Placement of every placed copy (rules 1-3)."""
+def note_placed(dep: Node, placed: Node, conflict: Check | None) -> None:
+    """``placed`` is the copy of candidate ``dep`` the tree now holds: it takes the candidate's
+    Why, and its Placement says whether ``conflict`` (the check that stopped it from going
+    higher) nested it."""
+    if dep.why is not None:
+        placed.why = dep.why
+    placed.placement = placement_of(placed, conflict)
 
-    def __init__(self) -> None:
-        self.placement: dict[Node, Placement] = {}
 
-    def note(self, node: Node, why: Why) -> None:
-        node.why = why
+def rule_of(node: Node) -> Rule:
+    return node.why.rule if node.why is not None else "dedupe"
 
-    def placed(self, dep: Node, placed: Node, conflict: Check | None) -> None:
-        """``placed`` is the copy of candidate ``dep`` the tree now holds; ``conflict`` the
-        check that stopped it from going higher, if any."""
-        if dep.why is not None:
-            placed.why = dep.why
-        self.placement[placed] = placement_of(placed, conflict)
 
-    def rule_of(self, node: Node) -> Rule:
-        return node.why.rule if node.why is not None else "dedupe"
-
-    def decision(self, node: Node, tree: Tree) -> Decision:
-        why = node.why or Why("dedupe")
-        requirements = tuple(
-            Requirement(spec=e.raw, kind=_DEP_KINDS.get(e.type, "workspace"), path=dependent_path(e.source), override=e.override)
-            for e in sorted(tree.edges_in(node), key=lambda e: collation_key(e.source.location))
-        )
-        placement = self.placement.get(node) or placement_of(node, None)
-        return Decision(
-            name=node.name, version=node.version or "", rule=why.rule, requirements=requirements,
-            candidates=why.candidates, placement=placement, metadata=why.metadata,
-        )
+def decision_of(node: Node, tree: Tree) -> Decision:
+    why = node.why or Why("dedupe")
+    requirements = tuple(
+        Requirement(spec=e.raw, kind=_DEP_KINDS.get(e.type, "workspace"), path=dependent_path(e.source), override=e.override)
+        for e in sorted(tree.edges_in(node), key=lambda e: collation_key(e.source.location))
+    )
+    return Decision(
+        name=node.name, version=node.version or "", rule=why.rule, requirements=requirements,
+        candidates=why.candidates, placement=node.placement or placement_of(node, None), metadata=why.metadata,
+    )
 
 
 def placement_of(node: Node, conflict: Check | None) -> Placement:

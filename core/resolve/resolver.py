@@ -59,7 +59,7 @@ from weir.core.resolve.peers import Peers, Skip
 from weir.core.resolve.pick import pick_version
 from weir.core.resolve.placement import Edge, Node, Verdict, dep_valid
 from weir.core.resolve.queue import MAX_IN_FLIGHT, ManifestQueue, RegistryLike, registry_name
-from weir.core.resolve.records import Records, Warnings, dependent_path
+from weir.core.resolve.records import Warnings, decision_of, dependent_path, note_placed, rule_of
 from weir.core.tree.lock_entries import build_lockfile
 from weir.core.tree.lockfile import Lockfile, collation_key
 
@@ -103,7 +103,6 @@ class _Loop:
     ) -> None:
         self.build = build
         self.tree = build.tree
-        self.records = build.records
         self.warnings = build.warnings
         self.queue = queue
         self.config = config
@@ -297,7 +296,7 @@ class _Loop:
             self.peers.override(edge, dep)
         if self.update:
             self._prune_duplicates(placed, before, edge)
-        self.records.placed(dep, placed, conflict)
+        note_placed(dep, placed, conflict)
         self._pinned(placed, edge)
         # A dependent this placement broke is visited again, even if already visited (npm
         # when it saves a lockfile, npm/cli#8726: @angular-devkit/core is re-evaluated when
@@ -341,7 +340,7 @@ class _Loop:
                 version=placed.version or "",
                 spec=edge.raw,
                 path=dependent_path(edge.source),
-                rule=self.records.rule_of(placed),
+                rule=rule_of(placed),
             )
         )
 
@@ -399,7 +398,7 @@ class _Loop:
                     tree.detach(node)
         nodes = sorted(((n.location, n) for n in tree.nodes if not n.is_root), key=lambda ln: collation_key(ln[0]))
         lock = build_lockfile(self.build.root_pkg, nodes)
-        decisions = {location: self.records.decision(node, tree) for location, node in nodes}
+        decisions = {location: decision_of(node, tree) for location, node in nodes}
         return Resolution(lockfile=lock, decisions=decisions, warnings=tuple(self.warnings.messages))
 
 
@@ -439,7 +438,7 @@ async def resolve(
     reporter = reporter or ev.Reporter()
     build = TreeBuilder(
         root, project_dir, edited or {}, legacy_peer_deps=config.legacy_peer_deps, prefer_dedupe=prefer_dedupe,
-        records=Records(), warnings=Warnings(reporter),
+        warnings=Warnings(reporter),
     )
     build.start(lockfile)
     failure: WeirError | None = None
