@@ -94,6 +94,87 @@ class Resolution:
     warnings: tuple[str, ...]
 
 
+class _Picker:
+    """The loop's pick (``peers.PickNode``): a registry version, a workspace, a folder, a tarball
+    or a git commit for one spec. Apart from the loop, and holding nothing of it, so the loop and
+    its peers form no reference cycle: when ``resolve`` returns, the run's packuments are freed at
+    once, not at the next full garbage collection (+23 MB peak on the xl bench)."""
+
+    def __init__(self, build: TreeBuilder, queue: ManifestQueue, config: ResolveConfig) -> None:
+        self.build = build
+        self.queue = queue
+        self.config = config
+        self.warnings = build.warnings
+
+    async def __call__(self, edge: Edge, spec: Spec | None = None, *, quiet: bool = False) -> Node:
+        """The node for one spec, without its peers. ``quiet``: an optional peer that cannot
+        be had is left out of a peer set silently, as npm does."""
+        spec = spec or edge.spec
+        path = dependent_path(edge.source)
+        if spec.kind == "git":
+            return await self._git(edge, spec)
+        if spec.kind == "remote":
+            return self.build.remote_node(edge, spec)
+        if spec.is_tarball:
+            return self.build.tarball_node(edge, spec)
+        if spec.kind in ("file", "workspace"):
+            return self.build.folder_node(edge, spec)
+        link = self.build.workspace_link(edge.name) if spec.kind in ("range", "version") else None
+        if link is not None and dep_valid(link, edge):  # npm: a workspace that satisfies the range wins
+            return link
+        target = spec.subspec if spec.kind == "alias" else spec
+        assert target is not None and target.name is not None
+        try:
+            done = await self.queue.get(target.name)
+            packument = done.manifest
+            assert isinstance(packument, Packument)
+            pick = pick_version(packument, target.kind, target.fetch_spec, path=path)
+        except ResolveError as exc:
+            exc.path = exc.path or path
+            if edge.optional:
+                if not quiet:
+                    self.warnings.warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
+                raise Skip from exc
+            raise
+        except NetworkError as exc:  # the first dependent to wait for the packument names it
+            if not exc.path:
+                exc.spec, exc.path = edge.raw, path
+            raise
+        if pick.manifest.name != target.name:  # rule 5
+            raise IntegrityError(
+                f"the registry's metadata for {target.name}@{pick.version} names another package ({pick.manifest.name!r})",
+                package=target.name,
+                spec=pick.version,
+                path=path,
+                hint="the registry answered with another package's metadata; report it to the registry, or check the registry URL",
+            )
+        return self.build.registry_node(edge, pick, done)
+
+    async def _git(self, edge: Edge, spec: Spec) -> Node:
+        """A git dependency: its committish resolved to a commit, the checkout packed into
+        the cache by sha (``weir.core.resolve.git``), then read like a tarball from a registry."""
+        from weir.core.resolve.git import GitPackage, fetch_git  # git specs are rare: keep subprocess et al. off the common path
+
+        path = dependent_path(edge.source)
+        prepare = git_prepare(self.config, self.build.root_pkg.trusted_dependencies, edge.name)
+        try:
+            got: GitPackage = await anyio.to_thread.run_sync(fetch_git, spec.fetch_spec, self.config.cache, f"{edge.name}@{spec.raw}", prepare)
+        except WeirError as exc:
+            exc.package, exc.spec, exc.path = edge.name, spec.raw, path
+            if edge.optional and isinstance(exc, (ResolveError, NetworkError)):
+                self.warnings.warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
+                raise Skip from exc
+            raise
+        if got.unprepared:
+            self.warnings.warn(
+                "git-prepare-skipped",
+                f"{edge.name}@{spec.raw} has a prepare script, which weir did not run: the package is installed as committed "
+                f'(add "{edge.name}" to trustedDependencies in package.json to have weir prepare it as npm does)',
+                edge.name,
+            )
+        return self.build.git_node(edge, got)
+
+
 class _Loop:
     """Problem edges -> pick -> place, breadth-first (rules 2-7)."""
 
@@ -105,11 +186,10 @@ class _Loop:
         self.tree = build.tree
         self.warnings = build.warnings
         self.queue = queue
-        self.config = config
         self.reporter = reporter
         self.update = update
         self.on_pin = on_pin
-        self.peers = Peers(self.tree, self._pick_node, self.warnings, legacy_peer_deps=config.legacy_peer_deps)
+        self.peers = Peers(self.tree, _Picker(build, queue, config), self.warnings, legacy_peer_deps=config.legacy_peer_deps)
         self.heap: list[tuple[int, object, int, Node]] = []
         self.seq = itertools.count()
         self.seen: set[Node] = set()
@@ -186,76 +266,6 @@ class _Loop:
         for top in waiting:
             self.push(top)
         return bool(waiting)
-
-    # -- picking --------------------------------------------------------------------------
-
-    async def _pick_node(self, edge: Edge, spec: Spec | None = None, *, quiet: bool = False) -> Node:
-        """The node for one spec, without its peers (``peers.PickNode``). ``quiet``: an optional
-        peer that cannot be had is left out of a peer set silently, as npm does."""
-        spec = spec or edge.spec
-        path = dependent_path(edge.source)
-        if spec.kind == "git":
-            return await self._git_dep(edge, spec)
-        if spec.kind == "remote":
-            return self.build.remote_node(edge, spec)
-        if spec.is_tarball:
-            return self.build.tarball_node(edge, spec)
-        if spec.kind in ("file", "workspace"):
-            return self.build.folder_node(edge, spec)
-        link = self.build.workspace_link(edge.name) if spec.kind in ("range", "version") else None
-        if link is not None and dep_valid(link, edge):  # npm: a workspace that satisfies the range wins
-            return link
-        target = spec.subspec if spec.kind == "alias" else spec
-        assert target is not None and target.name is not None
-        try:
-            done = await self.queue.get(target.name)
-            packument = done.manifest
-            assert isinstance(packument, Packument)
-            pick = pick_version(packument, target.kind, target.fetch_spec, path=path)
-        except ResolveError as exc:
-            exc.path = exc.path or path
-            if edge.optional:
-                if not quiet:
-                    self.warnings.warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
-                raise Skip from exc
-            raise
-        except NetworkError as exc:  # the first dependent to wait for the packument names it
-            if not exc.path:
-                exc.spec, exc.path = edge.raw, path
-            raise
-        if pick.manifest.name != target.name:  # rule 5
-            raise IntegrityError(
-                f"the registry's metadata for {target.name}@{pick.version} names another package ({pick.manifest.name!r})",
-                package=target.name,
-                spec=pick.version,
-                path=path,
-                hint="the registry answered with another package's metadata; report it to the registry, or check the registry URL",
-            )
-        return self.build.registry_node(edge, pick, done)
-
-    async def _git_dep(self, edge: Edge, spec: Spec) -> Node:
-        """A git dependency: its committish resolved to a commit, the checkout packed into
-        the cache by sha (``weir.core.resolve.git``), then read like a tarball from a registry."""
-        from weir.core.resolve.git import GitPackage, fetch_git  # git specs are rare: keep subprocess et al. off the common path
-
-        path = dependent_path(edge.source)
-        prepare = git_prepare(self.config, self.build.root_pkg.trusted_dependencies, edge.name)
-        try:
-            got: GitPackage = await anyio.to_thread.run_sync(fetch_git, spec.fetch_spec, self.config.cache, f"{edge.name}@{spec.raw}", prepare)
-        except WeirError as exc:
-            exc.package, exc.spec, exc.path = edge.name, spec.raw, path
-            if edge.optional and isinstance(exc, (ResolveError, NetworkError)):
-                self.warnings.warn("optional-skipped", f"skipping optional {edge.name}@{edge.raw} ({exc.code}): {exc.message}", edge.name)
-                raise Skip from exc
-            raise
-        if got.unprepared:
-            self.warnings.warn(
-                "git-prepare-skipped",
-                f"{edge.name}@{spec.raw} has a prepare script, which weir did not run: the package is installed as committed "
-                f'(add "{edge.name}" to trustedDependencies in package.json to have weir prepare it as npm does)',
-                edge.name,
-            )
-        return self.build.git_node(edge, got)
 
     # -- placing ----------------------------------------------------------------------------
 
