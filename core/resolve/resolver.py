@@ -5,16 +5,19 @@ The parts, in the order an install meets them (DESIGN, "Data flow"):
 - ``build``: the root, the workspaces and the lockfile's tree as nodes with edges,
   and each candidate node the loop picks;
 - ``queue``: the packument fetches, in flight and ahead of placement;
-- this module, the loop: problem edges -> pick -> place, until nothing is left;
+- this module: the loop (problem edges -> pick -> place, until nothing is left)
+  and the pick (``_Picker``: the node for one spec, from the registry, a
+  workspace, a folder, a tarball or git);
 - ``peers``: the peer set chosen with each candidate, and the peer conflicts;
 - ``placement``: where a node goes in npm's hoisted tree;
-- ``records``: the Decisions and warnings; ``weir.core.tree.lock_entries``: the
-  tree as package-lock.json entries.
+- ``records``: the Decisions and warnings (``decisions_store`` keeps the
+  Decisions on disk); ``weir.core.tree.lock_entries``: the tree as
+  package-lock.json entries.
 
 Rules this module holds (DESIGN rules 1-3, 7):
 
-1. The loop owns every piece of per-run state (the queue, the records, the
-   tree); the registry it calls is stateless. One owner, no locks.
+1. The loop owns every piece of per-run state (the queue, the tree and the
+   records on its nodes); the registry it calls is stateless. One owner, no locks.
 2. Fetches overlap in any order, but placement runs in one fixed order: nodes by
    depth, then install path (ICU order); a node's problem edges are all picked,
    in the order the package lists them, then placed in name order. Same inputs,
@@ -58,7 +61,7 @@ from weir.core.resolve.decision import Decision
 from weir.core.resolve.peers import Peers, Skip
 from weir.core.resolve.pick import pick_version
 from weir.core.resolve.placement import Edge, Node, Verdict, dep_valid
-from weir.core.resolve.queue import MAX_IN_FLIGHT, ManifestQueue, RegistryLike, registry_name
+from weir.core.resolve.queue import ManifestQueue, RegistryLike, registry_name
 from weir.core.resolve.records import Warnings, decision_of, dependent_path, note_placed, rule_of
 from weir.core.tree.lock_entries import build_lockfile
 from weir.core.tree.lockfile import Lockfile, collation_key
@@ -66,7 +69,7 @@ from weir.core.tree.lockfile import Lockfile, collation_key
 if TYPE_CHECKING:
     from weir.core.resolve.git import Prepare
 
-__all__ = ["MAX_IN_FLIGHT", "Resolution", "ResolveConfig", "git_prepare", "resolve"]
+__all__ = ["Resolution", "ResolveConfig", "git_prepare", "resolve"]
 
 MAX_PLACEMENTS = 8  # placements for one dependent's edge at one location before it is given up
 
