@@ -306,7 +306,7 @@ async def _write_lockfile_only(run: _Run, target: _Target) -> InstallResult:
     """``--lockfile-only``: package.json and the lockfile written, node_modules untouched. npm
     downloads the tarball of each bundler whose bundled entries it lacks, to record what it ships."""
     from weir.core.tree.bundled import add_bundles
-    from weir.core.tree.decisions_store import save_decisions
+    from weir.core.resolve.decisions_store import save_decisions
 
     desired, previous = target.lockfile, run.previous
     paths = bundlers_to_fetch(desired, previous)
@@ -388,7 +388,7 @@ async def _materialize(run: _Run, target: _Target) -> InstallResult:
     if options.save and not options.ci:
         _write_project_files(run, target, desired)
     if target.decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
-        from weir.core.tree.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
+        from weir.core.resolve.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
         save_decisions(project, desired, target.decisions)
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=_omitted(run, desired),

@@ -376,7 +376,7 @@ async def upgrade_v1(fetching: Fetching, lock: Lockfile, raw_pkg: Mapping[str, A
     gives what v1 never recorded (dependencies by kind, bins, engines, install scripts, license),
     the lockfile keeps its resolved, integrity and flags. A version the registry cannot give is
     kept as v1 recorded it, with a warning, as npm warns. The root entry is package.json's."""
-    from weir.core.resolve.resolver import manifest_fields
+    from weir.core.tree.lock_entries import manifest_fields
 
     inflatable = [p for p, e in lock.packages.items() if _inflatable(p, e)]
     packuments = await _packuments(fetching, sorted({lock.packages[p].name for p in inflatable}), skip_failures=True)

@@ -3,7 +3,7 @@
 Rules this module holds:
 
 1. Never the network. The sources are, in order: the Decisions the install
-   recorded (``weir.core.tree.decisions_store``, trusted only while their lockfile
+   recorded (``weir.core.resolve.decisions_store``, trusted only while their lockfile
    hash matches), then package-lock.json (or the hidden lockfile) alone, plus
    whatever packuments the manifest store already holds for candidate
    verdicts.
@@ -50,7 +50,7 @@ from weir.core.resolve.decision import (
     Requirement,
     Rule,
 )
-from weir.core.tree.decisions_store import load_decisions
+from weir.core.resolve.decisions_store import load_decisions
 from weir.core.errors import InputError, ResolveError
 from weir.core.tree.hidden_lockfile import read_hidden_lockfile
 from weir.core.tree.lockfile import (

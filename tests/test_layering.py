@@ -11,6 +11,8 @@ break the layering on some code path is caught too:
   import ``resolve``, nor the stages built on it (``tree``, ``linker``).
 - ``core/tree`` (what is on disk) never imports ``linker`` (what puts it
   there): node_modules path arithmetic lives in ``tree/paths``.
+- ``core/tree`` (the lockfile, selection, bundled packages) is what resolution
+  produces and reads: ``resolve`` imports ``tree``, never the other way round.
 - nothing in ``core`` imports ``weir.tui``, textual or rich.
 """
 
@@ -107,6 +109,11 @@ def test_registry_and_store_never_import_resolution_or_later_stages() -> None:
 
 def test_tree_never_imports_the_linker() -> None:
     bad = [f"{m} -> {t}" for m, t in core_imports("tree") if group_of(t) == "linker"]
+    assert bad == []
+
+
+def test_tree_never_imports_resolution() -> None:
+    bad = [f"{m} -> {t}" for m, t in core_imports("tree") if group_of(t) == "resolve"]
     assert bad == []
 
 

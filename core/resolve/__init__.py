@@ -1,1 +1,1 @@
-"""The resolver loop and what it decides with: candidate picking, placement, decision records, git dependencies, workspaces."""
+"""The resolver in parts: the loop, its queue, the tree builder, peers, picking, placement, decision records and their log on disk, git dependencies, workspaces."""

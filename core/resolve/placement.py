@@ -55,12 +55,16 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from weir.core.npm.overrides import OverrideSet
 from weir.core.npm.packument import VersionManifest
 from weir.core.npm.semver import compare, satisfies
 from weir.core.npm.spec import Spec
+
+if TYPE_CHECKING:
+    from weir.core.resolve.decision import Placement
+    from weir.core.resolve.records import Why
 
 __all__ = ["Check", "Edge", "Node", "Targets", "Tree", "Verdict", "dep_valid", "EdgeType"]
 
@@ -124,7 +128,7 @@ class Node:
         "name", "package_name", "version", "resolved", "integrity", "manifest", "package",
         "parent", "fs_parent", "children", "edges_out", "is_root", "is_workspace", "link_target",
         "overrides", "peer_set", "dev", "optional", "dev_optional", "peer", "extraneous", "in_bundle", "realpath",
-        "top_location", "lock_raw",
+        "top_location", "lock_raw", "why", "placement",
     )
 
     def __init__(
@@ -160,6 +164,10 @@ class Node:
         self.realpath: str | None = None  # the folder a root/workspace/file: node stands for, or its file: tarball
         self.top_location = ""
         self.lock_raw: dict[str, Any] | None = None  # the entry an input lockfile gave it
+        # the loop's records (records rules 1-2): how it was chosen, and where and why it was placed;
+        # slots, so a dropped candidate or a pruned copy is freed with its records
+        self.why: Why | None = None
+        self.placement: Placement | None = None
 
     # -- shape ------------------------------------------------------------------------
 
@@ -305,11 +313,10 @@ class Tree:
     """The ideal tree being built, with an index of edges by name so
     "who resolves this name through here" is cheap to ask."""
 
-    prefer_dedupe = False  # `weir dedupe`: a current copy that satisfies an edge wins over a newer one
-
-    def __init__(self, root: Node) -> None:
+    def __init__(self, root: Node, *, prefer_dedupe: bool = False) -> None:
         root.is_root = True
         self.root = root
+        self.prefer_dedupe = prefer_dedupe  # `weir dedupe`: a current copy that satisfies an edge wins over a newer one
         self._edges_by_name: dict[str, list[Edge]] = {}
         self._nodes_by_name: dict[str, set[Node]] = {}
         self.need_evaluation: list[Node] = []  # dependents a placement took peers from
