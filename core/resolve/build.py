@@ -46,6 +46,7 @@ from weir.core.resolve.placement import Edge, Node, Tree, dep_valid
 from weir.core.resolve.records import Warnings, Why, dependent_path
 from weir.core.resolve.workspaces import workspace_folders
 from weir.core.tree.lockfile import Lockfile, collation_key
+from weir.core.tree.paths import depth, in_node_modules, name_of, parent_of
 
 if TYPE_CHECKING:
     from weir.core.resolve.git import GitPackage
@@ -159,16 +160,15 @@ class TreeBuilder:
         """Rule 3: start from the lockfile's tree, each entry a node with its recorded edges."""
         self.seeded = True
         entries = sorted(
-            ((p, e) for p, e in lock.packages.items() if p.startswith("node_modules/") or "/node_modules/" in p),
-            key=lambda pe: (pe[0].count("node_modules/"), collation_key(pe[0])),
+            ((p, e) for p, e in lock.packages.items() if in_node_modules(p)),
+            key=lambda pe: (depth(pe[0]), collation_key(pe[0])),
         )
         by_location: dict[str, Node] = {n.location: n for n in self.tree.nodes}
         for path, entry in entries:
             if entry.link:
                 continue
-            parent_loc, _, name = path.rpartition("node_modules/")
-            parent_loc = parent_loc.rstrip("/")
-            parent = by_location.get(parent_loc)
+            name = name_of(path)
+            parent = by_location.get(parent_of(path) or "")
             if parent is None or name in parent.children:
                 continue
             node = Node(name, package_name=entry.name or name, version=entry.version, resolved=entry.resolved, integrity=entry.integrity)
