@@ -33,6 +33,7 @@ Rules this module holds:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -59,7 +60,9 @@ class StoredManifest:
     packument: Packument | None = field(default=None, compare=False, repr=False)
 
 
+@functools.lru_cache(maxsize=64)
 def _slug(registry: str) -> str:
+    """Asked once per packument read; the regex and hash cost more than the read of a digest."""
     readable = re.sub(r"[^A-Za-z0-9.-]+", "_", registry.split("://", 1)[-1]).strip("_")[:60]
     return f"{readable}-{hashlib.sha256(registry.encode()).hexdigest()[:10]}"
 
