@@ -29,7 +29,6 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from weir.core.npm.platform import running_node, supported
-from weir.core.npm.semver import satisfies
 from weir.core.tree.lockfile_legacy import resolve_location
 
 # package.json fields whose names are edges, in the order arborist reads them (a later one wins)
@@ -112,6 +111,8 @@ def _cannot_run(raw: Mapping[str, Any]) -> bool:
     if not wanted:
         return False
     node = running_node()  # only now: most lockfiles never need it
+    from weir.core.npm.semver import satisfies  # here: compiling its patterns is 20 ms of a 100 ms no-op
+
     # npm's checkEngine: prerelease versions included, and a range semver cannot read fails
     return node is not None and not satisfies(node, wanted, include_prerelease=True)
 
