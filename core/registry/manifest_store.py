@@ -28,7 +28,8 @@ Rules this module holds:
    file it was made from (inode, size, mtime in ns): a new body is a new
    file, so a digest never outlives its body, whoever wrote it. It is made
    on the first read that finds none valid, never on the network path, and
-   a digest that does not decode is made again from the body.
+   a digest that does not decode is made again from the body. A 200 that
+   brings the bytes already stored leaves the body file (and its digest) be.
 """
 
 from __future__ import annotations
@@ -76,6 +77,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _holds(path: Path, body: bytes) -> bool:
+    """Whether ``path`` already holds exactly ``body``: then it stays, and so does its digest.
+
+    The public registry answers most revalidations of the large fixture with a
+    200 and the same bytes, not a 304; rewriting each body would throw away
+    every digest and write 184 MB again.
+    """
+    try:
+        if path.stat().st_size != len(body):
+            return False
+        return path.read_bytes() == body
+    except OSError:
+        return False
 
 
 class ManifestStore:
@@ -175,6 +191,6 @@ class ManifestStore:
             # after a 304 the body on disk stays; an entry read with its digest carries none
             "length": len(entry.body) if with_body else body_path.stat().st_size,
         }
-        if with_body:
+        if with_body and not _holds(body_path, entry.body):
             _write_atomic(body_path, entry.body)
         _write_atomic(meta_path, orjson.dumps(meta))
