@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from weir.core.npm.semver import sort_parsed
 from weir.core.npm.packument import Dist, PackumentError, decode_digest, decode_packument, decode_version, encode_digest
 
 DIST = {"tarball": "https://r.example/a/-/a-1.0.0.tgz", "integrity": "sha512-abc", "shasum": "deadbeef"}
@@ -161,6 +162,8 @@ def test_a_digest_decodes_to_the_packument_its_body_does() -> None:
     digest = encode_digest(body, KEY)
     assert digest is not None and len(digest) < len(body) / 2
     assert _everything(decode_digest(digest, KEY)) == _everything(decode_packument(body))
+    newest_first = tuple(v for v, _ in sort_parsed(decode_packument(body).versions, loose=True)[::-1])
+    assert decode_digest(digest, KEY).newest_first == newest_first == ("2.0.0-rc.1", "1.0.0", "0.4.0", "0.3.0", "0.2.0", "0.1.0", "0.0.1")
     assert decode_digest(digest, KEY).usable("1.0.0") and not decode_digest(digest, KEY).usable("0.0.1")
 
 

@@ -25,7 +25,9 @@ Rules this module holds:
    ``hasInstallScript``, ``dist`` and ``directories`` cut to the keys read),
    still decoded one version at a time. A packument decoded from its digest
    equals the one decoded from its body. A body with a version that is not
-   an object, or a value MessagePack cannot hold, gets no digest.
+   an object, or a value MessagePack cannot hold, gets no digest. It also
+   keeps the versions in the order ``pick`` sorts them (``newest_first``),
+   which it would otherwise parse all to sort on every run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
+from weir.core.npm.semver import sort_parsed
 
 __all__ = [
     "Dist",
@@ -168,6 +172,7 @@ class _Digest(msgspec.Struct, array_like=True):
     modified: str | None
     unpublished: str | None
     versions: dict[str, msgspec.Raw]
+    newest_first: list[str]
 
 
 class _Codec(msgspec.Struct, frozen=True):
@@ -183,7 +188,7 @@ _JSON = _Codec(_version_decoder, msgspec.json.Decoder(_WireDist))
 _PACKED = _Codec(msgspec.msgpack.Decoder(_PackedVersion), msgspec.msgpack.Decoder(_PackedDist))
 _digest_decoder = msgspec.msgpack.Decoder(_Digest)
 _pack_encoder = msgspec.msgpack.Encoder()
-_DIGEST_FORMAT = 1
+_DIGEST_FORMAT = 2
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 
@@ -381,6 +386,9 @@ class Packument:
     # What a reader derives from this run-local packument and keeps for its next use
     # (pick: the versions parsed and sorted), so a package picked N times is sorted once.
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # From a digest: the valid versions as semver's loose sort orders them, newest first
+    # (rule 5), so a pick parses only the versions it walks past; None: not known yet.
+    newest_first: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def usable(self, version: str) -> bool:
         """Whether ``version`` is listed and installable, decoding no more than that takes."""
@@ -439,6 +447,7 @@ def encode_digest(body: bytes, key: tuple[int, ...]) -> bytes | None:
                 modified=modified if isinstance(modified, str) else None,
                 unpublished=_unpublished(wire.time),
                 versions=versions,
+                newest_first=[v for v, _ in sort_parsed(wire.versions, loose=True)[::-1]],
             )
         )
     except (msgspec.ValidationError, msgspec.EncodeError, OverflowError):
@@ -459,6 +468,7 @@ def decode_digest(data: bytes, key: tuple[int, ...]) -> Packument | None:
         versions=_LazyVersions(digest.name, digest.versions, _PACKED),
         modified=digest.modified,
         unpublished=digest.unpublished,
+        newest_first=tuple(digest.newest_first),
     )
 
 
