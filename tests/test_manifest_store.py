@@ -70,3 +70,19 @@ async def test_a_200_with_the_stored_bytes_keeps_the_body_file_and_its_digest(tm
     await store.write("https://r/", "a", StoredManifest(changed, '"e3"', None, 300.0, None))
     latest = await store.read("https://r/", "a", packument=True)
     assert latest is not None and list(latest.packument.versions) == ["2.0.0"]
+
+
+async def test_a_cache_where_no_digest_can_be_written_still_serves_the_body(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only or full cache folder: the digest is skipped, never the stored packument."""
+    import weir.core.registry.manifest_store as manifest_store
+
+    store = ManifestStore(tmp_path)
+    body = b'{"name":"a","versions":{"1.0.0":{"dist":{"tarball":"https://r/a.tgz"}}}}'
+    await store.write("https://r/", "a", StoredManifest(body, None, None, 100.0, None))
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(manifest_store, "_write_atomic", refuse)
+    got = await store.read("https://r/", "a", packument=True)
+    assert got is not None and list(got.packument.versions) == ["1.0.0"]

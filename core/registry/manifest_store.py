@@ -177,7 +177,10 @@ class ManifestStore:
             return None
         digest = encode_digest(body, digest_key)
         if digest is not None:
-            _write_atomic(digest_path, digest)
+            try:
+                _write_atomic(digest_path, digest)
+            except OSError:
+                pass  # a read-only or full cache still serves the body; the digest waits for a later run
         return packument
 
     def _write(self, registry: str, key: str, entry: StoredManifest, with_body: bool) -> None:
