@@ -410,17 +410,31 @@ class Recorder(Reporter):
 # -- ndjson ---------------------------------------------------------------------------
 
 
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {"type": type(value).__name__}
-        for f in dataclasses.fields(value):
-            out[f.name] = _encode(getattr(value, f.name))
-        return out
-    if isinstance(value, (tuple, list)):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    return value
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _encode_record(value: Any) -> dict[str, Any]:
+    """orjson's ``default`` for a record: its type name, then its fields in order.
+
+    orjson walks everything else (tuples, dicts, strings) in C and calls this
+    only for records, so encoding a large resolve's Decisions costs a fifth
+    of a walk in Python (p2 large: 0.2 s of CPU before).
+    """
+    cls = type(value)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"{cls.__name__} is not JSON serializable")
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    out: dict[str, Any] = {"type": cls.__name__}
+    for name in names:
+        out[name] = getattr(value, name)
+    return out
+
+
+def dumps_records(value: Any) -> bytes:
+    """``value`` as JSON, each record in it as ``_encode_record`` writes it."""
+    return orjson.dumps(value, default=_encode_record, option=orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
 def _tupled(value: Any) -> Any:
@@ -443,7 +457,7 @@ def _decode_record(obj: dict[str, Any]) -> Any:
 
 def to_json(ev: Event) -> bytes:
     """One event as one JSON object (no newline)."""
-    return orjson.dumps(_encode(ev))
+    return dumps_records(ev)
 
 
 def from_json(line: bytes | str) -> Event:

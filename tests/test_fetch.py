@@ -158,3 +158,24 @@ async def test_many_fetches_with_bounded_concurrency(
 
     assert peak(ev.RequestStarted, ev.RequestFinished) <= 2  # downloads are bounded by the concurrency...
     assert peak(ev.JobStarted, ev.JobFinished, ("tarball", "extract")) <= 2 * PENDING_PER_SOCKET  # ...and so is all under way
+
+
+async def test_reuse_many_finds_every_stored_entry_across_its_threads_and_raises_a_lie_as_itself(
+    registry: LoopbackRegistry, http: Http, cache: Path, recorder: ev.Recorder
+) -> None:
+    """The lookups run in several threads; the answer is still per job id, and a stored entry that
+    names another package is the IntegrityError a single thread raised, not an exception group."""
+    tf = fetcher(http, cache, recorder)
+    wanted = []
+    for n in range(11):
+        pub = registry.add(f"p{n}", "1.0.0")
+        integrity = pick(None, pub.integrity, pub.shasum)
+        if n != 5:  # p5 is not in the store
+            await tf.fetch(f"p{n}", "1.0.0", pub.tarball_url, integrity, job_id=100 + n)
+        wanted.append((n, f"p{n}", "1.0.0", pub.tarball_url, integrity))
+    found = await fetcher(http, cache, recorder).reuse_many(wanted)
+    assert sorted(found) == [n for n in range(11) if n != 5]
+    assert all(found[n].name == f"p{n}" and found[n].reused for n in found)
+    lie = (11, "someone-else", "1.0.0", wanted[7][3], wanted[7][4])  # p7's bytes under another name
+    with pytest.raises(IntegrityError, match="someone-else"):
+        await fetcher(http, cache, recorder).reuse_many([*wanted, lie])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import orjson
 from weir.core.resolve.decision import Decision
-from weir.core.events import _decode_record, _encode
+from weir.core.events import _decode_record, dumps_records
 from weir.core.atomic import write_atomic
 from weir.core.tree.lockfile import Lockfile, dumps_lockfile
 
@@ -69,14 +69,14 @@ def save_decisions(
     doc = {
         "format": FORMAT,
         "lockfile_sha256": lockfile_sha256(dumps_lockfile(lock)),
-        "decisions": {path: _encode(d) for path, d in decisions.items()},
+        "decisions": dict(decisions),
     }
     if cache_dir is None:
         path = project / DECISIONS_FILE
     else:
         path = _cache_path(project, cache_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, orjson.dumps(doc))
+    write_atomic(path, dumps_records(doc))
     return path
 
 

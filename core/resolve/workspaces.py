@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weir.core.errors import InputError, UsageError, WeirError
+from weir.core.errors import InputError, UsageError
 from weir.core.tree.lockfile import collation_key
 from weir.core.npm.package_json import PackageJson, read_package_json
 
-__all__ = ["Workspace", "find_root", "workspace_folders", "select_workspaces", "reachable"]
+__all__ = ["Workspace", "workspace_folders", "select_workspaces", "reachable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,25 +75,6 @@ def workspace_folders(root: Path, patterns: Iterable[str]) -> list[Workspace]:
         names[name] = location
         workspaces.append(Workspace(name, location, pkg))
     return workspaces
-
-
-def find_root(start: Path) -> tuple[Path, Path | None]:
-    """(project root, the workspace folder ``start`` is in, if any), as npm finds them (rule 2)."""
-    start = start.resolve()
-    prefix = next((p for p in (start, *start.parents) if (p / "package.json").is_file() or (p / "node_modules").is_dir()), None)
-    if prefix is None:
-        return start, None
-    for ancestor in prefix.parents:
-        if not (ancestor / "package.json").is_file():
-            continue
-        try:
-            patterns = read_package_json(ancestor / "package.json").workspaces
-            members = workspace_folders(ancestor, patterns) if patterns else []
-        except WeirError:
-            continue  # npm moves on past a package.json it cannot read
-        if any(ancestor / ws.location == prefix for ws in members):
-            return ancestor, prefix
-    return prefix, None
 
 
 def select_workspaces(root: Path, workspaces: Sequence[Workspace], filters: Sequence[str], *, every: bool) -> tuple[Workspace, ...]:

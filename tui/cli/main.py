@@ -273,7 +273,7 @@ def _project(args: argparse.Namespace) -> Path:
     folder as npm does, and a workspace folder it starts in becomes the implicit ``-w``."""
     if getattr(args, "prefix", None):
         return Path(args.prefix).resolve()
-    from weir.core.resolve.workspaces import find_root
+    from weir.core.resolve.project_root import find_root
 
     root, member = find_root(Path.cwd())
     if member is not None and hasattr(args, "workspace") and not args.workspace and not args.workspaces:
