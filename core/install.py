@@ -72,7 +72,7 @@ from weir.core.resolve.workspaces import Workspace, reachable
 from weir.core.store.content_store import ContentStore, stop_workers
 from weir.core.store.fetch import TarballFetcher
 from weir.core.tree.hidden_lockfile import read_hidden_lockfile, write_hidden_lockfile
-from weir.core.tree.lockfile import LockEntry, Lockfile, read_lockfile, registry_resolved, write_lockfile
+from weir.core.tree.lockfile import LockEntry, Lockfile, dumps_lockfile, read_lockfile, registry_resolved
 from weir.core.tree.paths import in_node_modules, parent_of
 from weir.core.tree.selection import installed_paths, shipped_in_tarballs
 
@@ -317,7 +317,7 @@ async def _write_lockfile_only(run: _Run, target: _Target) -> InstallResult:
     _writes_begin()
     if run.options.save:
         _write_project_files(run, target, desired)
-    save_decisions(run.project, desired, target.decisions, cache_dir=run.config.cache)
+    save_decisions(run.project, _lockfile_bytes(run, desired), target.decisions, cache_dir=run.config.cache)
     return _finish(run, desired, target.decisions)
 
 
@@ -390,7 +390,7 @@ async def _materialize(run: _Run, target: _Target) -> InstallResult:
     if target.decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.resolve.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
-        save_decisions(project, desired, target.decisions)
+        save_decisions(project, _lockfile_bytes(run, desired), target.decisions)
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=_omitted(run, desired),
                           style=run.style)
     blocked = tuple(s.path for s in scripts.blocked)
@@ -408,7 +408,7 @@ def _write_project_files(run: _Run, target: _Target, lock: Lockfile) -> None:
     _write_manifest(run.pkg_path, run.raw_pkg, target.raw_pkg, run.style)
     for e in target.edits:
         _write_manifest(e.path, e.old, e.new, e.style)
-    _write_lockfile(run.project, lock, run.previous, _omitted(run, lock), run.style)
+    write_atomic(run.project / "package-lock.json", _lockfile_bytes(run, lock))
 
 
 def _finish(
@@ -539,14 +539,13 @@ def _inside(path: str, chosen: set[str]) -> bool:
         path = parent
     return True
 
-def _write_lockfile(
-    project: Path, lock: Lockfile, previous: Lockfile | None, omit: frozenset[str] | None, style: JsonStyle
-) -> None:
-    """package-lock.json in the version npm 11 keeps: a v2 lockfile stays v2, v1 becomes v3;
-    ``omit``: the entries written without ``resolved`` (omit-lockfile-registry-resolved);
-    ``style``: package.json's indent and line break, which npm lays the lockfile out in."""
-    version = 2 if previous is not None and previous.lockfile_version == 2 else 3
-    write_lockfile(project, replace(lock, lockfile_version=version), omit_resolved=omit, style=style)
+
+def _lockfile_bytes(run: _Run, lock: Lockfile) -> bytes:
+    """package-lock.json as this run writes it: in the version npm 11 keeps (a v2 lockfile stays
+    v2, v1 becomes v3), without ``resolved`` where omit-lockfile-registry-resolved says so, laid
+    out in package.json's indent and line break. The decision log is keyed to these bytes."""
+    version = 2 if run.previous is not None and run.previous.lockfile_version == 2 else 3
+    return dumps_lockfile(replace(lock, lockfile_version=version), omit_resolved=_omitted(run, lock), style=run.style)
 
 
 def _write_manifest(path: Path, old: dict[str, Any], new: dict[str, Any], style: JsonStyle) -> None:

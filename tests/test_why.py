@@ -156,6 +156,33 @@ def test_lockfile_only_records_decisions_in_the_cache(installed: Path, cache_dir
     assert json.loads(out)["source"] == "recorded"
 
 
+@pytest.mark.parametrize("lockfile_only", [True, False], ids=["lockfile-only", "install"])
+@pytest.mark.parametrize("layout", ["omit-resolved", "four-space-indent"])
+def test_decisions_explain_the_lockfile_as_written(
+    installed: Path, cache_dir: Path, registry: LoopbackRegistry, layout: str, lockfile_only: bool
+) -> None:
+    """The decision log is keyed to package-lock.json's bytes on disk: a lockfile written without
+    ``resolved`` (omit-lockfile-registry-resolved) or in package.json's own indent is still
+    explained from the recorded decisions, not from the lockfile alone."""
+    import shutil
+
+    shutil.rmtree(installed / "node_modules")
+    (installed / "package-lock.json").unlink()
+    if layout == "omit-resolved":
+        (installed / ".npmrc").write_text("omit-lockfile-registry-resolved=true\n")
+    else:
+        pkg = json.loads((installed / "package.json").read_text())
+        (installed / "package.json").write_text(json.dumps(pkg, indent=4) + "\n")
+    args = ("install", "--lockfile-only") if lockfile_only else ("install",)
+    out = weir(installed, cache_dir, registry, *args)
+    assert out.returncode == 0, out.stderr
+    written = (installed / "package-lock.json").read_text()
+    assert ('"resolved"' not in written) if layout == "omit-resolved" else written.startswith('{\n    "name"')
+    code, text, err = why(installed, cache_dir, registry, "c", "--json")
+    assert code == 0, err
+    assert json.loads(text)["source"] == "recorded"
+
+
 def test_unknown_name_exits_4_like_a_resolution_error(installed: Path, cache_dir: Path, registry: LoopbackRegistry) -> None:
     code, out, err = why(installed, cache_dir, registry, "nope")
     assert code == 4

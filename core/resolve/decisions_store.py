@@ -28,7 +28,6 @@ import orjson
 from weir.core.resolve.decision import Decision
 from weir.core.events import _decode_record, dumps_records
 from weir.core.atomic import write_atomic
-from weir.core.tree.lockfile import Lockfile, dumps_lockfile
 
 __all__ = ["DECISIONS_FILE", "load_decisions", "lockfile_sha256", "save_decisions"]
 
@@ -56,19 +55,20 @@ def _cache_path(project: Path, cache_dir: Path) -> Path:
 
 def save_decisions(
     project: Path,
-    lock: Lockfile,
+    lockfile: bytes,
     decisions: Mapping[str, Decision],
     *,
     cache_dir: Path | None = None,
 ) -> Path:
-    """Write ``decisions`` for the lockfile ``lock`` serializes to; returns the file written.
+    """Write ``decisions`` for the package-lock.json that holds ``lockfile`` (its bytes as the
+    install writes them, or would with ``--no-save``); returns the file written.
 
     With ``cache_dir`` (``--lockfile-only``) the file goes to the cache instead
     of node_modules (rule 2).
     """
     doc = {
         "format": FORMAT,
-        "lockfile_sha256": lockfile_sha256(dumps_lockfile(lock)),
+        "lockfile_sha256": lockfile_sha256(lockfile),
         "decisions": dict(decisions),
     }
     if cache_dir is None:
