@@ -22,8 +22,11 @@ from bench.mirror import CORGI, Mirror, make_app
 from bench.runner import Run
 from bench.snapshot import locked_packages, packument_file, tarball_file
 
-BASE_RUN = Run("p3", "weir", 1, True, 0, 1.0, 0.5, 0.2, 50_000, 0, 1_000_000, 10_000_000, 100,
-               5_000_000, 80, False, "")
+BASE_RUN = Run("p3", "weir", 1, True, 0, wall=1.0, user=0.5, sys=0.2, max_rss_kb=50_000,
+               minor_faults=12_345, voluntary_switches=800, involuntary_switches=40,
+               net_lo_rx=0, net_ext_rx=1_000_000, net_ext_tx=20_000, cache_bytes=10_000_000,
+               cache_files=100, node_modules_bytes=5_000_000, node_modules_files=80,
+               lockfile_bytes=130_000, caches_dropped=False, error="")
 
 
 def runs_of(phase: str, tool: str, walls: list[float], failed: int = 0) -> list[Run]:
@@ -43,7 +46,7 @@ def test_arguments_are_comma_lists_with_the_issue_defaults():
     assert args.fixtures == ["medium"]
     assert (args.rounds, args.registry, args.drop_caches) == (5, "mirror", True)
     defaults = parse_run_args([])
-    assert defaults.phases == ["p1", "p2", "p3", "p4", "p5", "tui"]
+    assert defaults.phases == ["p0", "p1", "p2", "p3", "p4", "p5", "tui"]
     assert defaults.tools == ["weir", "npm", "pnpm", "bun", "utoo"]
     assert (defaults.rounds, defaults.registry, defaults.drop_caches) == (3, "public", False)
 
@@ -115,12 +118,17 @@ GNU_TIME_SAMPLE = """\tCommand being timed: "npm ci"
 \tPercent of CPU this job got: 95%
 \tElapsed (wall clock) time (h:mm:ss or m:ss): 0:18.76
 \tMaximum resident set size (kbytes): 412345
+\tMajor (requiring I/O) page faults: 3
+\tMinor (reclaiming a frame) page faults: 348321
+\tVoluntary context switches: 14612
+\tInvoluntary context switches: 19034
 \tExit status: 0
 """
 
 
-def test_gnu_time_report_gives_user_sys_and_peak_rss():
-    assert measure.parse_gnu_time(GNU_TIME_SAMPLE) == (12.34, 5.60, 412345)
+def test_gnu_time_report_gives_cpu_rss_faults_and_context_switches():
+    assert measure.parse_gnu_time(GNU_TIME_SAMPLE) == measure.CpuUse(
+        12.34, 5.60, 412345, 348321, 14612, 19034)
 
 
 def test_disk_use_counts_a_hardlinked_file_once(tmp_path):
