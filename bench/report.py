@@ -106,7 +106,7 @@ def markdown(meta: dict[str, Any], runs: list[Run]) -> str:
         (f"Method: {'one warm-up round, then ' if meta.get('warmup', True) else 'no warm-up; '}"
          f"{meta['rounds']} interleaved rounds (tool order "
          "reversed every other round); median wall seconds, failures excluded; "
-         f"`--ignore-scripts` everywhere; page cache dropped before p3/p4: "
+         f"`--ignore-scripts` everywhere; page cache dropped before p0/p3/p4: "
          f"{'yes' if meta['drop_caches'] else 'no'}."),
         "",
         "| phase | " + " | ".join(tools) + " |",
