@@ -7,7 +7,7 @@ Rules:
   columns (wall ±σ, user, sys, peak RSS, minor faults, context switches,
   network, cache, node_modules and lockfile sizes). The JSON has every run.
 - Scaling divides each tool's median wall time and peak RSS by the
-  fixture's package count (its lockfile's registry packages), so flat or
+  fixture's package count (the packages its npm lockfile installs), so flat or
   falling per-package numbers from medium to xl mean weir scales.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .runner import DESCRIPTIONS, PHASES, TUI_VARIANTS, Run
-from .snapshot import FIXTURES, locked_packages
+from .snapshot import FIXTURES
 from .stats import Summary, ratio, ratios, summarize
 
 TUI_BUDGET = 0.05  # a live view (--tui, or the inline panel) may cost at most 5% over --reporter plain
@@ -218,6 +218,10 @@ def scale_markdown(docs: list[dict[str, Any]]) -> str:
 
 
 def fixture_packages(fixture: str) -> int:
-    """How many registry packages the fixture's lockfile pins (0 for an unknown fixture)."""
+    """How many packages the fixture installs: its npm lockfile's entries, nested copies
+    included, root and links not (0 for an unknown fixture)."""
     lockfile = FIXTURES / fixture / "package-lock.json"
-    return len(locked_packages(lockfile)) if lockfile.is_file() else 0
+    if not lockfile.is_file():
+        return 0
+    entries = json.loads(lockfile.read_text()).get("packages", {})
+    return sum(1 for key, entry in entries.items() if key and not entry.get("link"))
