@@ -125,7 +125,9 @@ def markdown(meta: dict[str, Any], runs: list[Run]) -> str:
             lines.append(f"| {phase} | " + " | ".join(_x(row.get(p)) for p in peers) + " |")
     for phase in meta["phases"]:
         lines += ["", f"## {phase}: {DESCRIPTIONS[phase]}", "", *DETAIL_HEADER]
-        lines += [_detail_row(s) for s in summaries if s.phase == phase]
+        rows = sorted((s for s in summaries if s.phase == phase),
+                      key=lambda s: tools.index(s.tool) if s.tool in tools else len(tools))
+        lines += [_detail_row(s) for s in rows]
         if phase == "tui":
             for variant, name in ((TUI_VARIANTS[1], "TUI overhead"), (TUI_VARIANTS[2], "Inline panel overhead")):
                 overhead = tui_overhead(summaries, variant)
