@@ -218,7 +218,8 @@ def setup_workspaces(tools: list[Tool], fixture: Path, work: Path, registry: str
         ctx.home.mkdir(parents=True)
         space = Workspace(tool, root, ctx, root / "lockfile", timeout)
         try:
-            make_lockfile(tool, fixture, space.lockfiles, Context(registry, root / "setup-cache", ctx.home))
+            make_lockfile(tool, fixture, space.lockfiles, Context(registry, root / "setup-cache", ctx.home),
+                          timeout)
         except RuntimeError as exc:  # the tool still runs p1/p2; p3-p5 will fail visibly
             print(f"bench: {exc}", file=sys.stderr)
         measure.remove(root / "setup-cache")

@@ -147,7 +147,7 @@ ALL: dict[str, Tool] = {
 }
 
 
-def make_lockfile(tool: Tool, fixture: Path, dest: Path, ctx: Context) -> None:
+def make_lockfile(tool: Tool, fixture: Path, dest: Path, ctx: Context, timeout: float = 1800) -> None:
     """Write ``tool``'s lockfile for ``fixture`` into the folder ``dest`` (untimed setup)."""
     dest.mkdir(parents=True, exist_ok=True)
     package_json = (fixture / "package.json").read_bytes()
@@ -164,7 +164,12 @@ def make_lockfile(tool: Tool, fixture: Path, dest: Path, ctx: Context) -> None:
         cmd = [str(peers.peer_binary("pnpm")), "import"]  # registry: npm_config_registry
     else:
         cmd = _bun(["--lockfile-only"])(ctx)
-    done = subprocess.run(cmd, check=False, cwd=dest, env=tool.env(ctx), capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, check=False, cwd=dest, env=tool.env(ctx), capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{tool.name}: making {tool.lockfile} took over {timeout:.0f} s "
+                           "(raise --timeout)") from exc
     if done.returncode != 0 or not (dest / tool.lockfile).is_file():
         raise RuntimeError(f"{tool.name}: making {tool.lockfile} failed: "
                            f"{(done.stdout + done.stderr)[-800:]}")
