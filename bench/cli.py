@@ -90,7 +90,7 @@ def parse_run_args(argv: list[str]) -> RunArgs:
     parser.add_argument("--rounds", type=_rounds, default=3)
     parser.add_argument("--registry", choices=("public", "mirror"), default="public")
     parser.add_argument("--drop-caches", action="store_true",
-                        help="drop the page cache before every p3/p4 run (root; always on for large)")
+                        help="drop the page cache before every p0/p3/p4 run (root; always on for large, xl)")
     parser.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT,
                         help="recorded snapshot the mirror serves")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false",
