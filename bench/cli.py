@@ -189,7 +189,7 @@ def write_scale(docs: list[dict[str, Any]], args: RunArgs) -> None:
 def _progress(run: runner.Run) -> None:
     status = "ok" if run.ok else f"FAILED exit {run.exit_code}"
     label = "warm-up" if run.round == 0 else f"round {run.round}"
-    print(f"  {label} {run.phase} {run.tool:<10} {run.wall:7.2f} s  {status}", flush=True)
+    print(f"  {label} {run.phase} {run.tool:<14} {run.wall:7.2f} s  {status}", flush=True)
 
 
 def write_fixture(args: RunArgs, fixture: str, chosen: list[Tool], registry: str,

@@ -4,9 +4,12 @@ Rules:
 - Packuments are recorded whole (``Accept: application/json``), never filtered:
   a resolve without a lockfile (phase p1) may pick versions outside the
   fixture lockfile, and the mirror derives abbreviated documents itself.
-- The names are those of the fixture lockfiles plus those of a fresh
-  ``npm install --package-lock-only`` of each fixture's package.json, so p1
-  finds what today's resolution asks for. Tarballs: the fixture lockfiles' only.
+- The names and tarballs are those of the fixture lockfiles plus those of
+  each tool's own fresh resolution of the fixture's package.json (npm,
+  pnpm, bun and utoo in their lockfile-only modes, against the public
+  registry; weir resolves as npm does): p0 installs and p1 resolves from
+  nothing, and bun or pnpm pick other versions than npm's lockfile. A tool
+  whose fresh resolution fails is reported and skipped.
 - Every file is written to a temp name and renamed, and a file already there
   is kept: an interrupted recording resumes.
 """
@@ -17,6 +20,7 @@ import asyncio
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +30,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from . import peers
 from .snapshot import (
     FIXTURES,
     PUBLIC_REGISTRY,
@@ -34,22 +39,71 @@ from .snapshot import (
     packument_file,
     tarball_file,
 )
+from .tools import ALL, Context, Tool
 
 CONCURRENCY = 16
 
 
-def fresh_lock_packages(fixture: str) -> list[LockedPackage]:
-    """What npm resolves for the fixture's package.json today (public registry)."""
+FRESH_TOOLS = ("npm", "pnpm", "bun", "utoo")
+FRESH_TIMEOUT = 1800
+# bun.lock is JSON with trailing commas; a package entry opens with "name@version".
+BUN_ENTRY = re.compile(r'^\s*"[^"]+": \["((?:@[^/"]+/)?[^@"]+)@([^"@]+)",', re.MULTILINE)
+# pnpm-lock.yaml v9: one "  name@version:" key per package under "packages:".
+PNPM_ENTRY = re.compile(r"^  '?((?:@[^/\s']+/)?[^@\s']+)@([^'():\s]+)'?:$")
+
+
+def registry_tarball(name: str, version: str) -> str:
+    """The public registry's tarball URL for name@version (``@s/n/-/n-1.0.0.tgz``)."""
+    return f"{PUBLIC_REGISTRY}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
+def bun_lock_packages(text: str) -> list[LockedPackage]:
+    return [LockedPackage(name, registry_tarball(name, version))
+            for name, version in BUN_ENTRY.findall(text)]
+
+
+def pnpm_lock_packages(text: str) -> list[LockedPackage]:
+    found: list[LockedPackage] = []
+    section = ""
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            section = line
+        elif section == "packages:" and (match := PNPM_ENTRY.match(line)):
+            found.append(LockedPackage(match[1], registry_tarball(match[1], match[2])))
+    return found
+
+
+def lock_packages(lockfile: Path) -> list[LockedPackage]:
+    """Registry packages in any of the tools' lockfiles."""
+    if lockfile.name == "bun.lock":
+        return bun_lock_packages(lockfile.read_text())
+    if lockfile.name == "pnpm-lock.yaml":
+        return pnpm_lock_packages(lockfile.read_text())
+    return locked_packages(lockfile)
+
+
+def fresh_lock_packages(fixture: str, tool: Tool) -> list[LockedPackage]:
+    """What ``tool`` resolves for the fixture's package.json today (public registry)."""
     with tempfile.TemporaryDirectory(prefix="weir-bench-record-") as tmp:
         project = Path(tmp) / "project"
         project.mkdir()
         shutil.copy(FIXTURES / fixture / "package.json", project / "package.json")
-        subprocess.run(
-            ["npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit",
-             "--no-fund", "--cache", str(Path(tmp) / "cache"), "--registry", PUBLIC_REGISTRY],
-            cwd=project, check=True, stdout=subprocess.DEVNULL,
-        )
-        return locked_packages(project / "package-lock.json")
+        ctx = Context(PUBLIC_REGISTRY, Path(tmp) / "cache", Path(tmp) / "home")
+        ctx.home.mkdir()
+        try:
+            done = subprocess.run(tool.resolve(ctx), cwd=project, env=tool.env(ctx),
+                                  capture_output=True, timeout=FRESH_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            print(f"record: {tool.name} did not resolve {fixture} within {FRESH_TIMEOUT} s; "
+                  "its p0/p1 may miss files", file=sys.stderr)
+            return []
+        lockfile = project / tool.lockfile
+        if done.returncode != 0 or not lockfile.is_file():
+            print(f"record: {tool.name} could not resolve {fixture} (exit {done.returncode}); "
+                  f"its p0/p1 may miss files: {done.stderr.decode(errors='replace')[-300:]}",
+                  file=sys.stderr)
+            return []
+        return lock_packages(lockfile)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -86,13 +140,18 @@ async def _fetch_all(jobs: list[tuple[str, Path, bool]]) -> list[str]:
 
 
 def record(fixtures: list[str], snapshot: Path) -> int:
+    peers.ensure_peers()
     names: set[str] = set()
     tarballs: set[str] = set()
     for fixture in fixtures:
         locked = locked_packages(FIXTURES / fixture / "package-lock.json")
+        for tool in FRESH_TOOLS:
+            fresh = fresh_lock_packages(fixture, ALL[tool])
+            print(f"record: {fixture}: {tool}'s fresh resolution has {len(fresh)} packages",
+                  flush=True)
+            locked += fresh
         names.update(p.name for p in locked)
         tarballs.update(p.resolved for p in locked)
-        names.update(p.name for p in fresh_lock_packages(fixture))
     jobs = [
         (PUBLIC_REGISTRY + quote(name, safe="@"), packument_file(snapshot, name), True)
         for name in sorted(names)
