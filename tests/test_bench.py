@@ -394,3 +394,61 @@ async def test_mirror_logs_every_request_when_asked(snapshot, capsys):
                                headers={"Accept": CORGI}) as response:
             assert response.status == 200
     assert f"mirror: GET 200 {CORGI} /@s/a" in capsys.readouterr().err
+
+
+BUN_LOCK = '''{
+  "lockfileVersion": 1,
+  "workspaces": {
+    "": {
+      "name": "fixture",
+      "dependencies": { "@s/a": "^1.0.0", "wrap": "^2.0.0" },
+    },
+  },
+  "packages": {
+    "@s/a": ["@s/a@1.2.0", "", { "dependencies": { "b": "^2.0.0" } }, "sha512-x=="],
+
+    "wrap-cjs": ["wrap@2.0.1", "", {}, "sha512-y=="],
+
+    "@s/a/b": ["b@2.9.0", "", {}, "sha512-z=="],
+  }
+}
+'''
+
+PNPM_LOCK = '''lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      '@s/a':
+        specifier: ^1.0.0
+        version: 1.2.0(react@19.0.0)
+
+packages:
+
+  '@s/a@1.2.0':
+    resolution: {integrity: sha512-x==}
+
+  wrap@2.0.1:
+    resolution: {integrity: sha512-y==}
+
+snapshots:
+
+  '@s/a@1.2.0(react@19.0.0)':
+    dependencies:
+      wrap: 2.0.1
+'''
+
+
+def test_record_reads_the_versions_bun_and_pnpm_resolve_to_their_registry_tarballs():
+    from bench.record import bun_lock_packages, pnpm_lock_packages
+    base = "https://registry.npmjs.org/"
+    assert [(p.name, p.resolved) for p in bun_lock_packages(BUN_LOCK)] == [
+        ("@s/a", base + "@s/a/-/a-1.2.0.tgz"),
+        ("wrap", base + "wrap/-/wrap-2.0.1.tgz"),
+        ("b", base + "b/-/b-2.9.0.tgz"),
+    ]
+    assert [(p.name, p.resolved) for p in pnpm_lock_packages(PNPM_LOCK)] == [
+        ("@s/a", base + "@s/a/-/a-1.2.0.tgz"),
+        ("wrap", base + "wrap/-/wrap-2.0.1.tgz"),
+    ]
