@@ -10,6 +10,11 @@ Rules:
   registry; weir resolves as npm does): p0 installs and p1 resolves from
   nothing, and bun or pnpm pick other versions than npm's lockfile. A tool
   whose fresh resolution fails is reported and skipped.
+- Then the packuments of every name the recorded versions list in
+  ``peerDependencies``, and of those peers' own peers (at their latest
+  version), until no new name comes: bun asks for optional peers' documents
+  too (13 per medium resolve, jsdom's peer canvas among them), and a mirror
+  answering 404 where npmjs answers 200 is not the registry the tools see.
 - Every file is written to a temp name and renamed, and a file already there
   is kept: an interrupted recording resumes.
 """
@@ -26,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -152,19 +157,58 @@ def record(fixtures: list[str], snapshot: Path) -> int:
             locked += fresh
         names.update(p.name for p in locked)
         tarballs.update(p.resolved for p in locked)
-    jobs = [
-        (PUBLIC_REGISTRY + quote(name, safe="@"), packument_file(snapshot, name), True)
-        for name in sorted(names)
-    ] + [(url, tarball_file(snapshot, url), False) for url in sorted(tarballs)]
+    jobs = [_packument_job(snapshot, name) for name in sorted(names)] + [(url, tarball_file(snapshot, url), False) for url in sorted(tarballs)]
     todo = [job for job in jobs if not job[1].exists()]
     print(f"record: {len(names)} packuments, {len(tarballs)} tarballs; "
-          f"{len(todo)} to fetch into {snapshot}")
+          f"{len(todo)} to fetch into {snapshot}", flush=True)
     failures = asyncio.run(_fetch_all(todo))
+    failures += _record_peers(snapshot, names, tarballs)
     for failure in failures:
         print(f"record: FAILED {failure}", file=sys.stderr)
     (snapshot / "fixtures.json").write_text(json.dumps(sorted(
         set(fixtures) | set(_recorded_fixtures(snapshot)))))
     return 1 if failures else 0
+
+
+def _packument_job(snapshot: Path, name: str) -> tuple[str, Path, bool]:
+    return PUBLIC_REGISTRY + quote(name, safe="@"), packument_file(snapshot, name), True
+
+
+def tarball_version(name: str, url: str) -> str:
+    """The version in a registry tarball URL (``.../-/core-7.26.0.tgz`` of @babel/core)."""
+    file = urlsplit(url).path.rsplit("/", 1)[-1]
+    return file[len(name.rsplit("/", 1)[-1]) + 1: -len(".tgz")]
+
+
+def peer_names(snapshot: Path, versions: dict[str, set[str]]) -> set[str]:
+    """Names in the peerDependencies of name -> versions ("latest": the dist-tag's)."""
+    found: set[str] = set()
+    for name, wanted in versions.items():
+        file = packument_file(snapshot, name)
+        if not file.is_file():
+            continue
+        doc = json.loads(gzip.decompress(file.read_bytes()))
+        for version in wanted:
+            version = doc.get("dist-tags", {}).get(version, version)
+            found.update((doc.get("versions", {}).get(version) or {}).get("peerDependencies") or {})
+    return found
+
+
+def _record_peers(snapshot: Path, names: set[str], tarballs: set[str]) -> list[str]:
+    """Fetch the packuments of peers (and their peers) no lockfile installs; the failures."""
+    versions: dict[str, set[str]] = {}
+    for url in tarballs:
+        name = urlsplit(url).path.lstrip("/").split("/-/", 1)[0]
+        versions.setdefault(name, set()).add(tarball_version(name, url))
+    known, failures = set(names), []
+    while new := sorted(peer_names(snapshot, versions) - known):
+        todo = [_packument_job(snapshot, name) for name in new
+                if not packument_file(snapshot, name).exists()]
+        print(f"record: {len(new)} peer-only packuments; {len(todo)} to fetch", flush=True)
+        failures += asyncio.run(_fetch_all(todo))
+        known.update(new)
+        versions = {name: {"latest"} for name in new}
+    return failures
 
 
 def _recorded_fixtures(snapshot: Path) -> list[str]:

@@ -452,3 +452,20 @@ def test_record_reads_the_versions_bun_and_pnpm_resolve_to_their_registry_tarbal
         ("@s/a", base + "@s/a/-/a-1.2.0.tgz"),
         ("wrap", base + "wrap/-/wrap-2.0.1.tgz"),
     ]
+
+
+def test_record_follows_peers_of_the_recorded_versions_and_of_peers_at_latest(tmp_path):
+    from bench.record import peer_names, tarball_version
+    for name, doc in {
+        "@s/a": {"dist-tags": {"latest": "2.0.0"}, "versions": {
+            "1.0.0": {"peerDependencies": {"vite": "*"}},
+            "2.0.0": {"peerDependencies": {"never-asked": "*"}}}},
+        "jsdom": {"dist-tags": {"latest": "26.0.0"}, "versions": {
+            "26.0.0": {"peerDependencies": {"canvas": "^3"}}}},
+    }.items():
+        path = packument_file(tmp_path, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    assert tarball_version("@s/a", "https://registry.npmjs.org/@s/a/-/a-1.0.0.tgz") == "1.0.0"
+    assert peer_names(tmp_path, {"@s/a": {"1.0.0"}, "missing": {"1.0.0"}}) == {"vite"}
+    assert peer_names(tmp_path, {"jsdom": {"latest"}}) == {"canvas"}
