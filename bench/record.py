@@ -118,8 +118,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-async def _fetch_all(jobs: list[tuple[str, Path, bool]]) -> list[str]:
-    """Fetch (url, destination, gzip-it) jobs; return the failures."""
+async def _fetch_all(jobs: list[tuple[str, Path, bool]], missing_ok: bool = False) -> list[str]:
+    """Fetch (url, destination, gzip-it) jobs; return the failures.
+
+    With ``missing_ok`` a 404 is no failure: a peer nobody published is
+    missing from npmjs too, and the mirror's 404 is then npmjs's answer.
+    """
     failures: list[str] = []
     queue: asyncio.Queue[tuple[str, Path, bool]] = asyncio.Queue()
     for job in jobs:
@@ -135,6 +139,12 @@ async def _fetch_all(jobs: list[tuple[str, Path, bool]]) -> list[str]:
                     async with session.get(url, headers=headers) as response:
                         response.raise_for_status()
                         body = await response.read()
+                except aiohttp.ClientResponseError as exc:
+                    if missing_ok and exc.status == 404:
+                        print(f"record: npmjs has no {url} either; the mirror will answer 404 too")
+                    else:
+                        failures.append(f"{url}: {exc}")
+                    continue
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     failures.append(f"{url}: {exc}")
                     continue
@@ -205,7 +215,7 @@ def _record_peers(snapshot: Path, names: set[str], tarballs: set[str]) -> list[s
         todo = [_packument_job(snapshot, name) for name in new
                 if not packument_file(snapshot, name).exists()]
         print(f"record: {len(new)} peer-only packuments; {len(todo)} to fetch", flush=True)
-        failures += asyncio.run(_fetch_all(todo))
+        failures += asyncio.run(_fetch_all(todo, missing_ok=True))
         known.update(new)
         versions = {name: {"latest"} for name in new}
     return failures
