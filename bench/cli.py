@@ -5,6 +5,7 @@ Commands:
                   [--rounds 3] [--no-warmup] [--timeout 1800] [--baseline main]
                   [--registry public|mirror] [--drop-caches]
   python -m bench record [--fixtures medium,large,xl] record the mirror snapshot
+  python -m bench record --misses [mirror.log]        add what a run's mirror answered 404 for
   python -m bench mirror [--port 0] [--log-requests]  serve it (the harness starts it itself)
   python -m bench scale results/*.json                per-package scaling from JSON reports
   python -m bench micro                               run the hot-path micro-benchmarks
@@ -239,12 +240,16 @@ def _head() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["record"]:
-        from .record import record
+        from .record import record, record_misses
         parser = argparse.ArgumentParser(prog="python -m bench record")
         parser.add_argument("--fixtures", type=_choices(fixture_names()),
                             default=["medium", "large", "xl"])
         parser.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT)
+        parser.add_argument("--misses", nargs="?", type=Path, const=WORK / "mirror.log",
+                            help="instead, fetch what the last run's mirror answered 404 for")
         ns = parser.parse_args(argv[1:])
+        if ns.misses:
+            return record_misses(ns.misses, ns.snapshot)
         return record(ns.fixtures, ns.snapshot)
     if argv[:1] == ["mirror"]:
         from .mirror import serve

@@ -167,7 +167,8 @@ def record(fixtures: list[str], snapshot: Path) -> int:
             locked += fresh
         names.update(p.name for p in locked)
         tarballs.update(p.resolved for p in locked)
-    jobs = [_packument_job(snapshot, name) for name in sorted(names)] + [(url, tarball_file(snapshot, url), False) for url in sorted(tarballs)]
+    jobs = [_packument_job(snapshot, name) for name in sorted(names)] + [
+        (url, tarball_file(snapshot, url), False) for url in sorted(tarballs)]
     todo = [job for job in jobs if not job[1].exists()]
     print(f"record: {len(names)} packuments, {len(tarballs)} tarballs; "
           f"{len(todo)} to fetch into {snapshot}", flush=True)
@@ -178,6 +179,31 @@ def record(fixtures: list[str], snapshot: Path) -> int:
     (snapshot / "fixtures.json").write_text(json.dumps(sorted(
         set(fixtures) | set(_recorded_fixtures(snapshot)))))
     return 1 if failures else 0
+
+
+def record_misses(log: Path, snapshot: Path) -> int:
+    """Fetch from npmjs what the mirror answered 404 for in ``log`` (a harness run's).
+
+    bun's full install picks versions its own lockfile-only resolution does
+    not (on medium, vite 7.3.8 for vitest's peer when the mirror answers
+    fast): no lockfile predicts them, so a run against the mirror does.
+    Paths npmjs serves no file for (``utoo/latest``, a version endpoint) stay
+    404s.
+    """
+    misses = sorted({line.split("404 ", 1)[1] for line in log.read_text().splitlines()
+                     if line.startswith("mirror: 404 ")})
+    jobs = [(PUBLIC_REGISTRY + path, snapshot / "tarballs" / path, False) if "/-/" in path
+            else _packument_job(snapshot, path)
+            for path in misses if "/-/" in path or _is_package_name(path)]
+    print(f"record: {len(misses)} paths the mirror lacked in {log}; {len(jobs)} to fetch", flush=True)
+    failures = asyncio.run(_fetch_all(jobs, missing_ok=True))
+    for failure in failures:
+        print(f"record: FAILED {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _is_package_name(path: str) -> bool:
+    return path.count("/") == (1 if path.startswith("@") else 0)
 
 
 def _packument_job(snapshot: Path, name: str) -> tuple[str, Path, bool]:
