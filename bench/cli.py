@@ -181,6 +181,8 @@ def _tools(args: RunArgs) -> list[Tool]:
 
 def write_scale(docs: list[dict[str, Any]], args: RunArgs) -> None:
     stem = f"{docs[0]['date']}-scale-{args.registry}"
+    if list(args.phases) != list(runner.PHASES):  # as report.write names a partial run
+        stem += "-" + "+".join(args.phases)
     path = RESULTS / f"{stem}.md"
     report.write_atomic(path, report.scale_markdown(docs))
     print(path.read_text())
