@@ -1,12 +1,16 @@
-"""Run one command and measure it: wall, user, sys, peak RSS, network, disk.
+"""Run one command and measure it: wall, CPU, memory, scheduling, network, disk.
 
 Rules:
-- CPU time and peak RSS come from GNU time (``/usr/bin/time -v``); without it
-  the harness refuses to run and says how to get it (Debian package ``time``).
+- CPU time, peak RSS, minor page faults and voluntary/involuntary context
+  switches come from GNU time (``/usr/bin/time -v``, which sums the whole
+  process tree); without it the harness refuses to run and says how to get
+  it (Debian package ``time``).
 - Wall time is the harness's own monotonic clock around the child.
-- Network bytes are the /proc/net/dev receive deltas: loopback apart from the
-  rest, so a tool that bypasses the mirror shows up. They are machine-wide:
-  other processes' traffic counts too.
+- Network bytes are the /proc/net/dev deltas, received and sent: loopback
+  apart from the rest, so a tool that bypasses the mirror shows up. They are
+  machine-wide: other processes' traffic counts too.
+- A run that outlives its timeout is killed with its whole process group
+  (a package manager's workers must not go on loading the next run).
 - Disk use counts each inode once (pnpm/bun hardlink out of their stores).
 - With a pseudo-terminal the child's stdin/stdout/stderr are the pty's slave
   and its output is drained and dropped, as a terminal would show it. A
@@ -20,6 +24,7 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -42,12 +47,30 @@ class MissingGnuTime(RuntimeError):
 class Measured:
     exit_code: int
     wall: float
+    cpu: CpuUse
+    net: NetUse
+    output_tail: str  # last characters of stdout+stderr, for failures
+
+
+@dataclass(frozen=True, slots=True)
+class CpuUse:
+    """What GNU time reports for the process tree."""
+
     user: float
     sys: float
     max_rss_kb: int
-    net_lo_rx: int
-    net_ext_rx: int
-    output_tail: str  # last characters of stdout+stderr, for failures
+    minor_faults: int
+    voluntary_switches: int
+    involuntary_switches: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetUse:
+    """Bytes through the network interfaces during one run (machine-wide)."""
+
+    lo_rx: int
+    ext_rx: int
+    ext_tx: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +87,30 @@ def require_gnu_time() -> None:
         )
 
 
-def net_rx() -> tuple[int, int]:
-    """(loopback, everything else) bytes received so far, from /proc/net/dev."""
-    lo = ext = 0
+NO_CPU = CpuUse(0.0, 0.0, 0, 0, 0, 0)
+
+
+def net_counters() -> NetUse:
+    """Bytes received on loopback, and received and sent elsewhere, so far (/proc/net/dev)."""
+    lo_rx = ext_rx = ext_tx = 0
     for line in Path("/proc/net/dev").read_text().splitlines()[2:]:
         iface, _, counters = line.partition(":")
-        received = int(counters.split()[0])
+        fields = counters.split()
         if iface.strip() == "lo":
-            lo += received
+            lo_rx += int(fields[0])
         else:
-            ext += received
-    return lo, ext
+            ext_rx += int(fields[0])
+            ext_tx += int(fields[8])
+    return NetUse(lo_rx, ext_rx, ext_tx)
 
 
-def parse_gnu_time(text: str) -> tuple[float, float, int]:
-    """(user s, sys s, max RSS KiB) from ``time -v`` output."""
+def net_delta(before: NetUse, after: NetUse) -> NetUse:
+    return NetUse(after.lo_rx - before.lo_rx, after.ext_rx - before.ext_rx,
+                  after.ext_tx - before.ext_tx)
+
+
+def parse_gnu_time(text: str) -> CpuUse:
+    """CPU, peak RSS, minor faults and context switches from ``time -v`` output."""
 
     def field(label: str) -> str:
         match = re.search(rf"^\s*{re.escape(label)}: (.+)$", text, re.MULTILINE)
@@ -86,10 +118,13 @@ def parse_gnu_time(text: str) -> tuple[float, float, int]:
             raise ValueError(f"GNU time output has no {label!r}")
         return match.group(1).strip()
 
-    return (
+    return CpuUse(
         float(field("User time (seconds)")),
         float(field("System time (seconds)")),
         int(field("Maximum resident set size (kbytes)")),
+        int(field("Minor (reclaiming a frame) page faults")),
+        int(field("Voluntary context switches")),
+        int(field("Involuntary context switches")),
     )
 
 
@@ -130,7 +165,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], pty: bool = False,
     with tempfile.NamedTemporaryFile("r", prefix="bench-time-", suffix=".txt") as report:
         full = [str(GNU_TIME), "-v", "-o", report.name, *cmd]
         output = bytearray()
-        lo0, ext0 = net_rx()
+        net0 = net_counters()
         start = time.perf_counter()
         if pty:
             master, slave = os.openpty()
@@ -145,7 +180,7 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], pty: bool = False,
             try:
                 code = proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 code = proc.wait()
             wall = time.perf_counter() - start
             reader.join(5)
@@ -153,21 +188,27 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], pty: bool = False,
             if seen_at:  # a view that stays open: the install ended when its summary showed
                 wall = seen_at[0] - start
         else:
-            try:
-                done = subprocess.run(full, check=False, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      timeout=timeout)
-                code, output[:] = done.returncode, done.stdout[-STDERR_TAIL:]
-            except subprocess.TimeoutExpired as exc:
-                code, output[:] = -9, (exc.output or b"")[-STDERR_TAIL:] + b"\n(timed out)"
+            code, output[:] = _run_piped(full, cwd, env, timeout)
             wall = time.perf_counter() - start
-        lo1, ext1 = net_rx()
+        net = net_delta(net0, net_counters())
         try:
-            user, sys_, rss = parse_gnu_time(Path(report.name).read_text())
+            cpu = parse_gnu_time(Path(report.name).read_text())
         except ValueError:
-            user, sys_, rss = 0.0, 0.0, 0
-    return Measured(code, wall, user, sys_, rss, lo1 - lo0, ext1 - ext0,
-                    output.decode(errors="replace"))
+            cpu = NO_CPU
+    return Measured(code, wall, cpu, net, output.decode(errors="replace"))
+
+
+def _run_piped(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """(exit code, output tail); past ``timeout`` the whole process group is killed."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out[-STDERR_TAIL:]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return -9, out[-STDERR_TAIL:] + f"\n(timed out after {timeout:.0f} s; killed)".encode()
 
 
 def disk_use(root: Path) -> DiskUse:

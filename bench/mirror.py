@@ -14,6 +14,9 @@ Rules:
   gzip; tarballs never are (they already are).
 - Bodies are built once per (package, form, host) and kept in memory,
   gzipped ahead: the mirror must not be what the benchmark measures.
+- With ``--log-requests`` every request is one stderr line (``mirror: GET
+  <status> <accept> <path>``): what a tool asks for in a phase that should
+  need nothing, such as a no-op, shows there.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
@@ -148,7 +152,16 @@ def _not_found(mirror: Mirror, path: str) -> web.Response:
     return web.json_response({"error": "Not found"}, status=404)
 
 
-def make_app(mirror: Mirror) -> web.Application:
+@web.middleware
+async def _log_request(request: web.Request, handler: Any) -> web.StreamResponse:
+    response = await handler(request)
+    accept = request.headers.get("Accept", "-").replace(" ", "")
+    print(f"mirror: {request.method} {response.status} {accept} {request.raw_path}",
+          file=sys.stderr, flush=True)
+    return response
+
+
+def make_app(mirror: Mirror, log_requests: bool = False) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         path = unquote(request.raw_path.split("?", 1)[0]).lstrip("/")
         if "/-/" in path:
@@ -180,15 +193,15 @@ def make_app(mirror: Mirror) -> web.Application:
             return web.Response(body=body.gzipped, headers=headers, content_type=content_type)
         return web.Response(body=body.plain, headers=headers, content_type=content_type)
 
-    app = web.Application()
+    app = web.Application(middlewares=[_log_request] if log_requests else [])
     app.router.add_route("GET", "/{tail:.*}", handle)
     return app
 
 
-async def serve(snapshot: Path, port: int) -> None:
+async def serve(snapshot: Path, port: int, log_requests: bool = False) -> None:
     """Serve until killed; print ``mirror: listening on http://127.0.0.1:PORT/`` when ready."""
     mirror = Mirror(snapshot)
-    runner = web.AppRunner(make_app(mirror), access_log=None)
+    runner = web.AppRunner(make_app(mirror, log_requests), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
     await site.start()

@@ -1,4 +1,4 @@
-"""Medians, ranges and ratios over the recorded runs (failed runs excluded)."""
+"""Medians, spread, ranges and ratios over the recorded runs (failed runs excluded)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,29 @@ class Summary:
     runs: int
     failures: int
     wall: float | None  # medians; None when no run succeeded
+    wall_sd: float | None  # sample standard deviation; None below two successful runs
     wall_min: float | None
     wall_max: float | None
     user: float | None
     sys: float | None
     max_rss_kb: float | None
+    minor_faults: float | None
+    voluntary_switches: float | None
+    involuntary_switches: float | None
     net_ext_rx: float | None
+    net_ext_tx: float | None
     net_lo_rx: float | None
     cache_bytes: float | None
     cache_files: float | None
     node_modules_bytes: float | None
     node_modules_files: float | None
+    lockfile_bytes: float | None
+
+
+# The Run fields summarized by their median, in Summary's order after wall_max.
+MEDIANS = ("user", "sys", "max_rss_kb", "minor_faults", "voluntary_switches",
+           "involuntary_switches", "net_ext_rx", "net_ext_tx", "net_lo_rx", "cache_bytes",
+           "cache_files", "node_modules_bytes", "node_modules_files", "lockfile_bytes")
 
 
 def _median(values: list[float]) -> float | None:
@@ -40,17 +52,12 @@ def summarize(runs: list[Run]) -> list[Summary]:
     out = []
     for (phase, tool), group in groups.items():
         ok = [r for r in group if r.ok]
-
-        def med(attr: str, ok: list[Run] = ok) -> float | None:
-            return _median([float(getattr(r, attr)) for r in ok])
-
         walls = [r.wall for r in ok]
+        medians = [_median([float(getattr(r, attr)) for r in ok]) for attr in MEDIANS]
         out.append(Summary(
-            phase, tool, len(group), len(group) - len(ok), med("wall"),
-            min(walls) if walls else None, max(walls) if walls else None,
-            med("user"), med("sys"), med("max_rss_kb"), med("net_ext_rx"), med("net_lo_rx"),
-            med("cache_bytes"), med("cache_files"), med("node_modules_bytes"),
-            med("node_modules_files"),
+            phase, tool, len(group), len(group) - len(ok), _median(walls),
+            statistics.stdev(walls) if len(walls) > 1 else None,
+            min(walls) if walls else None, max(walls) if walls else None, *medians,
         ))
     return out
 

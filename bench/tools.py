@@ -4,6 +4,8 @@ Rules:
 - Every tool gets ``--ignore-scripts``, the registry under test, a cache
   folder the harness owns, and a HOME of its own (so no user config, no
   global store and no update check leaks in).
+- The full install from nothing (p0) is each tool's plain install with no
+  lockfile (so pnpm and bun without ``--frozen-lockfile``).
 - Resolve phases (p1, p2) use each tool's lockfile-only mode; install phases
   (p3-p5) install from the tool's own lockfile, made once per run in setup:
   npm, weir and utoo read package-lock.json (utoo's own format; its
@@ -39,8 +41,10 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    name: str
+    name: str  # the label in reports ("weir", "weir@1a2b3c4", "bun")
+    kind: str  # which installer it is: decides its lockfile setup and environment
     lockfile: str  # the file name it installs from
+    full: Callable[[Context], list[str]]  # install with no lockfile (p0)
     resolve: Callable[[Context], list[str]]
     install: Callable[[Context], list[str]]
     version: Callable[[], str]
@@ -57,11 +61,11 @@ class Tool:
             NO_UPDATE_NOTIFIER="1",
         )
         env.pop("CI", None)
-        if self.name == "pnpm":
+        if self.kind == "pnpm":
             env.update(npm_config_store_dir=str(ctx.cache / "store"),
                        npm_config_cache_dir=str(ctx.cache / "metadata"),
                        npm_config_registry=ctx.registry)
-        if self.name == "bun":
+        if self.kind == "bun":
             env.update(BUN_CONFIG_REGISTRY=ctx.registry,
                        BUN_INSTALL_CACHE_DIR=str(ctx.cache))
         return env
@@ -112,9 +116,16 @@ def _bun(extra: list[str]) -> Callable[[Context], list[str]]:
                       "--cache-dir", str(c.cache)]
 
 
-def _weir(extra: list[str]) -> Callable[[Context], list[str]]:
-    return lambda c: [weir_binary(), "install", *extra, "--ignore-scripts", "--reporter",
+def _weir(extra: list[str], binary: str | None = None) -> Callable[[Context], list[str]]:
+    return lambda c: [binary or weir_binary(), "install", *extra, "--ignore-scripts", "--reporter",
                       "plain", "--registry", c.registry, "--cache", str(c.cache)]
+
+
+def weir_tool(name: str, binary: str | None = None) -> Tool:
+    """weir as a tool; ``binary`` runs another build of it (a ``--baseline``)."""
+    return Tool(name, "weir", "package-lock.json", _weir([], binary), _weir(["--lockfile-only"], binary),
+                _weir([], binary),
+                lambda: _output([binary or weir_binary(), "--version"]).removeprefix("weir "))
 
 
 def _utoo(command: str, extra: list[str]) -> Callable[[Context], list[str]]:
@@ -123,37 +134,42 @@ def _utoo(command: str, extra: list[str]) -> Callable[[Context], list[str]]:
 
 
 ALL: dict[str, Tool] = {
-    "weir": Tool("weir", "package-lock.json", _weir(["--lockfile-only"]), _weir([]),
-                 lambda: _output([weir_binary(), "--version"]).removeprefix("weir ")),
-    "npm": Tool("npm", "package-lock.json", _npm(["--package-lock-only"]), _npm([]),
+    "weir": weir_tool("weir"),
+    "npm": Tool("npm", "npm", "package-lock.json", _npm([]), _npm(["--package-lock-only"]), _npm([]),
                 peers.npm_version),
-    "pnpm": Tool("pnpm", "pnpm-lock.yaml", _pnpm(["--lockfile-only"]),
+    "pnpm": Tool("pnpm", "pnpm", "pnpm-lock.yaml", _pnpm([]), _pnpm(["--lockfile-only"]),
                  _pnpm(["--frozen-lockfile"]), lambda: peers.peer_version("pnpm") or "?"),
-    "bun": Tool("bun", "bun.lock", _bun(["--lockfile-only"]), _bun(["--frozen-lockfile"]),
-                lambda: peers.peer_version("bun") or "?"),
-    "utoo": Tool("utoo", "package-lock.json", _utoo("deps", []),
-                 _utoo("install", ["--ignore-scripts"]), lambda: peers.peer_version("utoo") or "?"),
+    "bun": Tool("bun", "bun", "bun.lock", _bun([]), _bun(["--lockfile-only"]),
+                _bun(["--frozen-lockfile"]), lambda: peers.peer_version("bun") or "?"),
+    "utoo": Tool("utoo", "utoo", "package-lock.json", _utoo("install", ["--ignore-scripts"]),
+                 _utoo("deps", []), _utoo("install", ["--ignore-scripts"]),
+                 lambda: peers.peer_version("utoo") or "?"),
 }
 
 
-def make_lockfile(tool: Tool, fixture: Path, dest: Path, ctx: Context) -> None:
+def make_lockfile(tool: Tool, fixture: Path, dest: Path, ctx: Context, timeout: float = 1800) -> None:
     """Write ``tool``'s lockfile for ``fixture`` into the folder ``dest`` (untimed setup)."""
     dest.mkdir(parents=True, exist_ok=True)
     package_json = (fixture / "package.json").read_bytes()
     npm_lock = (fixture / "package-lock.json").read_text()
     (dest / "package.json").write_bytes(package_json)
-    if tool.name in ("npm", "weir"):
+    if tool.kind in ("npm", "weir"):
         (dest / "package-lock.json").write_text(npm_lock)
         return
-    if tool.name == "utoo":
+    if tool.kind == "utoo":
         (dest / "package-lock.json").write_text(npm_lock.replace(PUBLIC_REGISTRY, ctx.registry))
         return
     (dest / "package-lock.json").write_text(npm_lock)
-    if tool.name == "pnpm":
+    if tool.kind == "pnpm":
         cmd = [str(peers.peer_binary("pnpm")), "import"]  # registry: npm_config_registry
     else:
         cmd = _bun(["--lockfile-only"])(ctx)
-    done = subprocess.run(cmd, check=False, cwd=dest, env=tool.env(ctx), capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, check=False, cwd=dest, env=tool.env(ctx), capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{tool.name}: making {tool.lockfile} took over {timeout:.0f} s "
+                           "(raise --timeout)") from exc
     if done.returncode != 0 or not (dest / tool.lockfile).is_file():
         raise RuntimeError(f"{tool.name}: making {tool.lockfile} failed: "
                            f"{(done.stdout + done.stderr)[-800:]}")
