@@ -366,31 +366,3 @@ def test_bundled_dependencies_come_from_the_tarball_and_survive_later_installs(p
     assert out.returncode == 0, out.stderr
     assert node_require(app, "withbundle") == "bundled dep"
     npm_ls_clean(app)
-
-
-def test_a_resolve_from_packument_digests_writes_the_same_lockfile_and_why(
-    app: Path, cache_dir: Path, small_graph: LoopbackRegistry
-) -> None:
-    """Run 1 fetches, run 2 reads the bodies and leaves digests, run 3 reads only digests."""
-    results = []
-    for _ in range(3):
-        (app / "package-lock.json").unlink(missing_ok=True)
-        out = weir(app, cache_dir, small_graph, "install", "--lockfile-only")
-        assert out.returncode == 0, out.stderr
-        why = weir(app, cache_dir, small_graph, "why", "c", "--json")
-        assert why.returncode == 0, why.stderr
-        results.append(((app / "package-lock.json").read_bytes(), json.loads(why.stdout)))
-    assert sorted(p.name for p in cache_dir.glob("manifests/*/*.digest")) == [
-        "@scope%2Fpkg.digest", "a.digest", "b.digest", "c.digest", "tool.digest"
-    ]
-    assert results[0][0] == results[1][0] == results[2][0]
-    assert _timeless(results[1][1]) == _timeless(results[2][1])  # both hits; run 1 was a miss
-
-
-def _timeless(value: Any) -> Any:
-    """``weir why --json`` without the times, which differ run to run."""
-    if isinstance(value, dict):
-        return {k: _timeless(v) for k, v in value.items() if k != "elapsed_ms"}
-    if isinstance(value, list):
-        return [_timeless(v) for v in value]
-    return value

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from weir.core.npm.semver import sort_parsed
-from weir.core.npm.packument import Dist, PackumentError, decode_digest, decode_packument, decode_version, encode_digest
+from weir.core.npm.packument import Dist, PackumentError, decode_packument, decode_version
 
 DIST = {"tarball": "https://r.example/a/-/a-1.0.0.tgz", "integrity": "sha512-abc", "shasum": "deadbeef"}
 
@@ -128,53 +127,3 @@ def test_version_document() -> None:
     assert (m.name, m.version, m.dist.tarball) == ("a", "1.0.0", DIST["tarball"])
     with pytest.raises(PackumentError, match="cannot be installed"):
         decode_version(orjson.dumps({"name": "a", "version": "1.0.0"}))
-
-
-# -- the digest beside a stored body (rule 5) ----------------------------------------------
-
-KEY = (7, 100, 123)
-SHAPES = {
-    "1.0.0": {
-        "name": "@s/a", "version": "1.0.0", "dependencies": {"b": "^1"}, "optionalDependencies": {"c": "2"},
-        "devDependencies": {"huge": "1"}, "peerDependencies": {"react": ">=18"},
-        "peerDependenciesMeta": {"react": {"optional": True}, "bad": 1}, "bundleDependencies": ["b"],
-        "bin": {"a": "bin/a.js"}, "directories": {"bin": "./bin", "man": "./man"}, "engines": {"node": ">=18", "npm": 7},
-        "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"], "deprecated": "use b", "license": "MIT",
-        "funding": [{"url": "https://f.example"}, "https://g.example"], "workspaces": ["w"],
-        "dist": {**DIST, "signatures": [{"sig": "x" * 90}], "fileCount": 3},
-    },
-    "0.1.0": {"name": "other", "engines": "node >= 0.4", "dependencies": ["b", "@s/c@1.x"], "bin": 7, "os": "linux", "dist": DIST},
-    "0.2.0": {"engines": ["node"], "license": {"type": "BSD"}, "bundledDependencies": True, "directories": [], "dist": DIST},
-    "0.3.0": {"bin": "./cli.js", "scripts": {"postinstall": "node x", "test": "t"}, "deprecated": "", "dist": DIST},
-    "0.4.0": {"scripts": {"install": 5, "build": "b"}, "hasInstallScript": False, "funding": 1.5, "dist": DIST | {"integrity": ""}},
-    "0.0.1": {"dist": {"shasum": "x"}},
-    "2.0.0-rc.1": {"dist": DIST, "engines": {}},
-}
-
-
-def _everything(p) -> tuple:
-    return (p.name, p.dist_tags, p.modified, p.unpublished, list(p.versions),
-            {v: p.versions.get(v) for v in SHAPES}, p.unusable)
-
-
-def test_a_digest_decodes_to_the_packument_its_body_does() -> None:
-    body = packument(**SHAPES)
-    digest = encode_digest(body, KEY)
-    assert digest is not None and len(digest) < len(body) / 2
-    assert _everything(decode_digest(digest, KEY)) == _everything(decode_packument(body))
-    newest_first = tuple(v for v, _ in sort_parsed(decode_packument(body).versions, loose=True)[::-1])
-    assert decode_digest(digest, KEY).newest_first == newest_first == ("2.0.0-rc.1", "1.0.0", "0.4.0", "0.3.0", "0.2.0", "0.1.0", "0.0.1")
-    assert decode_digest(digest, KEY).usable("1.0.0") and not decode_digest(digest, KEY).usable("0.0.1")
-
-
-def test_a_digest_of_another_body_or_a_damaged_one_is_not_used() -> None:
-    digest = encode_digest(packument(**SHAPES), KEY)
-    assert digest is not None
-    assert decode_digest(digest, (7, 100, 124)) is None  # made from another file
-    assert decode_digest(digest[: len(digest) // 2], KEY) is None
-    assert decode_digest(b"\xc1garbage", KEY) is None
-
-
-def test_a_body_with_a_version_that_is_no_object_gets_no_digest() -> None:
-    assert encode_digest(packument(**{"1.0.0": {"dist": DIST}, "0.0.2": "junk"}), KEY) is None
-    assert encode_digest(b"<html>", KEY) is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -216,68 +215,3 @@ async def test_public_registry_packument(tmp_path: Path) -> None:
     manifest = done.manifest
     assert isinstance(manifest, Packument)
     assert manifest.versions["7.0.0"].dist.integrity.startswith("sha512-")
-
-
-# -- the digest beside a stored packument (manifest_store rule 6) --------------------------
-
-
-def _digest_path(reg: Registry, name: str) -> Path:
-    body, _ = reg.store.paths(reg.config.registry_for(name), name)
-    return body.with_suffix(".digest")
-
-
-async def test_a_hit_leaves_a_digest_that_the_next_hit_reads_instead_of_the_body(
-    registry: LoopbackRegistry, make: MakeRegistry
-) -> None:
-    registry.add("a", "1.0.0", dependencies={"b": "^1"}, scripts={"install": "node x"})
-    registry.add("a", "1.1.0")
-    miss = await make().execute(Full("a"), job_id=1)
-    reg = make()
-    assert not _digest_path(reg, "a").exists()  # never made on the network path
-    first_hit = await reg.execute(Full("a"), job_id=2)
-    assert _digest_path(reg, "a").is_file()
-    body, _ = reg.store.paths(reg.config.registry_for("a"), "a")
-    stat = body.stat()
-    body.write_bytes(b" " * stat.st_size)  # the same file, size and mtime, but no packument in it:
-    os.utime(body, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # read, it would be a miss
-    second_hit = await make().execute(Full("a"), job_id=3)
-    assert second_hit.cache_status == "hit"
-    for done in (first_hit, second_hit):
-        assert {v: done.manifest.versions[v] for v in done.manifest.versions} == {
-            v: miss.manifest.versions[v] for v in miss.manifest.versions
-        }
-        assert done.manifest.dist_tags == miss.manifest.dist_tags
-
-
-async def test_a_digest_is_not_used_once_a_200_replaced_its_body(registry: LoopbackRegistry, make: MakeRegistry) -> None:
-    registry.add("a", "1.0.0")
-    await make().execute(Full("a"), job_id=1)
-    await make().execute(Full("a"), job_id=2)  # makes the digest
-    old_digest = _digest_path(make(), "a").read_bytes()
-    registry.add("a", "2.0.0")  # a new body, under a new ETag
-    assert (await make(prefer_online=True).execute(Full("a"), job_id=3)).cache_status == "updated"
-    _digest_path(make(), "a").write_bytes(old_digest)  # as an older weir that writes no digest leaves it
-    make.clock.now += 10  # type: ignore[attr-defined]
-    done = await make().execute(Full("a"), job_id=4)
-    assert done.cache_status == "hit" and sorted(done.manifest.versions) == ["1.0.0", "2.0.0"]
-    assert done.manifest.dist_tags == {"latest": "2.0.0"}
-    assert _digest_path(make(), "a").read_bytes() != old_digest  # made again from the new body
-
-
-async def test_a_digest_survives_a_304_and_a_damaged_one_falls_back_to_the_body(
-    registry: LoopbackRegistry, make: MakeRegistry
-) -> None:
-    registry.add("a", "1.0.0")
-    await make().execute(Full("a"), job_id=1)
-    await make().execute(Full("a"), job_id=2)
-    make.clock.now += 301  # type: ignore[attr-defined]
-    revalidated = await make().execute(Full("a"), job_id=3)
-    assert revalidated.cache_status == "revalidated" and list(revalidated.manifest.versions) == ["1.0.0"]
-    make.clock.now += 1  # type: ignore[attr-defined]
-    assert (await make().execute(Full("a"), job_id=4)).cache_status == "hit"  # the 304 kept the entry whole
-    digest = _digest_path(make(), "a")
-    digest.write_bytes(digest.read_bytes()[:-7])
-    done = await make().execute(Full("a"), job_id=5)
-    assert done.cache_status == "hit" and list(done.manifest.versions) == ["1.0.0"]
-    assert done.manifest.versions["1.0.0"].dist.integrity
-    assert len(registry.packument_requests("a")) == 2

@@ -18,16 +18,6 @@ Rules this module holds:
    ``Packument.versions`` and its reason is kept in ``Packument.unusable``.
 4. A body that is not a JSON object raises ``PackumentError``; the registry
    turns it into an error naming the URL.
-5. A digest (``encode_digest``/``decode_digest``) holds what rules 1-3 read
-   from a body, about a fifth of its size, as MessagePack: the decoded
-   name, dist-tags, modified and unpublished, and each version's fields
-   trimmed to what ``_build`` reads (install scripts folded into
-   ``hasInstallScript``, ``dist`` and ``directories`` cut to the keys read),
-   still decoded one version at a time. A packument decoded from its digest
-   equals the one decoded from its body. A body with a version that is not
-   an object, or a value MessagePack cannot hold, gets no digest. It also
-   keeps the versions in the order ``pick`` sorts them (``newest_first``),
-   which it would otherwise parse all to sort on every run.
 """
 
 from __future__ import annotations
@@ -38,17 +28,13 @@ from typing import Any
 
 import msgspec
 
-from weir.core.npm.semver import sort_parsed
-
 __all__ = [
     "Dist",
     "Packument",
     "PackumentError",
     "VersionManifest",
-    "decode_digest",
     "decode_packument",
     "decode_version",
-    "encode_digest",
 ]
 
 
@@ -131,64 +117,9 @@ class _WireDist(msgspec.Struct):
     dist: Any = None
 
 
-class _PackedVersion(msgspec.Struct, array_like=True, omit_defaults=True):
-    """A version in a digest (rule 5): ``_WireVersion``'s fields by position, ``dist`` first
-    so that ``usable`` reads it alone."""
-
-    dist: Any = None
-    name: Any = None
-    dependencies: Any = None
-    optional_dependencies: Any = None
-    peer_dependencies: Any = None
-    peer_dependencies_meta: Any = None
-    bundle_dependencies: Any = None
-    bundled_dependencies: Any = None
-    bin: Any = None
-    directories: Any = None
-    engines: Any = None
-    os: Any = None
-    cpu: Any = None
-    libc: Any = None
-    deprecated: Any = None
-    has_install_script: Any = None
-    license: Any = None
-    funding: Any = None
-    workspaces: Any = None
-    version: Any = None  # never read: a version's key names it
-    scripts: Any = None  # folded into has_install_script
-
-
-class _PackedDist(msgspec.Struct, array_like=True):
-    dist: Any = None
-
-
-class _Digest(msgspec.Struct, array_like=True):
-    """A digest file: the key of the body it was made from, then the packument (rule 5)."""
-
-    format: int
-    key: tuple[int, ...]
-    name: str
-    dist_tags: dict[str, str]
-    modified: str | None
-    unpublished: str | None
-    versions: dict[str, msgspec.Raw]
-    newest_first: list[str]
-
-
-class _Codec(msgspec.Struct, frozen=True):
-    """The decoders of one stored form of a version: JSON in a body, MessagePack in a digest."""
-
-    version: Any
-    dist: Any
-
-
 _packument_decoder = msgspec.json.Decoder(_WirePackument)
 _version_decoder = msgspec.json.Decoder(_WireVersion)
-_JSON = _Codec(_version_decoder, msgspec.json.Decoder(_WireDist))
-_PACKED = _Codec(msgspec.msgpack.Decoder(_PackedVersion), msgspec.msgpack.Decoder(_PackedDist))
-_digest_decoder = msgspec.msgpack.Decoder(_Digest)
-_pack_encoder = msgspec.msgpack.Encoder()
-_DIGEST_FORMAT = 2
+_dist_decoder = msgspec.json.Decoder(_WireDist)
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 
@@ -262,7 +193,7 @@ def _has_tarball(dist: Any) -> bool:
     return isinstance(dist, dict) and isinstance(dist.get("tarball"), str) and bool(dist["tarball"])
 
 
-def _build(w: _WireVersion | _PackedVersion, name: str, version: str) -> VersionManifest:
+def _build(w: _WireVersion, name: str, version: str) -> VersionManifest:
     dist = w.dist
     if not _has_tarball(dist):
         raise _Unusable("no dist.tarball")
@@ -306,9 +237,9 @@ def _build(w: _WireVersion | _PackedVersion, name: str, version: str) -> Version
     )
 
 
-def _decode_wire_version(raw: bytes | msgspec.Raw, codec: _Codec = _JSON) -> _WireVersion | _PackedVersion:
+def _decode_wire_version(raw: bytes | msgspec.Raw) -> _WireVersion:
     try:
-        return codec.version.decode(raw)
+        return _version_decoder.decode(raw)
     except msgspec.ValidationError as exc:  # the version is not an object
         raise _Unusable(f"not a JSON object ({exc})") from None
 
@@ -322,12 +253,11 @@ class _LazyVersions(Mapping[str, VersionManifest]):
     the key leaves the listing and ``unusable`` says why.
     """
 
-    __slots__ = ("_codec", "_done", "_name", "_raw", "unusable")
+    __slots__ = ("_done", "_name", "_raw", "unusable")
 
-    def __init__(self, name: str, raw: dict[str, msgspec.Raw], codec: _Codec = _JSON) -> None:
+    def __init__(self, name: str, raw: dict[str, msgspec.Raw]) -> None:
         self._name = name
         self._raw = raw
-        self._codec = codec
         self._done: dict[str, VersionManifest] = {}
         self.unusable: dict[str, str] = {}
 
@@ -339,7 +269,7 @@ class _LazyVersions(Mapping[str, VersionManifest]):
         if raw is None:
             raise KeyError(version)
         try:
-            manifest = _build(_decode_wire_version(raw, self._codec), self._name, version)
+            manifest = _build(_decode_wire_version(raw), self._name, version)
         except _Unusable as exc:
             self.unusable[version] = str(exc)
             raise KeyError(version) from None
@@ -360,7 +290,7 @@ class _LazyVersions(Mapping[str, VersionManifest]):
         if raw is None:
             return False
         try:
-            if _has_tarball(self._codec.dist.decode(raw).dist):
+            if _has_tarball(_dist_decoder.decode(raw).dist):
                 return True
         except msgspec.ValidationError:  # not an object: get records why
             pass
@@ -386,9 +316,6 @@ class Packument:
     # What a reader derives from this run-local packument and keeps for its next use
     # (pick: the versions parsed and sorted), so a package picked N times is sorted once.
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # From a digest: the valid versions as semver's loose sort orders them, newest first
-    # (rule 5), so a pick parses only the versions it walks past; None: not known yet.
-    newest_first: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def usable(self, version: str) -> bool:
         """Whether ``version`` is listed and installable, decoding no more than that takes."""
@@ -419,95 +346,6 @@ def decode_packument(body: bytes) -> Packument:
         versions=_LazyVersions(name, dict(wire.versions)),
         modified=modified if isinstance(modified, str) else None,
         unpublished=_unpublished(wire.time),
-    )
-
-
-def encode_digest(body: bytes, key: tuple[int, ...]) -> bytes | None:
-    """The digest of a packument body (rule 5), tagged with ``key``; None when it cannot have one.
-
-    Costs a full decode of every version (about 0.7 ms per 100 kB of body),
-    so it is made once per stored body, never on the network path.
-    """
-    try:
-        wire = _packument_decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
-    name = wire.name if isinstance(wire.name, str) else ""
-    modified = wire.modified if isinstance(wire.modified, str) else wire.time.get("modified")
-    versions: dict[str, msgspec.Raw] = {}
-    try:
-        for version, raw in wire.versions.items():
-            versions[version] = msgspec.Raw(_pack_encoder.encode(_packed(_version_decoder.decode(raw), name)))
-        return _pack_encoder.encode(
-            _Digest(
-                format=_DIGEST_FORMAT,
-                key=key,
-                name=name,
-                dist_tags=_str_map(wire.dist_tags),
-                modified=modified if isinstance(modified, str) else None,
-                unpublished=_unpublished(wire.time),
-                versions=versions,
-                newest_first=[v for v, _ in sort_parsed(wire.versions, loose=True)[::-1]],
-            )
-        )
-    except (msgspec.ValidationError, msgspec.EncodeError, OverflowError):
-        return None  # a version that is not an object, or a number MessagePack cannot hold
-
-
-def decode_digest(data: bytes, key: tuple[int, ...]) -> Packument | None:
-    """The packument a digest holds, or None when it was made from another body or is unreadable."""
-    try:
-        digest = _digest_decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
-    if digest.format != _DIGEST_FORMAT or tuple(digest.key) != key:
-        return None
-    return Packument(
-        name=digest.name,
-        dist_tags=digest.dist_tags,
-        versions=_LazyVersions(digest.name, digest.versions, _PACKED),
-        modified=digest.modified,
-        unpublished=digest.unpublished,
-        newest_first=tuple(digest.newest_first),
-    )
-
-
-def _packed(w: _WireVersion, name: str) -> _PackedVersion:
-    """``w`` cut to what ``_build`` reads, so that it builds the same manifest."""
-    dist = w.dist
-    if _has_tarball(dist):
-        dist = {k: dist[k] for k in ("tarball", "integrity", "shasum") if k in dist}
-    else:
-        dist = None
-    scripts = w.scripts
-    has_install = w.has_install_script is True or (
-        isinstance(scripts, dict) and any(isinstance(scripts.get(s), str) for s in _INSTALL_SCRIPTS)
-    )
-    directories = w.directories
-    if isinstance(directories, dict):
-        directories = {"bin": directories["bin"]} if "bin" in directories else {}
-    else:
-        directories = None
-    return _PackedVersion(
-        dist=dist,
-        name=None if w.name == name else w.name,
-        dependencies=w.dependencies,
-        optional_dependencies=w.optional_dependencies,
-        peer_dependencies=w.peer_dependencies,
-        peer_dependencies_meta=w.peer_dependencies_meta,
-        bundle_dependencies=w.bundle_dependencies,
-        bundled_dependencies=w.bundled_dependencies,
-        bin=w.bin,
-        directories=directories,
-        engines=w.engines,
-        os=w.os,
-        cpu=w.cpu,
-        libc=w.libc,
-        deprecated=w.deprecated,
-        has_install_script=True if has_install else None,
-        license=w.license,
-        funding=w.funding,
-        workspaces=w.workspaces,
     )
 
 

@@ -21,15 +21,10 @@ Rules this module holds:
    inline), and a cold resolve does two per package. The methods stay
    async so callers do not depend on that. Deduplicating writes within one
    run is the caller's job (the resolver loop's).
-6. A packument body gets a digest beside it, ``<key>.digest`` (see
-   ``weir.core.npm.packument``): about a fifth of the bytes to read and
-   nothing to parse until a version is used (a warm resolve of the large
-   fixture: 1.71 -> 1.34 s of CPU, 184 MB of bodies, 37 MB of digests). It is keyed to the body
-   file it was made from (inode, size, mtime in ns): a new body is a new
-   file, so a digest never outlives its body, whoever wrote it. It is made
-   on the first read that finds none valid, never on the network path, and
-   a digest that does not decode is made again from the body. A 200 that
-   brings the bytes already stored leaves the body file (and its digest) be.
+6. A 200 that brings the bytes already stored leaves the body file be
+   (only the validators and fetched-at are rewritten): the public registry,
+   as reached here, answers revalidations with a 200 and the same bytes,
+   and rewriting them would write the large fixture's 184 MB again.
 """
 
 from __future__ import annotations
@@ -39,13 +34,11 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import orjson
-
-from weir.core.npm.packument import Packument, PackumentError, decode_digest, decode_packument, encode_digest
 
 __all__ = ["ManifestStore", "StoredManifest"]
 
@@ -57,13 +50,11 @@ class StoredManifest:
     last_modified: str | None
     fetched_at: float  # epoch seconds
     max_age: float | None  # from the response's Cache-Control; None: the configured default applies
-    # Read with ``packument=True``: the body decoded (from its digest, rule 6); ``body`` is then b"".
-    packument: Packument | None = field(default=None, compare=False, repr=False)
 
 
 @functools.lru_cache(maxsize=64)
 def _slug(registry: str) -> str:
-    """Asked once per packument read; the regex and hash cost more than the read of a digest."""
+    """Asked once per packument read; the regex and hash cost more than reading a small packument."""
     readable = re.sub(r"[^A-Za-z0-9.-]+", "_", registry.split("://", 1)[-1]).strip("_")[:60]
     return f"{readable}-{hashlib.sha256(registry.encode()).hexdigest()[:10]}"
 
@@ -80,12 +71,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _holds(path: Path, body: bytes) -> bool:
-    """Whether ``path`` already holds exactly ``body``: then it stays, and so does its digest.
-
-    The public registry answers most revalidations of the large fixture with a
-    200 and the same bytes, not a 304; rewriting each body would throw away
-    every digest and write 184 MB again.
-    """
+    """Whether ``path`` already holds exactly ``body``: then it stays (rule 6)."""
     try:
         if path.stat().st_size != len(body):
             return False
@@ -105,9 +91,8 @@ class ManifestStore:
         stem = self.root / _slug(registry) / quote(key, safe="@")
         return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".meta")
 
-    async def read(self, registry: str, key: str, *, packument: bool = False) -> StoredManifest | None:
-        """The stored entry; with ``packument`` the body comes decoded, from its digest when one is valid."""
-        return self._read_packument(registry, key) if packument else self._read(registry, key)
+    async def read(self, registry: str, key: str) -> StoredManifest | None:
+        return self._read(registry, key)
 
     async def write(self, registry: str, key: str, entry: StoredManifest) -> None:
         """Store body and validators (after a 200)."""
@@ -134,55 +119,6 @@ class ManifestStore:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _read_packument(self, registry: str, key: str) -> StoredManifest | None:
-        body_path, meta_path = self.paths(registry, key)
-        try:
-            meta = orjson.loads(meta_path.read_bytes())
-            stat = body_path.stat()
-            if stat.st_size != meta["length"]:
-                return None
-            digest_key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-            digest_path = body_path.with_suffix(".digest")
-            try:
-                packument = decode_digest(digest_path.read_bytes(), digest_key)
-            except OSError:
-                packument = None
-            if packument is None:
-                packument = self._digest_from_body(body_path, digest_path, stat.st_size)
-            if packument is None:
-                return None
-            return StoredManifest(
-                body=b"",
-                etag=meta["etag"],
-                last_modified=meta["last_modified"],
-                fetched_at=float(meta["fetched_at"]),
-                max_age=meta["max_age"],
-                packument=packument,
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    @staticmethod
-    def _digest_from_body(body_path: Path, digest_path: Path, length: int) -> Packument | None:
-        """Decode the body and store its digest, keyed to the file read; None when it is not a packument."""
-        with body_path.open("rb") as handle:
-            stat = os.fstat(handle.fileno())
-            body = handle.read()
-        if len(body) != length:
-            return None  # replaced since the meta was read: the next fetch heals it
-        digest_key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        try:
-            packument = decode_packument(body)
-        except PackumentError:
-            return None
-        digest = encode_digest(body, digest_key)
-        if digest is not None:
-            try:
-                _write_atomic(digest_path, digest)
-            except OSError:
-                pass  # a read-only or full cache still serves the body; the digest waits for a later run
-        return packument
-
     def _write(self, registry: str, key: str, entry: StoredManifest, with_body: bool) -> None:
         body_path, meta_path = self.paths(registry, key)
         body_path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,8 +127,7 @@ class ManifestStore:
             "last_modified": entry.last_modified,
             "fetched_at": entry.fetched_at,
             "max_age": entry.max_age,
-            # after a 304 the body on disk stays; an entry read with its digest carries none
-            "length": len(entry.body) if with_body else body_path.stat().st_size,
+            "length": len(entry.body),
         }
         if with_body and not _holds(body_path, entry.body):
             _write_atomic(body_path, entry.body)

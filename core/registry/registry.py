@@ -147,7 +147,7 @@ class Registry:
         url = registry.rstrip("/") + "/" + escape_for_url(job.name)
         if isinstance(job, VersionDoc):
             url += "/" + quote(job.version, safe="")
-        stored = await self.store.read(registry, key, packument=isinstance(job, Full))
+        stored = await self.store.read(registry, key)
         cached = self._decode_stored(job, stored)
 
         def finish(manifest: Packument | VersionManifest, status: ev.CacheStatus, retries: int, size: int) -> ManifestDone:
@@ -236,8 +236,6 @@ class Registry:
     def _decode_stored(self, job: ManifestJob, stored: StoredManifest | None) -> Packument | VersionManifest | None:
         if stored is None:
             return None
-        if stored.packument is not None:
-            return stored.packument
         try:
             return self._decode(job, stored.body)
         except PackumentError:

@@ -21,9 +21,8 @@ Rules this module holds (npm users expect the same version npm would take):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from weir.core.resolve.decision import Candidate, Rule
 from weir.core.errors import ResolveError
@@ -86,32 +85,8 @@ def rejection(packument: Packument, version: str, ranges: Sequence[str], node: s
     return None
 
 
-class _ParsedOnUse(Sequence[tuple[str, Version]]):
-    """A packument's stored newest-first order, each version parsed when first looked at:
-    a pick walks from the newest down to its range, not through all of them."""
-
-    __slots__ = ("_order",)
-
-    def __init__(self, order: tuple[str, ...]) -> None:
-        self._order = order
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [(v, parse(v, loose=True)) for v in self._order[index]]
-        version = self._order[index]
-        return version, parse(version, loose=True)
-
-    def __iter__(self) -> Iterator[tuple[str, Version]]:
-        for version in self._order:
-            yield version, parse(version, loose=True)  # type: ignore[misc]  # stored orders hold valid versions only
-
-
-def _newest_first(packument: Packument) -> Sequence[tuple[str, Version]]:
-    """Every listed version with its parse, newest first: parsed and sorted once per packument
-    (from a digest: sorted already, parsed as walked).
+def _newest_first(packument: Packument) -> list[tuple[str, Version]]:
+    """Every listed version with its parse, newest first: parsed and sorted once per packument.
 
     A listed version that proves unusable when decoded leaves ``versions``; the
     kept order then drops it too (keys only ever leave, so a new length says so).
@@ -119,8 +94,7 @@ def _newest_first(packument: Packument) -> Sequence[tuple[str, Version]]:
     versions = packument.versions
     kept = packument.derived.get("newest-first")
     if kept is None:
-        stored = packument.newest_first
-        ordered = _ParsedOnUse(stored) if stored is not None else sort_parsed(versions, loose=True)[::-1]
+        ordered = sort_parsed(versions, loose=True)[::-1]
     elif kept[0] != len(versions):
         ordered = [vp for vp in kept[1] if vp[0] in versions]
     else:
@@ -129,7 +103,7 @@ def _newest_first(packument: Packument) -> Sequence[tuple[str, Version]]:
     return ordered
 
 
-def _etarget(name: str, wanted: str, path: tuple[str, ...], ordered: Sequence[tuple[str, Version]]) -> ResolveError:
+def _etarget(name: str, wanted: str, path: tuple[str, ...], ordered: list[tuple[str, Version]]) -> ResolveError:
     shown = ", ".join(v for v, _ in ordered[:10]) or "none"
     return ResolveError(
         f"no version of {name} matches {wanted!r} (newest published: {shown})",
