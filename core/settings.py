@@ -32,7 +32,10 @@ Rules this module holds:
    line, and the install goes on. npm 11 prints "Unknown project config" for
    the first and a replacement for the second. Unlike npm's, the warning
    never echoes a run of 20 or more token characters (``***``): a token
-   pasted without its ``key=`` would otherwise land in a CI log.
+   pasted without its ``key=`` would otherwise land in a CI log. npm's
+   ``proxy``, ``https-proxy`` and ``noproxy`` warn too: weir takes proxies
+   from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` only, and a proxy setting
+   silently dropped would look like a registry that does not answer.
 """
 
 from __future__ import annotations
@@ -276,6 +279,10 @@ def parse_ini(text: str) -> dict[str, Value]:
     return _parse_ini(text)[0]
 
 
+# npm's proxy settings, and the environment variables weir takes proxies from instead
+_PROXY_KEYS = {"proxy": "HTTP_PROXY", "https-proxy": "HTTPS_PROXY", "noproxy": "NO_PROXY"}
+
+
 def _unusable_key(key: str, where: str, *, is_section: bool) -> str | None:
     """Why npm would warn about a top-level key (or ``[section]`` header) read from a
     ``where`` ("project", "user", "global") file, or None."""
@@ -285,6 +292,8 @@ def _unusable_key(key: str, where: str, *, is_section: bool) -> str | None:
         return f'unknown {where} config "{key}" (a [{key}] section); ignored, as npm ignores it'
     if key in DEPRECATED:
         return f'config "{key}" is deprecated in npm: {DEPRECATED[key]}'
+    if key in _PROXY_KEYS:
+        return f'config "{key}" is not read by weir; set {_PROXY_KEYS[key]} in the environment, which weir honours'
     if key in NPM_KEYS or key in QUIET_KEYS:
         return None
     if ":" not in key:

@@ -142,6 +142,33 @@ def test_npmrc_lines_npm_cannot_use_are_warned_about_and_the_install_goes_on(
     assert f'{rc}:2: unknown project config "foo-bar-baz"' in again.stderr  # npm warns on every run
 
 
+def test_an_install_goes_through_the_proxy_the_environment_names(
+    project: Callable[..., Path], cache_dir: Path, small_graph: LoopbackRegistry
+) -> None:
+    """A registry reachable only through a proxy (a corporate network): HTTP_PROXY routes every
+    request, as it routes npm's; the registry's own name does not even resolve here."""
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"c": "^2.0.0"}})
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "http_proxy", "https_proxy")}
+    env.update(CI="true", HTTP_PROXY=small_graph.url)  # the loopback registry is its own forward proxy
+    cmd = [sys.executable, "-m", "weir.tui.cli.main", "install", "--registry", "http://registry.weir-proxy.invalid/",
+           "--cache", str(cache_dir), "-C", str(app)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert (app / "node_modules/c/package.json").is_file()
+    assert small_graph.packument_requests("c")
+
+
+def test_npm_s_proxy_keys_warn_that_weir_reads_the_environment_instead(
+    project: Callable[..., Path], cache_dir: Path, small_graph: LoopbackRegistry
+) -> None:
+    app = project({"name": "app", "version": "1.0.0", "dependencies": {"c": "^2.0.0"}},
+                  npmrc="https-proxy=http://proxy.corp.example:3128\n")
+    out = weir(app, cache_dir, small_graph, "install")
+    assert out.returncode == 0, out.stderr
+    assert (f'{app / ".npmrc"}:1: config "https-proxy" is not read by weir; set HTTPS_PROXY in the environment, '
+            "which weir honours") in out.stderr
+
+
 # -- the no-op path sees what the full path sees -------------------------------------
 
 
