@@ -315,9 +315,10 @@ async def _write_lockfile_only(run: _Run, target: _Target) -> InstallResult:
             entries = await fetch_all(run.fetching, desired.packages, paths)
         desired = add_bundles(desired, previous, entries, prune=previous is not None)
     _writes_begin()
+    lockfile = _lockfile_bytes(run, desired)
     if run.options.save:
-        _write_project_files(run, target, desired)
-    save_decisions(run.project, _lockfile_bytes(run, desired), target.decisions, cache_dir=run.config.cache)
+        _write_project_files(run, target, lockfile)
+    save_decisions(run.project, lockfile, target.decisions, cache_dir=run.config.cache)
     return _finish(run, desired, target.decisions)
 
 
@@ -385,12 +386,14 @@ async def _materialize(run: _Run, target: _Target) -> InstallResult:
     _writes_begin()
     # npm's --no-save: node_modules changes, package.json and the lockfile do not. Nor under `ci`,
     # which installs the lockfile as committed (its format and version too), as npm ci does.
-    if options.save and not options.ci:
-        _write_project_files(run, target, desired)
+    saving = options.save and not options.ci
+    lockfile = _lockfile_bytes(run, desired) if saving or target.decisions else b""  # serialized once for both
+    if saving:
+        _write_project_files(run, target, lockfile)
     if target.decisions:  # `weir ci` resolves nothing; its lockfile is answered from the lockfile itself
         from weir.core.resolve.decisions_store import save_decisions  # a lockfile-is-the-tree install decides nothing
 
-        save_decisions(project, _lockfile_bytes(run, desired), target.decisions)
+        save_decisions(project, lockfile, target.decisions)
     write_hidden_lockfile(project, install_set, name=desired.name, version=desired.version, omit_resolved=_omitted(run, desired),
                           style=run.style)
     blocked = tuple(s.path for s in scripts.blocked)
@@ -403,12 +406,12 @@ def _omitted(run: _Run, lock: Lockfile) -> frozenset[str] | None:
     return registry_resolved(lock) if run.config.omit_lockfile_registry_resolved else None
 
 
-def _write_project_files(run: _Run, target: _Target, lock: Lockfile) -> None:
+def _write_project_files(run: _Run, target: _Target, lockfile: bytes) -> None:
     """package.json, the selected workspaces' package.json, then package-lock.json (rule 2)."""
     _write_manifest(run.pkg_path, run.raw_pkg, target.raw_pkg, run.style)
     for e in target.edits:
         _write_manifest(e.path, e.old, e.new, e.style)
-    write_atomic(run.project / "package-lock.json", _lockfile_bytes(run, lock))
+    write_atomic(run.project / "package-lock.json", lockfile)
 
 
 def _finish(
